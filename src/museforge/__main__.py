@@ -1,0 +1,3 @@
+from museforge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,17 @@
+"""Text -> Emotion (valence, arousal, label), and Emotion -> art direction for every engine."""
+
+from museforge.emotion.detect import detect_emotion, detect_language
+from museforge.emotion.mapping import ArtDirection, art_direction
+from museforge.emotion.moods import MOOD_PROTOTYPES, MOODS, Emotion, emotion_from_label, nearest_mood
+
+__all__ = [
+    "MOODS",
+    "MOOD_PROTOTYPES",
+    "ArtDirection",
+    "Emotion",
+    "art_direction",
+    "detect_emotion",
+    "detect_language",
+    "emotion_from_label",
+    "nearest_mood",
+]

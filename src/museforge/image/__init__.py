@@ -1,0 +1,1 @@
+"""Image engines: ``procedural`` (rule-based painting); diffusion and style transfer come later."""

@@ -1,0 +1,90 @@
+"""Shared fixtures: an isolated museforge home, and tiny fake engines for spine tests."""
+
+from __future__ import annotations
+
+import io
+import wave
+from dataclasses import dataclass, field
+
+import mido
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from museforge import engines
+from museforge.engines import Artifact, Engine, OutputFile, Request
+from museforge.runtime import numpy_rng
+
+
+@pytest.fixture(autouse=True)
+def museforge_home(tmp_path_factory, monkeypatch):
+    """Keep signing keys out of the real home folder."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("MUSEFORGE_HOME", str(home))
+    return home
+
+
+@dataclass(frozen=True)
+class FakeParams:
+    size: int = field(default=8, metadata={"help": "edge in pixels"})
+    fail: bool = field(default=False, metadata={"help": "raise mid-run"})
+
+
+class FakeText(Engine):
+    name, modality, version, Params, priority = "fake-text", "text", "1", FakeParams, 100
+
+    def run(self, request: Request, generator: torch.Generator) -> Artifact:
+        word = int(torch.randint(0, 1000, (1,), generator=generator))
+        text = f"{request.prompt} {word}"
+        return Artifact("text", [OutputFile("poem.txt", text.encode(), "text/plain")], {"text": text})
+
+
+class FakeImage(Engine):
+    name, modality, version, Params, priority = "fake-image", "image", "1", FakeParams, 100
+
+    def run(self, request: Request, generator: torch.Generator) -> Artifact:
+        if request.params.fail:
+            raise RuntimeError("boom")
+        pixels = numpy_rng(generator).integers(0, 256, (request.params.size, request.params.size, 3))
+        buf = io.BytesIO()
+        Image.fromarray(pixels.astype(np.uint8)).save(buf, "PNG")
+        return Artifact(
+            "image", [OutputFile("painting.png", buf.getvalue(), "image/png")], {"style": "noise"}
+        )
+
+
+class FakeMusic(Engine):
+    name, modality, version, Params, priority = "fake-music", "music", "1", FakeParams, 100
+
+    def run(self, request: Request, generator: torch.Generator) -> Artifact:
+        rng = numpy_rng(generator)
+        midi = mido.MidiFile(type=1)
+        track = mido.MidiTrack([mido.MetaMessage("track_name", name="melody")])
+        for pitch in rng.integers(60, 72, 4):
+            track += [
+                mido.Message("note_on", note=int(pitch), velocity=80, time=0),
+                mido.Message("note_off", note=int(pitch), velocity=0, time=480),
+            ]
+        midi.tracks.append(track)
+        mid = io.BytesIO()
+        midi.save(file=mid)
+        wav = io.BytesIO()
+        with wave.open(wav, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes((rng.standard_normal(800) * 1000).astype("<i2").tobytes())
+        files = [
+            OutputFile("music.mid", mid.getvalue(), "audio/midi"),
+            OutputFile("music.wav", wav.getvalue(), "audio/wav"),
+        ]
+        return Artifact("music", files, {"key": "C major"})
+
+
+@pytest.fixture
+def fake_engines(monkeypatch):
+    """Replace the installed engines with the three fakes above."""
+    fakes = {cls.name: cls for cls in (FakeText, FakeImage, FakeMusic)}
+    monkeypatch.setattr(engines, "load_engines", lambda: fakes)
+    return fakes
