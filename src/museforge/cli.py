@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sys
 import warnings
@@ -288,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="List every installed engine (built-in or plugin) with its parameters and defaults.",
     )
     p.set_defaults(func=cmd_engines)
+
+    from museforge.image.cli import add_dataset_parser, add_paint_parser, add_sculpt_parser
+
+    add_paint_parser(sub)
+    add_sculpt_parser(sub)
+    add_dataset_parser(sub)
     return parser
 
 
@@ -314,3 +321,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("museforge: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line for the person, the traceback on request
+        if os.environ.get("MUSEFORGE_DEBUG"):
+            raise
+        print(
+            f"museforge: internal error: {type(exc).__name__}: {exc}; nothing was written."
+            " Run again with MUSEFORGE_DEBUG=1 to see the traceback, and please report it",
+            file=sys.stderr,
+        )
+        return 70

@@ -18,7 +18,7 @@ h1 { font-size: 2rem; font-weight: 400; margin: 0 0 .3rem; }
 h2 { font-size: 1.1rem; font-weight: 400; color: var(--muted); letter-spacing: .08em;
   text-transform: uppercase; margin: 2.5rem 0 .8rem; }
 .meta { color: var(--muted); font-size: .9rem; }
-.swatches { display:flex; gap:4px; margin:.6rem 0 0; }
+.swatches { display:flex; gap:4px; margin:.6rem 0 1.4rem; }
 .swatches span { width:28px; height:14px; border-radius:2px; display:inline-block; }
 .grid { display:grid; grid-template-columns: minmax(0,3fr) minmax(0,2fr); gap: 2rem; align-items:start; }
 @media (max-width: 800px) { .grid { grid-template-columns: 1fr; } }
@@ -35,6 +35,21 @@ table { border-collapse: collapse; width: 100%%; font: 13px/1.5 ui-monospace,mon
 th, td { text-align:left; padding:.3rem .6rem; border-bottom:1px solid #2a2a2a; vertical-align: top; }
 th { color: var(--muted); font-weight: 400; }
 .warn { color: #e0b050; }
+"""
+
+
+# Marks on <body> what actually loaded (images decoded, audio length), so a headless browser
+# can check the page: data-images="2" data-audio="38.0".
+_SCRIPT = """
+window.addEventListener("load", () => {
+  const b = document.body;
+  b.dataset.images = [...document.images].filter((i) => i.complete && i.naturalWidth > 0).length;
+  const a = document.querySelector("audio");
+  if (!a) return;
+  const mark = () => { if (a.duration > 0) b.dataset.audio = a.duration.toFixed(1); };
+  a.addEventListener("loadedmetadata", mark);
+  mark();
+});
 """
 
 
@@ -148,5 +163,7 @@ arousal {emotion.arousal:+.2f}, confidence {emotion.confidence:.2f}, {_e(emotion
 <p class="meta">museforge {_e(manifest["museforge"])} · device {_e(manifest["device"])} · {_e(libs)}<br>
 signed ({_e(sig.get("algorithm", "unsigned"))}) by key {_e(sig.get("public_key", "")[:16])}…
 · check with <code>museforge verify</code>, rebuild with <code>museforge reproduce</code></p>
-</main></body></html>
+</main>
+<script>{_SCRIPT}</script>
+</body></html>
 """

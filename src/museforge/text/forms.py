@@ -28,8 +28,9 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from itertools import pairwise
 
-from pypinyin import Style, lazy_pinyin, pinyin
+from pypinyin import Style, lazy_pinyin
 
 from museforge.errors import MuseforgeError
 
@@ -127,28 +128,9 @@ def rhyme_group(final: str) -> str:
     return _FINAL_TO_GROUP.get(final, final)
 
 
-@lru_cache(maxsize=4096)
-def rhyme_groups_of(char: str) -> frozenset[str]:
-    """Every rhyme group a character can take, over all its readings.
-
-    >>> sorted(rhyme_groups_of("山"))
-    ['an']
-    """
-    readings = pinyin(char, style=Style.FINALS, heteronym=True)[0]
-    return frozenset(rhyme_group(r) for r in readings if r)
-
-
-@lru_cache(maxsize=4096)
-def tone_classes(char: str) -> frozenset[str]:
-    """The tone classes (``"P"``, ``"Z"``) of all readings of one character.
-
-    >>> sorted(tone_classes("看"))
-    ['P', 'Z']
-    """
-    if char in ENTERING_LEVEL:
-        return frozenset("Z")
-    readings = pinyin(char, style=Style.TONE3, heteronym=True, neutral_tone_with_five=True)[0]
-    return frozenset("P" if r[-1] in "12" else "Z" for r in readings if r[-1] in "1234")
+EITHER_TONE = frozenset("看过听忘思重教醒论叹望")
+"""Characters read level or oblique in verse by sense (看 kān/kàn, 重 chóng/zhòng); their tone is
+not checked."""
 
 
 @lru_cache(maxsize=8192)
@@ -156,7 +138,7 @@ def tones(text: str, strict: bool = False) -> tuple[str | None, ...]:
     """``"P"`` (level 平), ``"Z"`` (oblique 仄) or None (unknown) for each Han character.
 
     Readings come from the whole string, so context picks among a character's readings; unless
-    ``strict``, a character with both level and oblique readings (看, 重, 过) is None.
+    ``strict``, a character of ``EITHER_TONE`` is None.
 
     >>> "".join(t or "?" for t in tones("白日依山尽"))
     'ZZPPZ'
@@ -166,7 +148,7 @@ def tones(text: str, strict: bool = False) -> tuple[str | None, ...]:
     out: list[str | None] = []
     for char, syl in zip(text, syllables, strict=True):
         digit = syl[-1] if syl and syl[-1].isdigit() else ""
-        if not strict and len(tone_classes(char)) > 1:
+        if not strict and char in EITHER_TONE:
             out.append(None)
         elif char in ENTERING_LEVEL or digit in ("3", "4"):
             out.append("Z")
@@ -177,8 +159,13 @@ def tones(text: str, strict: bool = False) -> tuple[str | None, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=8192)
 def line_final_group(line: str) -> str | None:
-    """The rhyme group of the last Han character of a line, read in context."""
+    """The rhyme group of the last Han character of a line, read in context.
+
+    >>> line_final_group("黄河入海流"), line_final_group("更上一层楼")
+    ('ou', 'ou')
+    """
     chars = han_chars(line)
     if not chars:
         return None
@@ -257,12 +244,18 @@ def words_rhyme(a: str, b: str) -> bool:
 
 
 def split_lines(text: str, lang: str) -> list[str]:
-    """The verse lines of a poem; a title line in 《》 is dropped.
+    """The verse lines of a poem; a title (a line in 《》, or a first line followed by a blank
+    line) is dropped.
 
     Chinese lines are also split at clause punctuation, so a couplet printed on one line counts
     as two lines.
+
+    >>> split_lines("Dusk\\n\\nthe old pond\\na frog jumps in", "en")
+    ['the old pond', 'a frog jumps in']
     """
-    raw = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    all_lines = [ln.strip() for ln in text.strip().splitlines()]
+    titled = len(all_lines) > 2 and all_lines[0] and not all_lines[1]
+    raw = [ln for ln in all_lines[1:] if ln] if titled else [ln for ln in all_lines if ln]
     if raw and raw[0].startswith("《") and raw[0].endswith("》"):
         raw = raw[1:]
     if lang != "zh":
@@ -318,26 +311,24 @@ def _check_rhyme(lines: list[str]) -> list[Violation]:
     if len(even) < 2:
         return faults
     first_i, first = even[0]
-    shared = rhyme_groups_of(first[-1]) | {line_final_group(first)} - {None}
+    group = line_final_group(first)
     seen = {first[-1]: first_i}
     for i, chars in even[1:]:
         last = chars[-1]
-        groups = rhyme_groups_of(last) | {line_final_group(chars)} - {None}
-        if not groups & shared:
+        own = line_final_group(chars)
+        if own != group:
             faults.append(
                 Violation(
                     "rhyme",
                     i,
-                    f"line {i} ends in {last} ({'/'.join(sorted(groups))}), which does not rhyme "
-                    f"with {first[-1]} ({'/'.join(sorted(shared))}) of line {first_i}",
+                    f"line {i} ends in {last} (rhyme group {own}), which does not rhyme "
+                    f"with {first[-1]} (rhyme group {group}) of line {first_i}",
                 )
             )
         elif last in seen:
             faults.append(
                 Violation("rhyme", i, f"line {i} repeats the rhyme character {last} of line {seen[last]}")
             )
-        else:
-            shared = shared & groups
         seen.setdefault(last, i)
     return faults
 
@@ -352,7 +343,7 @@ def _check_tones(lines: list[str], length: int) -> list[Violation]:
         if len(t) != length:
             second.append(None)
             continue
-        for a, b in zip(fixed, fixed[1:], strict=False):
+        for a, b in pairwise(fixed):
             if t[a - 1] and t[a - 1] == t[b - 1]:
                 faults.append(
                     Violation(

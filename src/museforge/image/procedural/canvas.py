@@ -78,7 +78,7 @@ def to_rgb01(c: RGB | str) -> np.ndarray:
 
 
 def to_rgb255(c: np.ndarray) -> RGB:
-    r, g, b = (int(round(float(x) * 255)) for x in np.clip(c, 0.0, 1.0))
+    r, g, b = (round(float(x) * 255) for x in np.clip(c, 0.0, 1.0))
     return (r, g, b)
 
 

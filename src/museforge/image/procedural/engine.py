@@ -11,13 +11,25 @@ from PIL import Image
 from museforge.emotion import ArtDirection, art_direction
 from museforge.engines import Artifact, Engine, OutputFile, Request
 from museforge.errors import MuseforgeError
-from museforge.image.procedural import flow
+from museforge.image.procedural import (
+    botanical,
+    flow,
+    geometric,
+    ink_wash,
+    pointillism,
+    stained_glass,
+)
 from museforge.image.procedural.canvas import Context, Painting, hex_colour, png_bytes
 from museforge.image.procedural.motifs import find_motifs
 from museforge.runtime import numpy_rng
 
 STYLES: dict[str, Callable[[Context], Painting]] = {
     "flow-field": flow.paint,
+    "ink-wash": ink_wash.paint,
+    "geometric": geometric.paint,
+    "pointillism": pointillism.paint,
+    "botanical": botanical.paint,
+    "stained-glass": stained_glass.paint,
 }
 """Style name -> painter. Vector styles also return SVG."""
 

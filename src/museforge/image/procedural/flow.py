@@ -44,7 +44,8 @@ def paint(ctx: Context) -> Painting:
     canvas = to_image(under)
     height = Image.new("L", (s, s), 128)
     passes = ((s / 38, 0.55), (s / 70, 0.8), (s / 140, 1.0))
-    for i, (width, cover) in enumerate(passes):
+    for i, (w0, cover) in enumerate(passes):
+        width = max(w0, 1.5)  # finer than this only multiplies strokes on small canvases
         n = int((s / width) ** 2 * cover * ctx.density * (0.9 + 1.4 * e))
         if i == 2:
             # fine strokes where the scene has detail

@@ -190,6 +190,33 @@ def draw_broadleaf(d: ImageDraw.ImageDraw, x: float, base: float, h: float, fill
         d.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], fill=fill)
 
 
+def _lightning(img: np.ndarray, rng: np.random.Generator, s: int, hy: float,
+               col: dict[str, np.ndarray]) -> np.ndarray:
+    """A forked bolt from the clouds to the horizon, with a glow that lights the clouds."""
+    mask = Image.new("L", (s, s), 0)
+    d = ImageDraw.Draw(mask)
+    x0 = s * rng.uniform(0.15, 0.45) if rng.random() < 0.5 else s * rng.uniform(0.55, 0.85)
+
+    def bolt(x: float, y: float, y_end: float, width: float, depth: int) -> None:
+        pts = [(x, y)]
+        while y < y_end:
+            y += s * rng.uniform(0.02, 0.06)
+            x += s * rng.normal(0, 0.03)
+            pts.append((x, min(y, y_end)))
+            if depth < 2 and rng.random() < 0.12:
+                bolt(x, y, y + (y_end - y) * rng.uniform(0.2, 0.5), width * 0.6, depth + 1)
+        d.line(pts, fill=255, width=max(1, round(width)), joint="curve")
+
+    bolt(x0, hy * rng.uniform(0.02, 0.15), hy, max(1.0, s / 300), 0)
+    m = np.asarray(mask, np.float32) / 255.0
+    glow = blur(m, s / 40)
+    glow = glow / max(float(glow.max()), 1e-6)
+    flash = mix(col["moon"], np.array([0.85, 0.85, 1.0], np.float32), 0.6)
+    img = mix(img, np.broadcast_to(flash, img.shape), (glow * 0.45)[..., None])
+    core = np.clip(m + blur(m, 1.2) * 0.8, 0, 1)
+    return mix(img, np.ones_like(img), core[..., None])
+
+
 def build_scene(motifs: tuple[str, ...], direction: ArtDirection, size: int,
                 rng: np.random.Generator) -> Scene:
     """Lay the motifs out as a landscape and colour it from the mood."""
@@ -238,6 +265,9 @@ def build_scene(motifs: tuple[str, ...], direction: ArtDirection, size: int,
                                                                       0.5)
         img = mix(img, np.broadcast_to(cloud_col, img.shape), (stretch * band)[..., None] * 0.8)
 
+    if "storm" in has:
+        img = _lightning(img, rng, s, hy, col)
+
     if night and ("stars" in has or ("storm" not in has and "cloud" not in has)):
         k = int(s * s / 2500)
         sx = rng.uniform(0, s, k)
@@ -279,6 +309,15 @@ def build_scene(motifs: tuple[str, ...], direction: ArtDirection, size: int,
         crest = np.clip((crest - (0.9 - 0.22 * rough * depth)) * 5, 0, 1) * (0.25 + 0.75 * depth)
         foam = mix(col["sky_low"], np.ones(3, np.float32), 0.6)
         water = mix(water, np.broadcast_to(foam, img.shape), (crest * 0.8)[..., None])
+        if "storm" in has:  # breaking crests: broken foam riding the swell, larger near us
+            swell = np.sin(yy / s * (6 + 14 * (1 - depth)) * np.pi * 2 + phase * 0.7)
+            trough = np.clip(-swell, 0, 1) * 0.35 * depth
+            water = water * (1 - trough[..., None])
+            spray = fbm(rng, s, s, 24, 3)
+            caps = np.clip((swell - 0.72) * 6, 0, 1) * np.clip((spray - 0.45) * 4, 0, 1)
+            caps = caps * (0.35 + 0.65 * depth)
+            water = mix(water, np.broadcast_to(mix(foam, np.ones(3, np.float32), 0.5),
+                                               img.shape), caps[..., None])
         if light is not None:
             glint = np.exp(-(((xx - light[0]) / (light[2] * (1.2 + 2.0 * depth))) ** 2))
             glint = glint * (crest > 0.05) * (1 - depth * 0.5)
@@ -340,8 +379,8 @@ def build_scene(motifs: tuple[str, ...], direction: ArtDirection, size: int,
             d = ImageDraw.Draw(mask)
             base_y = hy + (s - hy) * (0.05 + 0.95 * near**1.5) if forest else s * 0.93
             if forest:
-                count = (16, 11, 7, 4)[li]
-                hgt = s * (0.16, 0.26, 0.42, 0.78)[li]
+                count = (16, 11, 7, 3)[li]
+                hgt = s * (0.16, 0.26, 0.4, 0.62)[li]
                 xs = (np.arange(count) + rng.uniform(0.1, 0.9, count)) / count
                 if li >= 2:  # leave a clearing toward the light
                     centre = (light[0] / s) if light else 0.5

@@ -1,0 +1,1 @@
+"""Evaluation: objective metrics per modality."""

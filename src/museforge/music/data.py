@@ -1,0 +1,298 @@
+"""Training data from music21's bundled corpus, cached as compact ``.npz`` files.
+
+Parsing the corpus with music21 takes minutes, so the recipes call :func:`chorale_dataset` and
+:func:`folk_dataset` once and keep the arrays under ``$MUSEFORGE_CACHE`` (default
+``~/.cache/museforge/music``). Each file records the SHA-256 of its own arrays, which the
+shipped checkpoints carry as their training-data manifest hash.
+
+Chorales are sampled on a sixteenth-note grid, one token per voice and step (DeepBach's
+encoding): ``HOLD`` continues the previous note, ``REST`` is silence, ``PITCH0 + p - LOW`` starts
+a note of MIDI pitch ``p``. Folk tunes are note lists: MIDI pitch (or -1 for a rest), duration
+and offset in quarters, with each tune's key (tonic pitch class, mode) and meter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+HOLD, REST, PITCH0 = 0, 1, 2
+LOW, HIGH = 28, 96
+"""Lowest and highest MIDI pitch a chorale token can hold."""
+N_TOKENS = PITCH0 + HIGH - LOW + 1
+STEP = 0.25
+"""Grid step in quarter notes (a sixteenth)."""
+FOLK_DIRS = ("ryansMammoth", "oneills1850", "essenFolksong")
+
+
+def cache_dir() -> Path:
+    """Where preprocessed corpora live: ``$MUSEFORGE_CACHE/music`` or ``~/.cache/museforge/music``."""
+    root = os.environ.get("MUSEFORGE_CACHE") or Path.home() / ".cache" / "museforge"
+    path = Path(root) / "music"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
+    """A hash over named arrays (names, dtypes, shapes and bytes), independent of npz zipping.
+
+    >>> a = arrays_sha256({"x": np.arange(3)}); a == arrays_sha256({"x": np.arange(3)})
+    True
+    """
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def token_of(pitch: int) -> int:
+    """The onset token of a MIDI pitch.
+
+    >>> token_of(LOW), token_of(60) - token_of(59)
+    (2, 1)
+    """
+    if not LOW <= pitch <= HIGH:
+        raise ValueError(f"pitch {pitch} outside {LOW}..{HIGH}")
+    return PITCH0 + pitch - LOW
+
+
+def pitch_of(token: int) -> int:
+    """The MIDI pitch of an onset token (inverse of :func:`token_of`)."""
+    return int(token) - PITCH0 + LOW
+
+
+def notes_to_grid(notes: list[tuple[float, float, int]], steps: int) -> np.ndarray:
+    """Tokens of one voice on the grid from ``(start, duration, pitch)`` notes.
+
+    >>> notes_to_grid([(0, 0.5, 60), (0.5, 0.25, 62)], 4).tolist() == [token_of(60), HOLD,
+    ...     token_of(62), REST]
+    True
+    """
+    grid = np.full(steps, REST, dtype=np.int16)
+    for start, dur, pitch in notes:
+        a = round(start / STEP)
+        b = max(a + 1, round((start + dur) / STEP))
+        if a >= steps:
+            continue
+        grid[a] = token_of(pitch)
+        grid[a + 1 : min(b, steps)] = HOLD
+    return grid
+
+
+def grid_to_notes(tokens: np.ndarray) -> list[tuple[float, float, int]]:
+    """``(start, duration, pitch)`` notes of one voice from its grid tokens.
+
+    >>> grid_to_notes(np.array([token_of(60), HOLD, REST, token_of(62)]))
+    [(0.0, 0.5, 60), (0.75, 0.25, 62)]
+    """
+    out: list[tuple[float, float, int]] = []
+    current: list | None = None
+    for i, tok in enumerate(tokens.tolist()):
+        if tok == HOLD and current is not None:
+            current[1] += STEP
+            continue
+        if current is not None:
+            out.append((current[0], current[1], current[2]))
+            current = None
+        if tok >= PITCH0:
+            current = [i * STEP, STEP, pitch_of(tok)]
+    if current is not None:
+        out.append((current[0], current[1], current[2]))
+    return out
+
+
+# ------------------------------------------------------------------------------- chorales
+
+
+def _part_notes(part) -> list[tuple[float, float, int]]:
+    notes = []
+    for n in part.stripTies().flatten().notes:
+        pitch = max(p.midi for p in n.pitches) if n.isChord else n.pitch.midi
+        notes.append((float(n.offset), float(n.quarterLength), int(pitch)))
+    return notes
+
+
+def extract_chorale(score) -> dict | None:
+    """Grid tokens ``(4, steps)`` and bar positions of a four-part chorale, or None if unusable."""
+    parts = list(score.parts)
+    if len(parts) != 4:
+        return None
+    measures = parts[0].getElementsByClass("Measure")
+    if not measures:
+        return None
+    ts = measures[0].timeSignature or parts[0].recurse().getElementsByClass("TimeSignature").first()
+    if ts is None:
+        return None
+    bar = float(ts.barDuration.quarterLength)
+    pickup = float(measures[0].paddingLeft or 0.0)
+    voices = [_part_notes(p) for p in parts]
+    end = max(s + d for v in voices for s, d, _ in v)
+    steps = round(end / STEP)
+    try:
+        grid = np.stack([notes_to_grid(v, steps) for v in voices])
+    except ValueError:
+        return None
+    pos = ((np.arange(steps) * STEP + pickup) % bar / STEP).round().astype(np.int16)
+    key = score.analyze("key")
+    return {"grid": grid, "pos": pos, "bar_steps": round(bar / STEP),
+            "tonic": key.tonic.pitchClass, "minor": key.mode == "minor"}
+
+
+def chorale_dataset(progress: Callable[[int, int], None] | None = None) -> Path:
+    """Parse the 371 Bach chorales (once) into ``chorales.npz``; return its path.
+
+    Split: of the usable four-part chorales in music21's order, every tenth (from the first) is
+    held out for testing, every tenth from the sixth on for validation; the rest trains.
+    """
+    path = cache_dir() / "chorales.npz"
+    if path.is_file():
+        return path
+    from music21 import corpus
+
+    names = list(corpus.chorales.Iterator(returnType="filename"))
+    grids, poss, meta, kept = [], [], [], []
+    for i, name in enumerate(names):
+        if progress:
+            progress(i, len(names))
+        try:
+            item = extract_chorale(corpus.parse(name))
+        except Exception:  # a few corpus files are malformed; skip them
+            item = None
+        if item is None:
+            continue
+        grids.append(item["grid"])
+        poss.append(item["pos"])
+        k = len(kept)
+        split = 2 if k % 10 == 0 else (1 if k % 10 == 5 else 0)
+        meta.append((item["grid"].shape[1], item["bar_steps"], item["tonic"], int(item["minor"]), split))
+        kept.append(name)
+    arrays = {
+        "tokens": np.concatenate(grids, axis=1).astype(np.int16),
+        "pos": np.concatenate(poss).astype(np.int16),
+        "meta": np.array(meta, dtype=np.int32),  # steps, bar_steps, tonic, minor, split
+        "names": np.array(kept),
+    }
+    np.savez_compressed(path, sha256=np.array(arrays_sha256(arrays)), **arrays)
+    return path
+
+
+def load_chorales(path: Path | None = None) -> tuple[list[dict], str]:
+    """The cached chorales as dicts (``tokens``, ``pos``, ``bar_steps``, ``tonic``, ``minor``,
+    ``split``: 0 train, 1 valid, 2 test, ``name``) and the data hash."""
+    with np.load(path or chorale_dataset()) as z:
+        tokens, pos, meta, names, sha = z["tokens"], z["pos"], z["meta"], z["names"], str(z["sha256"])
+    out, at = [], 0
+    for (steps, bar_steps, tonic, minor, split), name in zip(meta.tolist(), names.tolist(), strict=True):
+        out.append({"tokens": tokens[:, at : at + steps], "pos": pos[at : at + steps],
+                    "bar_steps": bar_steps, "tonic": tonic, "minor": bool(minor), "split": split,
+                    "name": name})
+        at += steps
+    return out, sha
+
+
+# ------------------------------------------------------------------------------- folk tunes
+
+
+def _iter_folk_files() -> Iterator[Path]:
+    from music21 import corpus
+
+    base = Path(corpus.__file__).parent
+    for d in FOLK_DIRS:
+        yield from sorted((base / d).glob("*.abc"))
+
+
+def extract_tune(score) -> dict | None:
+    """Notes, key and meter of one monophonic tune, or None if it has none of them."""
+    part = score.parts[0] if hasattr(score, "parts") and score.parts else score
+    flat = part.flatten()
+    meters = list(part.recurse().getElementsByClass("TimeSignature"))
+    ks = flat.getElementsByClass(("Key", "KeySignature")).first()
+    if not meters or ks is None or len({m.ratioString for m in meters}) > 1:
+        return None  # no meter, no key, or a changing meter
+    ts = meters[0]
+    key = ks if hasattr(ks, "mode") and hasattr(ks, "tonic") else ks.asKey("major")
+    measures = part.getElementsByClass("Measure")
+    pickup = float(measures[0].paddingLeft or 0.0) if measures else 0.0
+    notes = []
+    for n in flat.stripTies().notesAndRests:
+        if n.quarterLength <= 0:
+            continue
+        if n.isRest:
+            pitch = -1
+        elif n.isChord:
+            pitch = max(p.midi for p in n.pitches)
+        else:
+            pitch = n.pitch.midi
+        notes.append((pitch, float(n.quarterLength), float(n.offset) + pickup))
+    if len(notes) < 8:
+        return None
+    mode = key.mode if key.mode in ("major", "minor", "dorian", "mixolydian") else "major"
+    return {"notes": notes, "tonic": key.tonic.pitchClass, "mode": mode,
+            "meter": ts.ratioString, "bar": float(ts.barDuration.quarterLength)}
+
+
+def folk_dataset(limit_files: int | None = None, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Parse the folk and fiddle tunes (once) into ``folk.npz``; return its path.
+
+    Every tenth tune is held out (split 2).
+    """
+    path = cache_dir() / "folk.npz"
+    if path.is_file():
+        return path
+    from music21 import converter
+
+    files = list(_iter_folk_files())[:limit_files]
+    rows, tunes, k = [], [], 0
+    for i, f in enumerate(files):
+        if progress:
+            progress(i, len(files))
+        try:
+            parsed = converter.parse(f, format="abc")
+        except Exception:
+            continue
+        scores = list(parsed.scores) if hasattr(parsed, "scores") and parsed.scores else [parsed]
+        for s in scores:
+            try:
+                item = extract_tune(s)
+            except Exception:
+                item = None
+            if item is None:
+                continue
+            rows.extend((t, p, d, o) for p, d, o in item["notes"] for t in (k,))
+            tunes.append((len(item["notes"]), item["tonic"], item["mode"], item["meter"], item["bar"],
+                          k % 10 == 0, f.parent.name))
+            k += 1
+    notes = np.array([(p, d, o) for _, p, d, o in rows], dtype=np.float32)
+    arrays = {
+        "notes": notes,  # pitch (-1 rest), duration, offset (quarters)
+        "lengths": np.array([t[0] for t in tunes], dtype=np.int32),
+        "tonic": np.array([t[1] for t in tunes], dtype=np.int8),
+        "mode": np.array([t[2] for t in tunes]),
+        "meter": np.array([t[3] for t in tunes]),
+        "bar": np.array([t[4] for t in tunes], dtype=np.float32),
+        "test": np.array([t[5] for t in tunes], dtype=bool),
+        "source": np.array([t[6] for t in tunes]),
+    }
+    np.savez_compressed(path, sha256=np.array(arrays_sha256(arrays)), **arrays)
+    return path
+
+
+def load_folk(path: Path | None = None) -> tuple[list[dict], str]:
+    """The cached folk tunes as dicts (``notes`` array ``(n, 3)``, ``tonic``, ``mode``, ``meter``,
+    ``bar``, ``test``, ``source``) and the data hash."""
+    with np.load(path or folk_dataset()) as z:
+        data = {k: z[k] for k in z.files}
+    out, at = [], 0
+    for i, n in enumerate(data["lengths"].tolist()):
+        out.append({"notes": data["notes"][at : at + n], "tonic": int(data["tonic"][i]),
+                    "mode": str(data["mode"][i]), "meter": str(data["meter"][i]),
+                    "bar": float(data["bar"][i]), "test": bool(data["test"][i]),
+                    "source": str(data["source"][i])})
+        at += n
+    return out, str(data["sha256"])

@@ -1,0 +1,173 @@
+"""Harmonise a melody in four parts with the shipped chorale model, as the ``chorale-harmonizer``
+engine (its one parameter of substance is the melody itself, as a note string, so a Work
+records everything needed to reproduce it)."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from museforge.engines import Artifact, Engine, Request
+from museforge.errors import MuseforgeError
+from museforge.music.compose import Note, Score, Track
+from museforge.music.data import STEP, grid_to_notes, notes_to_grid
+from museforge.music.harmonizer import SOPRANO_INPUT_RANGE, VOICE_RANGES, Harmonizer, load_harmonizer
+from museforge.music.theory import Meter, find_key, note_name, parse_key, parse_meter
+
+CHOIR = 52  # General MIDI "choir aahs"
+MAX_STEPS = 2048
+HARMONIZER = "music-harmonizer"
+
+
+def models_root() -> Path:
+    """``$MUSEFORGE_MODELS`` or the ``models/`` folder of this checkout."""
+    env = os.environ.get("MUSEFORGE_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "models"
+
+
+def model_file(name: str) -> Path:
+    return models_root() / name / "model.safetensors"
+
+
+@cache
+def _load(path: str, mtime: float) -> tuple[Harmonizer, dict[str, str]]:
+    return load_harmonizer(Path(path))
+
+
+def shipped_harmonizer() -> tuple[Harmonizer, dict[str, str]]:
+    path = model_file(HARMONIZER)
+    if not path.is_file():
+        raise MuseforgeError(f"the harmoniser model {path} is missing; train it with "
+                             "'python recipes/music_harmonizer.py'")
+    return _load(str(path), path.stat().st_mtime)
+
+
+def melody_to_string(notes: list[Note]) -> str:
+    """A canonical note string (rests as ``R``) for a monophonic line starting at 0.
+
+    >>> melody_to_string([Note(0, 1, 60, 80), Note(1.5, 0.5, 62, 80)])
+    'C4:1 R:0.5 D4:0.5'
+    """
+    out, t = [], 0.0
+    for n in notes:
+        if n.start > t + 1e-9:
+            out.append(f"R:{_num(n.start - t)}")
+        out.append(f"{note_name(n.pitch)}:{_num(n.duration)}")
+        t = n.start + n.duration
+    return " ".join(out)
+
+
+def _num(x: float) -> str:
+    return f"{round(x, 4):g}"
+
+
+def check_range(notes: list[Note]) -> None:
+    """A one-line error when the melody does not fit the soprano (the voice it becomes)."""
+    lo, hi = SOPRANO_INPUT_RANGE
+    low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
+    if low >= lo and high <= hi:
+        return
+    shift = 12 * round(((lo + hi) / 2 - (low + high) / 2) / 12)
+    hint = (f"transpose it by {shift:+d} semitones (--transpose {shift})"
+            if low + shift >= lo and high + shift <= hi else "it spans too wide a range for any voice")
+    raise MuseforgeError(f"the melody spans {note_name(low)}-{note_name(high)}, outside the soprano "
+                         f"range {note_name(lo)}-{note_name(hi)} that every voice's range allows "
+                         f"above alto, tenor and bass; {hint}")
+
+
+def quantize(notes: list[Note]) -> list[Note]:
+    """Notes snapped to the sixteenth grid, at least a sixteenth long, not overlapping."""
+    out: list[Note] = []
+    for n in sorted(notes, key=lambda n: n.start):
+        s = round(n.start / STEP) * STEP
+        e = max(s + STEP, round((n.start + n.duration) / STEP) * STEP)
+        if out and out[-1].start + out[-1].duration > s:
+            if out[-1].start >= s:
+                continue
+            out[-1] = Note(out[-1].start, s - out[-1].start, out[-1].pitch, out[-1].velocity)
+        out.append(Note(s, e - s, n.pitch, n.velocity))
+    return out
+
+
+def harmonize(model: Harmonizer, melody: list[Note], meter: Meter, beam: int = 4) -> list[list[Note]]:
+    """Soprano, alto, tenor and bass note lists for a melody (quarters from the bar line)."""
+    if not melody:
+        raise MuseforgeError("the melody has no notes")
+    check_range(melody)
+    sop_notes = quantize(melody)
+    end = max(n.start + n.duration for n in sop_notes)
+    bar = meter.bar_quarters
+    steps = math.ceil(end / STEP - 1e-9)
+    if steps > MAX_STEPS:
+        raise MuseforgeError(f"the melody lasts {end:g} quarters; harmonise at most {MAX_STEPS * STEP:g} "
+                             "quarters at a time")
+    sop = notes_to_grid([(n.start, n.duration, n.pitch) for n in sop_notes], steps)
+    pos = ((np.arange(steps) * STEP) % bar / STEP).round().astype(np.int64)
+    atb = model.generate(sop.astype(np.int64), pos, beam=beam)
+    voices = [sop_notes]
+    for row in atb:
+        voices.append([Note(s, d, p, 72) for s, d, p in grid_to_notes(row)])
+    return voices
+
+
+@dataclass(frozen=True)
+class HarmonizerParams:
+    melody: str = field(default="C4 D4 E4 F4 G4:2 E4:2", metadata={
+        "help": "the melody as a note string, e.g. 'C4 D4 E4:2' (duration in quarters after ':')"})
+    meter: str = field(default="4/4", metadata={"help": "time signature such as 3/4"})
+    key: str = field(default="", metadata={"help": "key for the signature; empty: found from the notes"})
+    tempo: int = field(default=72, metadata={"help": "quarter notes a minute, 20-300"})
+    beam: int = field(default=4, metadata={"help": "beam width of the constrained search, 1-16"})
+    renderer: str = field(default="auto", metadata={"help": "auto, fluidsynth or builtin"})
+
+
+class ChoraleHarmonizer(Engine):
+    name = "chorale-harmonizer"
+    modality = "music"
+    version = "1"
+    description = "four-part (SATB) harmonisation of a melody by a model trained on Bach's chorales"
+    Params = HarmonizerParams
+    priority = -10  # needs a melody: never the default for 'create'
+
+    def model_sha256(self, params: HarmonizerParams) -> str | None:
+        from museforge.music.render import file_sha256
+
+        path = model_file(HARMONIZER)
+        return file_sha256(path) if path.is_file() else None
+
+    def run(self, request: Request, generator: torch.Generator) -> Artifact:
+        from museforge.music.engine import score_artifact
+        from museforge.music.io import parse_note_string
+
+        p: HarmonizerParams = request.params
+        meter = parse_meter(p.meter)
+        if not 20 <= p.tempo <= 300:
+            raise MuseforgeError(f"tempo must be 20-300 quarter notes a minute, got {p.tempo}")
+        if not 1 <= p.beam <= 16:
+            raise MuseforgeError(f"beam must be 1-16, got {p.beam}")
+        melody = parse_note_string(p.melody, p.meter).tracks[0].notes
+        model, _ = shipped_harmonizer()
+        request.progress("harmonising", 0.0)
+        voices = harmonize(model, melody, meter, p.beam)
+        request.progress("harmonising", 1.0)
+        everything = [n for v in voices for n in v]
+        key = parse_key(p.key) if p.key.strip() else find_key(
+            [n.pitch for n in everything], [n.duration for n in everything])
+        names = ("soprano", "alto", "tenor", "bass")
+        tracks = [Track(f"{name} (choir)", CHOIR, i, v) for i, (name, v) in enumerate(zip(names, voices,
+                                                                                       strict=True))]
+        end = max(n.start + n.duration for n in everything)
+        score = Score(tracks, float(p.tempo), meter, key, max(1, math.ceil(end / meter.bar_quarters - 1e-9)),
+                      "chorale")
+        return score_artifact(score, request, p.renderer, {"voices": list(names)})
+
+
+def voice_ranges_text() -> str:
+    """The four voices' ranges, for messages."""
+    return ", ".join(f"{v} {note_name(a)}-{note_name(b)}" for v, (a, b) in VOICE_RANGES.items())

@@ -1,0 +1,279 @@
+"""A four-part chorale harmoniser: given a soprano on a sixteenth-note grid, write alto, tenor
+and bass, one time step at a time.
+
+The model: a bidirectional GRU reads the whole soprano (token, position in the bar, distance to
+the end), so each step knows what the melody does next; a GRU decoder walks forward in time
+over the lower voices it has already written, and at each step predicts alto, then tenor given
+the alto, then bass given both (so the three are one joint choice per step). Tokens are
+:mod:`museforge.music.data`'s hold / rest / pitch encoding.
+
+Decoding is a small beam search under hard constraints: every voice in its range, no voice
+crossing, spacing of at most an octave between upper voices, and no parallel fifths or
+octaves between any two voices (a candidate that makes one is dropped; holding every lower
+voice is always allowed, so a step never dead-ends).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from museforge.errors import MuseforgeError
+from museforge.music.data import HIGH, HOLD, LOW, N_TOKENS, PITCH0, REST, pitch_of
+
+VOICE_RANGES = {"soprano": (60, 81), "alto": (53, 74), "tenor": (48, 69), "bass": (36, 62)}
+"""Bach's usual ranges, MIDI pitches (C4-A5, F3-D5, C3-A4, C2-D4)."""
+SOPRANO_INPUT_RANGE = (57, 84)
+"""The melodies ``harmonize`` accepts: a third around Bach's soprano range."""
+MAX_POS, END_BUCKETS = 48, 16
+
+
+@dataclass(frozen=True)
+class HarmonizerConfig:
+    n_tokens: int = N_TOKENS
+    d_model: int = 160
+    dropout: float = 0.25
+
+
+def end_bucket(steps_left: np.ndarray) -> np.ndarray:
+    """Distance to the end in quarters, capped: the model's sense of the final cadence.
+
+    >>> end_bucket(np.array([0, 3, 4, 100])).tolist()
+    [0, 0, 1, 15]
+    """
+    return np.minimum(steps_left // 4, END_BUCKETS - 1)
+
+
+class Harmonizer(nn.Module):
+    """Soprano tokens -> per-step distributions over alto, tenor and bass tokens."""
+
+    def __init__(self, config: HarmonizerConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        d = c.d_model
+        self.sop_emb = nn.Embedding(c.n_tokens, d)
+        self.pos_emb = nn.Embedding(MAX_POS, d)
+        self.end_emb = nn.Embedding(END_BUCKETS, d)
+        self.encoder = nn.GRU(d, d // 2, batch_first=True, bidirectional=True)
+        self.prev_emb = nn.ModuleList([nn.Embedding(c.n_tokens, d) for _ in range(3)])
+        self.decoder = nn.GRU(2 * d, d, batch_first=True)
+        self.cur_emb = nn.ModuleList([nn.Embedding(c.n_tokens, d) for _ in range(2)])
+        self.heads = nn.ModuleList([nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, c.n_tokens))
+                                    for _ in range(3)])
+        self.drop = nn.Dropout(c.dropout)
+
+    def encode(self, sop: torch.Tensor, pos: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+        """``(batch, steps, d)`` context of the soprano at each step."""
+        x = self.sop_emb(sop) + self.pos_emb(pos) + self.end_emb(end)
+        return self.drop(self.encoder(self.drop(x))[0])
+
+    def step_input(self, ctx: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        """Decoder input from the soprano context and the previous step's ``(A, T, B)`` tokens."""
+        e = sum(emb(prev[..., i]) for i, emb in enumerate(self.prev_emb))
+        return torch.cat([ctx, e], dim=-1)
+
+    def head(self, voice: int, h: torch.Tensor, chosen: list[torch.Tensor]) -> torch.Tensor:
+        """Logits of voice ``voice`` (0 alto, 1 tenor, 2 bass) given the decoder state and the
+        tokens already chosen for the higher voices at this step."""
+        z = h
+        for i, tok in enumerate(chosen):
+            z = z + self.cur_emb[i](tok)
+        return self.heads[voice](z)
+
+    def forward(self, sop: torch.Tensor, pos: torch.Tensor, end: torch.Tensor,
+                atb: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits ``(batch, steps, 3, n_tokens)`` for target ``atb`` ``(b, s, 3)``."""
+        ctx = self.encode(sop, pos, end)
+        prev = torch.cat([torch.full_like(atb[:, :1], REST), atb[:, :-1]], dim=1)
+        h = self.drop(self.decoder(self.step_input(ctx, prev))[0])
+        return torch.stack([self.head(0, h, []), self.head(1, h, [atb[..., 0]]),
+                            self.head(2, h, [atb[..., 0], atb[..., 1]])], dim=2)
+
+    def loss(self, sop: torch.Tensor, pos: torch.Tensor, end: torch.Tensor, atb: torch.Tensor,
+             mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean NLL (nats) per lower-voice token; ``mask`` ``(b, s)`` marks real steps."""
+        logits = self(sop, pos, end, atb)
+        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), atb.reshape(-1).long(),
+                              reduction="none").view(atb.shape)
+        if mask is None:
+            return nll.mean()
+        m = mask.unsqueeze(-1).expand_as(nll).float()
+        return (nll * m).sum() / m.sum()
+
+    @torch.no_grad()
+    def generate(self, sop: np.ndarray, pos: np.ndarray, beam: int = 4, top_k: int = 5) -> np.ndarray:
+        """Alto, tenor and bass tokens ``(3, steps)`` for a soprano token array, by constrained
+        beam search (see the module docstring)."""
+        return constrained_beam_search(self, sop, pos, beam, top_k)
+
+
+# ------------------------------------------------------------------ constraints and decoding
+
+
+def parallel_perfect(prev_hi: int, prev_lo: int, hi: int, lo: int) -> bool:
+    """Whether two voices moving from ``(prev_hi, prev_lo)`` to ``(hi, lo)`` make parallel
+    fifths or octaves (both move, same perfect interval class before and after).
+
+    >>> parallel_perfect(67, 60, 69, 62), parallel_perfect(72, 60, 74, 62), parallel_perfect(67, 60, 67, 62)
+    (True, True, False)
+    >>> parallel_perfect(67, 60, 65, 58), parallel_perfect(67, 60, 69, 60)
+    (True, False)
+    """
+    if prev_hi == hi or prev_lo == lo:
+        return False
+    before, after = (prev_hi - prev_lo) % 12, (hi - lo) % 12
+    return before == after and after in (0, 7)
+
+
+def _sounding(tok: int, prev_pitch: int) -> int:
+    """The pitch sounding after a token (-1 for silence)."""
+    if tok == HOLD:
+        return prev_pitch
+    if tok == REST:
+        return -1
+    return pitch_of(tok)
+
+
+def _allowed(voice: int, upper: int, prev_pitch: int, rng: tuple[int, int], n_tokens: int,
+             max_gap: int) -> np.ndarray:
+    """Boolean mask of tokens voice ``voice`` may take under a voice sounding ``upper``."""
+    mask = np.zeros(n_tokens, dtype=bool)
+    lo, hi = max(rng[0], LOW), min(rng[1], HIGH)
+    if upper >= 0:
+        hi = min(hi, upper)
+        lo = max(lo, upper - max_gap)
+    if lo <= hi:
+        mask[PITCH0 + lo - LOW : PITCH0 + hi - LOW + 1] = True
+    if prev_pitch >= 0 and (upper < 0 or (upper - max_gap <= prev_pitch <= upper)):
+        mask[HOLD] = True
+    return mask
+
+
+def constrained_beam_search(model: Harmonizer, sop: np.ndarray, pos: np.ndarray, beam: int = 4,
+                            top_k: int = 5) -> np.ndarray:
+    """Beam search over joint (A, T, B) steps with the hard rules of the module docstring."""
+    steps = len(sop)
+    ranges = [VOICE_RANGES["alto"], VOICE_RANGES["tenor"], VOICE_RANGES["bass"]]
+    gaps = [12, 12, 24]
+    n_tok = model.config.n_tokens
+    sop_t = torch.as_tensor(sop, dtype=torch.long)[None]
+    pos_t = torch.as_tensor(np.minimum(pos, MAX_POS - 1), dtype=torch.long)[None]
+    end_t = torch.as_tensor(end_bucket(steps - 1 - np.arange(steps)), dtype=torch.long)[None]
+    ctx = model.encode(sop_t, pos_t, end_t)[0]  # (steps, d)
+    # beam state
+    hidden = torch.zeros(1, 1, model.config.d_model)
+    prev_tok = torch.full((1, 3), REST, dtype=torch.long)
+    pitches = [(-1, -1, -1)]  # sounding A, T, B per beam
+    scores = np.zeros(1)
+    history: list[list[tuple[int, int, int]]] = [[]]
+    s_pitch = -1
+    for t in range(steps):
+        s_prev = s_pitch
+        s_pitch = _sounding(int(sop[t]), s_prev)
+        x = model.step_input(ctx[t].expand(len(scores), -1), prev_tok)
+        out, hidden = model.decoder(x[:, None], hidden)
+        h = out[:, 0]
+        cands: list[tuple[float, int, tuple[int, int, int]]] = []
+        logp_a = F.log_softmax(model.head(0, h, []), -1).numpy()
+        for b in range(len(scores)):
+            pa, pt, pb = pitches[b]
+            ma = _allowed(0, s_pitch, pa, ranges[0], n_tok, gaps[0])
+            a_opts = _top(logp_a[b], ma, top_k)
+            if not a_opts:
+                continue
+            a_tok = torch.tensor(a_opts)
+            hb = h[b : b + 1].expand(len(a_opts), -1)
+            logp_t = F.log_softmax(model.head(1, hb, [a_tok]), -1).numpy()
+            for ia, ta in enumerate(a_opts):
+                a = _sounding(ta, pa)
+                t_opts = _top(logp_t[ia], _allowed(1, a, pt, ranges[1], n_tok, gaps[1]), top_k)
+                if not t_opts:
+                    continue
+                n = len(t_opts)
+                logp_b = F.log_softmax(model.head(2, h[b : b + 1].expand(n, -1),
+                                                  [a_tok[ia : ia + 1].expand(n), torch.tensor(t_opts)]),
+                                       -1).numpy()
+                for it, tt in enumerate(t_opts):
+                    tn = _sounding(tt, pt)
+                    for tb in _top(logp_b[it], _allowed(2, tn, pb, ranges[2], n_tok, gaps[2]), top_k):
+                        bn = _sounding(tb, pb)
+                        new = (s_pitch, a, tn, bn)
+                        old = (s_prev, pa, pt, pb)
+                        if _has_parallels(old, new):
+                            continue
+                        score = scores[b] + logp_a[b, ta] + logp_t[it, tt] + logp_b[it, tb]
+                        cands.append((float(score), b, (ta, tt, tb)))
+        if not cands:  # hold every lower voice: oblique motion only, never a parallel
+            cands = [(float(scores[b]), b, (HOLD, HOLD, HOLD)) for b in range(len(scores))
+                     if min(pitches[b]) >= 0] or [(0.0, 0, (REST, REST, REST))]
+        cands.sort(key=lambda c: (-c[0], c[1], c[2]))
+        cands = cands[:beam]
+        idx = torch.tensor([c[1] for c in cands])
+        hidden = hidden[:, idx]
+        prev_tok = torch.tensor([c[2] for c in cands], dtype=torch.long)
+        pitches = [tuple(_sounding(tok, pitches[b][i]) for i, tok in enumerate(toks))  # type: ignore[misc]
+                   for _, b, toks in cands]
+        history = [[*history[b], toks] for _, b, toks in cands]
+        scores = np.array([c[0] for c in cands])
+    return np.array(history[0], dtype=np.int64).T
+
+
+def _top(logp: np.ndarray, mask: np.ndarray, k: int) -> list[int]:
+    if not mask.any():
+        return []
+    masked = np.where(mask, logp, -np.inf)
+    order = np.argsort(-masked, kind="stable")[:k]
+    return [int(i) for i in order if np.isfinite(masked[i])]
+
+
+def _has_parallels(old: tuple[int, ...], new: tuple[int, ...]) -> bool:
+    for i in range(4):
+        for j in range(i + 1, 4):
+            if min(old[i], old[j], new[i], new[j]) < 0:
+                continue
+            if parallel_perfect(old[i], old[j], new[i], new[j]):
+                return True
+    return False
+
+
+# ------------------------------------------------------------------ checkpoints
+
+
+def save_checkpoint(model: nn.Module, path: Path, config: Any, metadata: dict[str, Any]) -> None:
+    """Save weights as safetensors with the config and ``metadata`` (strings) in the header."""
+    from safetensors.torch import save_file
+
+    meta = {"config": json.dumps(asdict(config)), "class": type(model).__name__,
+            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path), metadata=meta)
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and header metadata of a safetensors file, or a one-line error."""
+    from safetensors import safe_open
+
+    if not path.is_file():
+        raise MuseforgeError(f"model file {path} not found; train it with its recipe in recipes/")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    except Exception as exc:
+        raise MuseforgeError(f"cannot read model {path} ({exc}); retrain it or restore the file") from None
+    return tensors, meta
+
+
+def load_harmonizer(path: Path) -> tuple[Harmonizer, dict[str, str]]:
+    """The harmoniser in a safetensors checkpoint, in eval mode, and its metadata."""
+    tensors, meta = read_checkpoint(path)
+    model = Harmonizer(HarmonizerConfig(**json.loads(meta["config"])))
+    model.load_state_dict(tensors)
+    return model.eval(), meta

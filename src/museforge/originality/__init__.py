@@ -1,0 +1,1 @@
+"""Originality: how much of an output repeats the training data."""

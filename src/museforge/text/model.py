@@ -1,0 +1,228 @@
+"""A GPT decoder (nanoGPT-style): learned positions, pre-norm blocks, tanh GELU, tied head.
+
+The layout is GPT-2's, so ``hf.export_gpt2`` writes a transformers ``GPT2LMHeadModel`` folder
+whose logits match ours. ``forward`` takes a KV cache; ``generate`` samples with the controls of
+``sampling.SamplingConfig``. A checkpoint is one safetensors file whose metadata holds the config,
+the tokenizer, the training-data manifest hash and the recipe name: loading needs nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from museforge.errors import MuseforgeError
+from museforge.text.sampling import LogitsProcessor, SamplingConfig, sample
+from museforge.text.tokenizer import CharTokenizer
+
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class GPTConfig:
+    """Shape of the model (GPT-2 names in comments)."""
+
+    vocab_size: int = 256
+    block_size: int = 128  # n_positions
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 256
+    dropout: float = 0.0
+    layer_norm_eps: float = 1e-5
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        assert cfg.n_embd % cfg.n_head == 0, "n_embd must be divisible by n_head"
+        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)
+        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd)
+        self.n_head = cfg.n_head
+        self.dropout = cfg.dropout
+        self.resid_dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        b, t, c = x.shape
+        q, k, v = self.c_attn(x).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+        drop = self.dropout if self.training else 0.0
+        if past is None or t > 1:
+            if past is None:
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
+            else:  # several new tokens after a cache: mask the future only
+                s = k.shape[2]
+                mask = torch.ones(t, s, dtype=torch.bool, device=x.device).tril(s - t)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
+        y = y.transpose(1, 2).contiguous().view(b, t, c)
+        return self.resid_dropout(self.c_proj(y)), (k, v)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd)
+        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_eps)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_eps)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        a, kv = self.attn(self.ln_1(x), past)
+        x = x + a
+        return x + self.mlp(self.ln_2(x)), kv
+
+
+class GPT(nn.Module):
+    """The decoder. ``forward(idx, targets=None, past=None) -> (logits, loss, cache)``."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_eps)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight  # tied, as in GPT-2
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self) -> int:
+        """Parameters, the tied head counted once."""
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
+                past: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None, KVCache]:
+        _, t = idx.shape
+        start = past[0][0].shape[2] if past else 0
+        if start + t > self.config.block_size:
+            raise MuseforgeError(
+                f"sequence of {start + t} tokens exceeds the model's context of {self.config.block_size}"
+            )
+        pos = torch.arange(start, start + t, device=idx.device)
+        x = self.drop(self.wte(idx) + self.wpe(pos))
+        cache: KVCache = []
+        for i, block in enumerate(self.h):
+            x, kv = block(x, past[i] if past else None)
+            cache.append(kv)
+        x = self.ln_f(x)
+        if targets is None:
+            return self.lm_head(x), None, cache
+        logits = self.lm_head(x)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
+        return logits, loss, cache
+
+    def step_fn(self) -> Callable[[torch.Tensor, KVCache | None], tuple[torch.Tensor, KVCache]]:
+        """A ``step(seq, cache) -> (last logits, cache)`` for ``sampling.sample``.
+
+        With a cache only the newest token is fed. When the context is full, the cache is rebuilt
+        from the last half of the context (learned positions cannot slide).
+        """
+        block = self.config.block_size
+
+        def step(seq: torch.Tensor, cache: KVCache | None) -> tuple[torch.Tensor, KVCache]:
+            if cache is not None and cache[0][0].shape[2] < block and cache[0][0].shape[2] == seq.shape[1] - 1:
+                logits, _, cache = self(seq[:, -1:], past=cache)
+            else:
+                keep = seq.shape[1] if seq.shape[1] <= block and cache is None else block // 2
+                logits, _, cache = self(seq[:, -keep:])
+            return logits[:, -1, :], cache
+
+        return step
+
+    @torch.no_grad()
+    def generate(self, idx: torch.Tensor, config: SamplingConfig | None = None,
+                 processors: Sequence[LogitsProcessor] = (), generator: torch.Generator | None = None,
+                 tokenizer: CharTokenizer | None = None,
+                 stream: Callable[[int, str], None] | None = None) -> list[list[int]]:
+        """New token ids for each row of ``idx`` (a batch of equal-length prompts).
+
+        ``tokenizer`` is needed for stop strings, the loop guard on text and streaming.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            return sample(self.step_fn(), idx, config or SamplingConfig(), processors=processors,
+                          generator=generator, eos_id=tokenizer.eos_id if tokenizer else None,
+                          decode=tokenizer.decode if tokenizer else None, stream=stream)
+        finally:
+            self.train(was_training)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def save(self, path: str | Path, tokenizer: CharTokenizer, *, data_sha256: str = "",
+             recipe: str = "", extra: dict | None = None, dtype: torch.dtype = torch.float16) -> None:
+        """One safetensors file; the metadata makes it self-describing."""
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().to(dtype).contiguous() for k, v in self.state_dict().items()
+                 if k != "lm_head.weight"}
+        meta = {
+            "format": "museforge-gpt",
+            "config": json.dumps(asdict(self.config)),
+            "tokenizer": tokenizer.to_json(),
+            "data_sha256": data_sha256,
+            "recipe": recipe,
+            "extra": json.dumps(extra or {}, ensure_ascii=False),
+        }
+        save_file(state, str(path), metadata=meta)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> tuple[GPT, CharTokenizer, dict[str, str]]:
+        """``(model, tokenizer, metadata)`` from a file written by ``save`` (float32, eval mode)."""
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        if not path.is_file():
+            raise MuseforgeError(f"no model file at {path}; pass a .safetensors file written by museforge")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = dict(f.metadata() or {})
+            state = load_file(str(path))
+        except Exception as err:  # corrupt or not safetensors
+            raise MuseforgeError(f"{path} is not a readable safetensors file ({err})") from err
+        if meta.get("format") != "museforge-gpt":
+            raise MuseforgeError(f"{path} has no museforge-gpt metadata; it was not saved by GPT.save")
+        model = cls(GPTConfig(**json.loads(meta["config"])))
+        state = {k: v.float() for k, v in state.items()}
+        state["lm_head.weight"] = state["wte.weight"]
+        model.load_state_dict(state)
+        model.to(device).eval()
+        return model, CharTokenizer.from_json(meta["tokenizer"]), meta

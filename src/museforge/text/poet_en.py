@@ -1,0 +1,196 @@
+"""A rule-based composer of English quatrains (ABAB) and haiku from template lines.
+
+A line is an opening clause plus an adverbial ending: scene lines open with ``the + mood
+adjective + motif subject + verb`` ("The hidden pines lean"), the turn with a person acting,
+the close with a feeling; rhymes come from hand-grouped endings ("into the night", "beyond the
+light"), so every quatrain rhymes ABAB by construction. Haiku are searched for 5-7-5 syllables.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+
+from museforge.emotion import Emotion, art_direction
+from museforge.text.forms import line_syllables
+from museforge.text.poet_zh import detect_motifs
+
+T = TypeVar("T")
+
+# (plural subject, plural verb) pairs per motif; every pair reads "the <adj> <subject> <verb>".
+SUBJECTS: dict[str, list[tuple[str, str]]] = {
+    "forest": [("pines", "lean"), ("oaks", "stand"), ("branches", "sway"), ("ferns", "tremble"),
+               ("leaves", "fall"), ("paths", "wind on")],
+    "mountain": [("peaks", "rise"), ("cliffs", "stand"), ("ridges", "climb"), ("stones", "wait"),
+                 ("clouds", "gather"), ("springs", "run")],
+    "river": [("waters", "run"), ("reeds", "bend"), ("currents", "turn"), ("ripples", "spread"),
+              ("willows", "lean"), ("boats", "drift")],
+    "sea": [("waves", "break"), ("tides", "return"), ("gulls", "cry"), ("sails", "fade"),
+            ("breakers", "roll"), ("shores", "wait")],
+    "city": [("streets", "hum"), ("towers", "stand"), ("lamps", "flicker"), ("windows", "glow"),
+             ("crowds", "pass"), ("bells", "ring")],
+    "flower": [("blossoms", "open"), ("petals", "fall"), ("roses", "bend"), ("gardens", "wake"),
+               ("lilies", "float"), ("vines", "climb")],
+    "village": [("rooftops", "rest"), ("chimneys", "smoke"), ("fields", "lie still"),
+                ("gates", "stand open"), ("orchards", "ripen"), ("lanes", "wind home")],
+    "moon": [("moonbeams", "fall"), ("shadows", "lengthen"), ("silver clouds", "drift")],
+    "night": [("stars", "burn"), ("shadows", "gather"), ("lanterns", "flicker")],
+    "wind": [("winds", "rise"), ("breezes", "wander"), ("gusts", "sweep on")],
+    "rain": [("raindrops", "fall"), ("gutters", "sing"), ("storm clouds", "roll")],
+    "snow": [("snowflakes", "fall"), ("drifts", "deepen"), ("frozen boughs", "bend")],
+    "cloud": [("clouds", "drift"), ("skies", "open"), ("high clouds", "wander")],
+}
+
+ADJECTIVES: dict[str, list[str]] = {
+    "joyful": ["bright", "golden", "laughing", "sunlit", "warm", "blooming"],
+    "awed": ["vast", "ancient", "endless", "radiant", "towering", "solemn"],
+    "serene": ["still", "quiet", "gentle", "soft", "calm", "patient"],
+    "nostalgic": ["old", "faded", "familiar", "distant", "weathered", "remembered"],
+    "melancholy": ["grey", "cold", "lonely", "fading", "empty", "weary"],
+    "mysterious": ["hidden", "silent", "secret", "dim", "strange", "veiled"],
+    "tense": ["restless", "trembling", "sharp", "uneasy", "watchful", "dark"],
+    "angry": ["burning", "iron", "furious", "wild", "scorched", "raging"],
+}
+
+TURNS: dict[str, list[str]] = {
+    "joyful": ["we sing and wander", "our laughter rises", "the children dance", "I run"],
+    "awed": ["I stand and marvel", "I climb and wonder", "the whole world opens"],
+    "serene": ["I sit and listen", "I rest a while", "a heron waits", "the hours drift"],
+    "nostalgic": ["I walk the old roads", "I think of home", "the years come back",
+                  "I read old letters"],
+    "melancholy": ["I walk alone", "my footsteps linger", "a single bird calls",
+                   "the last friend leaves"],
+    "mysterious": ["I follow a whisper", "a lantern wanders", "I stop and listen",
+                   "a stranger passes"],
+    "tense": ["I hold my breath", "the drums are beating", "a warning sounds", "I hurry on"],
+    "angry": ["I draw my sword", "the thunder answers", "I shout my anger", "the old walls shake"],
+}
+
+FEELINGS: dict[str, list[str]] = {
+    "joyful": ["and all my heart is singing", "and joy runs over", "and every hope takes wing"],
+    "awed": ["and all my words fall silent", "and I am small and glad", "and wonder fills me"],
+    "serene": ["and all my cares are resting", "and peace comes slowly", "and nothing calls me"],
+    "nostalgic": ["and old days wait for me", "and I am young once more", "and memory stays"],
+    "melancholy": ["and sorrow lingers", "and all my tears are falling", "and no one waits"],
+    "mysterious": ["and something calls my name", "and secrets stir", "and no one answers"],
+    "tense": ["and every heartbeat quickens", "and danger waits", "and nothing rests"],
+    "angry": ["and all my rage is burning", "and fury rises", "and nothing yields"],
+}
+
+# Rhyme sets: endings that follow any clause. "motif:" restricts an ending to that motif.
+RHYMES: dict[str, list[str]] = {
+    "night": ["into the night", "beyond the light", "in silver light", "out of sight",
+              "in the failing light"],
+    "day": ["at the close of day", "along the way", "in the morning grey", "far away",
+            "till the break of day"],
+    "sea": ["sea:beside the sea", "forest:beneath the tree", "for none to see",
+            "where I long to be"],
+    "stone": ["all alone", "on weathered stone", "into the unknown", "where the winds have blown"],
+    "snow": ["snow:through drifts of snow", "river:where rivers flow", "soft and slow",
+             "far below"],
+    "rain": ["rain:in the falling rain", "across the plain", "down the lane", "once again"],
+    "sound": ["without a sound", "on sacred ground", "all around", "where dreams are found"],
+    "deep": ["where the shadows sleep", "in the silence deep", "on the hillside steep",
+             "where the willows weep"],
+    "star": ["beneath a distant star", "near and far", "wherever we are"],
+    "song": ["all the evening long", "in a wordless song", "where the winds are strong"],
+}
+
+
+def _pick(items: list[T], rng: np.random.Generator) -> T:
+    return items[int(rng.integers(len(items)))]
+
+
+def _subjects(prompt: str, rng: np.random.Generator) -> tuple[list[str], list[tuple[str, str]]]:
+    motifs = [m for m in detect_motifs(prompt) if m in SUBJECTS] or [
+        str(rng.choice(["forest", "river", "mountain"]))]
+    pairs = [p for m in motifs[:2] for p in SUBJECTS[m]]
+    return motifs, pairs
+
+
+def _adjectives(emotion: Emotion) -> list[str]:
+    mine = ADJECTIVES[emotion.label]
+    given = [w for w in art_direction(emotion).mood_words["en"] if w in mine]
+    return mine + given  # words the shared mapping also names are drawn twice as often
+
+
+def _endings(key: str, motifs: list[str]) -> list[str]:
+    out = []
+    for e in RHYMES[key]:
+        tag, _, text = e.rpartition(":")
+        if not tag or tag in motifs:
+            out.append(text)
+    return out
+
+
+def _two_rhymes(endings: list[str], rng: np.random.Generator) -> list[str]:
+    """Two endings of one rhyme set whose last words differ (light/night, not light/light)."""
+    order = [str(x) for x in rng.permutation(endings)]
+    first = order[0]
+    second = next((e for e in order[1:] if e.split()[-1] != first.split()[-1]), order[1])
+    return [first, second]
+
+
+def _scene(adjs: list[str], pairs: list[tuple[str, str]], rng: np.random.Generator,
+           used: set[str]) -> str:
+    for _ in range(20):
+        adj, (noun, verb) = _pick(adjs, rng), _pick(pairs, rng)
+        if adj not in used and noun not in used:
+            break
+    used |= {adj, noun}
+    return f"the {adj} {noun} {verb}"
+
+
+def compose_quatrain(prompt: str, emotion: Emotion, rng: np.random.Generator) -> tuple[str, list[str]]:
+    """A title and four lines rhymed ABAB."""
+    motifs, pairs = _subjects(prompt, rng)
+    adjs = _adjectives(emotion)
+    keys = [k for k in RHYMES if len(_endings(k, motifs)) >= 2]
+    a, b = (str(k) for k in rng.choice(keys, size=2, replace=False))
+    ea, eb = _two_rhymes(_endings(a, motifs), rng), _two_rhymes(_endings(b, motifs), rng)
+    used: set[str] = set()
+    lines = [
+        f"{_scene(adjs, pairs, rng, used)} {ea[0]},",
+        f"{_scene(adjs, pairs, rng, used)} {eb[0]};",
+        f"{_pick(TURNS[emotion.label], rng)} {ea[1]},",
+        f"{_pick(FEELINGS[emotion.label], rng)} {eb[1]}.",
+    ]
+    lines = [ln[0].upper() + ln[1:] for ln in lines]
+    return _title(motifs, adjs, rng), lines
+
+
+def compose_haiku(prompt: str, emotion: Emotion, rng: np.random.Generator,
+                  tries: int = 300) -> tuple[str, list[str]]:
+    """A title and three lines searched for 5, 7 and 5 syllables."""
+    motifs, pairs = _subjects(prompt, rng)
+    adjs = _adjectives(emotion)
+    endings = [e for k in RHYMES for e in _endings(k, motifs)]
+    makers = [
+        lambda: f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))}",
+        lambda: (f"{_pick(TURNS[emotion.label], rng)} {_pick(endings, rng)}" if rng.random() < 0.5
+                 else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))} {_pick(endings, rng)}"),
+        lambda: (_pick(FEELINGS[emotion.label], rng).removeprefix("and ") if rng.random() < 0.5
+                 else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))}"),
+    ]
+    lines = []
+    for need, make in zip((5, 7, 5), makers, strict=True):
+        best = make()
+        for _ in range(tries):
+            cand = make()
+            if cand in lines:
+                continue
+            if abs(line_syllables(cand) - need) < abs(line_syllables(best) - need):
+                best = cand
+            if line_syllables(best) == need:
+                break
+        lines.append(best[0].upper() + best[1:])
+    return _title(motifs, adjs, rng), lines
+
+
+def _title(motifs: list[str], adjs: list[str], rng: np.random.Generator) -> str:
+    noun = {"forest": "Woods", "mountain": "Heights", "river": "River", "sea": "Sea",
+            "city": "City", "flower": "Garden", "village": "Home", "moon": "Moon",
+            "night": "Night", "wind": "Wind", "rain": "Rain", "snow": "Snow",
+            "cloud": "Sky"}[motifs[0]]
+    return f"{_pick(adjs, rng).title()} {noun}"

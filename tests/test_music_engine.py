@@ -1,0 +1,110 @@
+"""The rule-composer engine and WAV rendering: files, determinism, validation, fallbacks."""
+
+import io
+import shutil
+import wave
+
+import numpy as np
+import pytest
+
+from museforge.emotion import art_direction, emotion_from_label
+from museforge.engines import Request, get_engine, make_params
+from museforge.errors import MuseforgeError
+from museforge.music.compose import Form, compose
+from museforge.music.engine import RuleComposer, RuleComposerParams
+from museforge.music.render import FALLBACK_WARNING, find_soundfont, render_wav, synthesise
+from museforge.runtime import make_generator
+
+HAS_FLUIDSYNTH = bool(shutil.which("fluidsynth") and find_soundfont())
+
+
+def run(mood="melancholy", seed=1, **params):
+    request = Request("a sad theme", "en", emotion_from_label(mood), seed, RuleComposerParams(**params))
+    return RuleComposer().run(request, make_generator(seed))
+
+
+def read_wav(data):
+    with wave.open(io.BytesIO(data)) as w:
+        frames = w.readframes(w.getnframes())
+        return w.getframerate(), w.getnchannels(), w.getsampwidth(), np.frombuffer(frames, "<i2")
+
+
+def test_registered_as_default_music_engine():
+    assert get_engine("rule-composer") is RuleComposer
+    assert make_params(RuleComposerParams, {"bars": "8", "pianoroll": "no"}).bars == 8
+
+
+def test_builtin_wav_is_valid_and_deterministic():
+    a = run(renderer="builtin", bars=4)
+    b = run(renderer="builtin", bars=4)
+    assert [f.name for f in a.files] == ["music.mid", "music.wav", "pianoroll.png"]
+    assert [f.data for f in a.files] == [f.data for f in b.files]
+    rate, channels, width, pcm = read_wav(a.files[1].data)
+    assert (channels, width) == (2, 2)
+    seconds = pcm.size / channels / rate
+    beat = 60 / a.summary["tempo"]
+    assert abs(seconds - a.summary["seconds"]) <= beat + 1.5  # the piece plus a short tail
+    assert 0 < np.abs(pcm).max() < 32767
+    assert a.summary["renderer"]["renderer"] == "builtin" and a.warnings == []
+    assert a.summary["key"] == "D minor" and a.summary["meter"] == "4/4"
+
+
+def test_other_seed_other_music():
+    assert run(renderer="builtin", bars=4, seed=1).files[0].data != run(
+        renderer="builtin", bars=4, seed=2).files[0].data
+
+
+@pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="fluidsynth or a GM soundfont is not installed")
+def test_fluidsynth_wav_is_deterministic():
+    a = run(renderer="fluidsynth", bars=4, mood="joyful", pianoroll=False)
+    b = run(renderer="fluidsynth", bars=4, mood="joyful", pianoroll=False)
+    assert a.files[1].data == b.files[1].data
+    info = a.summary["renderer"]
+    assert info["renderer"] == "fluidsynth" and len(info["soundfont_sha256"]) == 64
+    rate, _, _, pcm = read_wav(a.files[1].data)
+    assert rate == 44100 and 0 < np.abs(pcm).max() < 32767
+
+
+def test_fallback_warning_without_fluidsynth(monkeypatch):
+    monkeypatch.setattr("museforge.music.render.shutil.which", lambda name: None)
+    art = run(renderer="auto", bars=2, pianoroll=False)
+    assert art.warnings == [FALLBACK_WARNING]
+    assert art.summary["renderer"]["renderer"] == "builtin"
+    with pytest.raises(MuseforgeError, match="renderer=builtin"):
+        run(renderer="fluidsynth", bars=2)
+
+
+def test_builtin_renders_fast_enough():
+    import time
+
+    score = compose(art_direction(emotion_from_label("joyful")), np.random.default_rng(0), Form(16))
+    start = time.perf_counter()
+    synthesise(score)
+    assert time.perf_counter() - start < score.seconds / 20
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"bars": 0}, "bars"), ({"bars": 257}, "bars"), ({"meter": "0/4"}, "meter"),
+    ({"meter": "3/5"}, "meter"), ({"key": "H minor"}, "unknown key"), ({"tempo": 5}, "tempo"),
+    ({"renderer": "timidity"}, "renderer"), ({"form": "sonata"}, "form"),
+    ({"percussion": "loud"}, "percussion"),
+])
+def test_bad_params_raise_one_line_errors(params, message):
+    with pytest.raises(MuseforgeError, match=message) as err:
+        run(**params)
+    assert "\n" not in str(err.value)
+
+
+def test_params_change_the_piece():
+    art = run(renderer="builtin", bars=6, meter="6/8", key="F# major", tempo=100, percussion="on",
+              pianoroll=False)
+    s = art.summary
+    assert (s["key"], s["meter"], s["bars"], s["tempo"]) == ("F# major", "6/8", 6, 100)
+    assert "percussion" in s["tracks"]
+    assert run(renderer="builtin", bars=2, key="A", pianoroll=False).summary["key"] == "A minor"
+
+
+def test_render_wav_rejects_unknown_renderer():
+    with pytest.raises(MuseforgeError):
+        render_wav(compose(art_direction(emotion_from_label("serene")), np.random.default_rng(0),
+                           Form(1)), b"", "midi-box")

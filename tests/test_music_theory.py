@@ -1,0 +1,65 @@
+"""Theory helpers, checked against music21 where it has the same notion."""
+
+import pytest
+
+from museforge.errors import MuseforgeError
+from museforge.music.theory import (
+    MODES,
+    Key,
+    cadence,
+    diatonic_triad,
+    parse_key,
+    parse_meter,
+    progression,
+    roman_chord,
+)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_modes_match_music21(mode):
+    scale = pytest.importorskip("music21.scale")
+    cls = {"major": scale.MajorScale, "minor": scale.MinorScale, "dorian": scale.DorianScale,
+           "phrygian": scale.PhrygianScale, "lydian": scale.LydianScale,
+           "mixolydian": scale.MixolydianScale}[mode]
+    ref = [p.midi for p in cls("D").getPitches("D4", "C#5" if mode in ("major", "lydian") else "C5")]
+    assert Key("D", mode).scale_pitches(62)[:7] == ref
+
+
+@pytest.mark.parametrize("key,numeral", [("C major", "V7"), ("D minor", "V"), ("G major", "ii"),
+                                         ("A minor", "iv"), ("C major", "bVII"), ("E minor", "VI")])
+def test_roman_numerals_match_music21(key, numeral):
+    roman = pytest.importorskip("music21.roman")
+    music21_key = pytest.importorskip("music21.key")
+    k = parse_key(key)
+    ref = roman.RomanNumeral(numeral, music21_key.Key(k.tonic_name, k.mode))
+    assert sorted(roman_chord(k, numeral).pitch_classes) == sorted({p.pitchClass for p in ref.pitches})
+
+
+def test_parse_keys():
+    assert parse_key("D minor") == Key("D", "minor")
+    assert parse_key("F# major").tonic == 6
+    assert parse_key("bb Dorian") == Key("Bb", "dorian")
+    assert parse_key("E", default_mode="phrygian").mode == "phrygian"
+    for bad in ("H minor", "D blues", "", "minor D"):
+        with pytest.raises(MuseforgeError, match="unknown key"):
+            parse_key(bad)
+
+
+def test_diatonic_chords_and_cadences():
+    key = Key("A", "minor")
+    assert [diatonic_triad(key, d).numeral for d in range(1, 8)] == [
+        "i", "ii°", "III", "iv", "v", "VI", "VII"]
+    assert cadence(key, "authentic") == ["V7", "i"]
+    assert [c.quality for c in progression(key, "i iv V7 i")] == ["minor", "minor", "dominant7", "minor"]
+    with pytest.raises(MuseforgeError):
+        cadence(key, "interrupted-ish")
+
+
+@pytest.mark.parametrize("text,ok", [("4/4", True), ("5/4", True), ("6/8", True), ("7/8", True),
+                                     ("0/4", False), ("3/5", False), ("4", False), ("33/4", False)])
+def test_meters(text, ok):
+    if ok:
+        assert str(parse_meter(text)) == text
+    else:
+        with pytest.raises(MuseforgeError, match="invalid meter"):
+            parse_meter(text)
