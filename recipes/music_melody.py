@@ -93,6 +93,14 @@ def evaluate(model: MelodyModel, seqs: list[dict]) -> dict[str, float]:
             "notes": int(count)}
 
 
+def save(model: MelodyModel, config: MelodyConfig, data_sha: dict, metrics: dict,
+         args: argparse.Namespace) -> None:
+    save_checkpoint(model, Path(args.out) / "model.safetensors", config,
+                    {"data_sha256": data_sha["folk"], "chorale_data_sha256": data_sha["chorales"],
+                     "recipe": RECIPE, "data": "music21 corpus: ryansMammoth, oneills1850, essenFolksong",
+                     "metrics": metrics, "args": vars(args)})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=20.0,
@@ -112,6 +120,15 @@ def main() -> None:
     train = [e for t, e in encoded if e is not None and not t["test"]]
     test = [e for t, e in encoded if e is not None and t["test"]]
     valid, train = train[::20], [e for i, e in enumerate(train) if i % 20]
+    # originality index: every training melody (folk, then the chorale sopranos)
+    lines = [[int(p) for p in t["notes"][:, 0] if p >= 0] for t, e in encoded if not t["test"]]
+    chorales, chorale_sha = load_chorales()
+    for c in chorales:
+        lines.append([pitch_of(x) for x in c["tokens"][0] if x >= 2])
+    index = MelodyIndex.build(lines)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    index.save(Path(args.out) / "corpus_ngrams.npy")
+    data_sha = {"folk": data_sha, "chorales": chorale_sha}
     config = MelodyConfig()
     model = MelodyModel(config)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -135,28 +152,17 @@ def main() -> None:
             print(json.dumps(log[-1]), flush=True)
             if v < best:
                 best, best_state = v, {k: t.clone() for k, t in model.state_dict().items()}
+                save(model, config, data_sha, {"valid_best": log[-1]}, args)  # stop any time
     if best_state is not None:
         model.load_state_dict(best_state)
-    # originality index: every training melody (folk, then the chorale sopranos)
-    lines = [[int(p) for p in t["notes"][:, 0] if p >= 0] for t, e in encoded if not t["test"]]
-    chorales, chorale_sha = load_chorales()
-    for c in chorales:
-        lines.append([pitch_of(x) for x in c["tokens"][0] if x >= 2])
-    index = MelodyIndex.build(lines)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    index.save(out / "corpus_ngrams.npy")
     metrics = {"test": evaluate(model, test), "valid": evaluate(model, valid), "steps": step,
                "train_cpu_seconds": round(time.process_time() - start), "threads": args.threads,
                "tunes": {"train": len(train), "valid": len(valid), "test": len(test),
                          "skipped_out_of_range": sum(e is None for _, e in encoded)},
                "parameters": sum(p.numel() for p in model.parameters()),
                "index": {"melodies": len(lines), "ngram": NGRAM, "distinct_ngrams": len(index)}}
-    save_checkpoint(model, out / "model.safetensors", config,
-                    {"data_sha256": data_sha, "chorale_data_sha256": chorale_sha, "recipe": RECIPE,
-                     "data": "music21 corpus: ryansMammoth, oneills1850, essenFolksong",
-                     "metrics": metrics, "args": vars(args)})
-    (out / "metrics.json").write_text(json.dumps({**metrics, "log": log}, indent=1) + "\n")
+    save(model, config, data_sha, metrics, args)
+    (Path(args.out) / "metrics.json").write_text(json.dumps({**metrics, "log": log}, indent=1) + "\n")
     print(json.dumps(metrics, indent=1))
 
 

@@ -150,7 +150,7 @@ def test_gatys_end_to_end_is_reproducible(tmp_path, photos):
                 "--size",
                 "40",
                 "--steps",
-                "2",
+                "1",
                 "--scales",
                 "1",
                 "--preserve-color",

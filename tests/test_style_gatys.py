@@ -11,7 +11,7 @@ from museforge.style import color
 from museforge.style.features import VGG16, VGGFeatures
 from museforge.style.gatys import GatysLoss, GatysParams, stylize_gatys
 
-SMALL = GatysParams(steps=4, scales=2, style_layers=("relu1_1", "relu2_1"), content_layers=("relu2_2",))
+SMALL = GatysParams(steps=2, scales=2, style_layers=("relu1_1", "relu2_1"), content_layers=("relu2_2",))
 
 
 @pytest.fixture(scope="module")

@@ -295,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_paint_parser(sub)
     add_sculpt_parser(sub)
     add_dataset_parser(sub)
+
+    from museforge.style.cli import add_style_parser
+
+    add_style_parser(sub)
     return parser
 
 

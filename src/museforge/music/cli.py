@@ -72,7 +72,8 @@ def _common(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--seed", type=int, help=SEED_HELP)
     p.add_argument("--out", metavar="DIR", help=f"folder to write into (default: {out_default})")
     p.add_argument("--overwrite", action="store_true", help="replace files of the same name in --out")
-    p.add_argument("--renderer", default="auto", choices=("auto", "fluidsynth", "builtin"), help=RENDERER_HELP)
+    p.add_argument("--renderer", default="auto", choices=("auto", "fluidsynth", "builtin"),
+                   help=RENDERER_HELP)
 
 
 def _describe(summary: dict[str, Any]) -> str:

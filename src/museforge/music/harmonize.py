@@ -68,17 +68,24 @@ def _num(x: float) -> str:
 
 
 def check_range(notes: list[Note]) -> None:
-    """A one-line error when the melody does not fit the soprano (the voice it becomes)."""
+    """A one-line error when the melody does not fit the soprano (the voice it becomes).
+
+    >>> check_range([Note(0, 1, 48, 80), Note(1, 1, 52, 80)])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    museforge.errors.MuseforgeError: the melody spans C3-E3, below the soprano range A3-C6 ... 12)
+    """
     lo, hi = SOPRANO_INPUT_RANGE
     low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
     if low >= lo and high <= hi:
         return
-    shift = 12 * round(((lo + hi) / 2 - (low + high) / 2) / 12)
-    hint = (f"transpose it by {shift:+d} semitones (--transpose {shift})"
-            if low + shift >= lo and high + shift <= hi else "it spans too wide a range for any voice")
-    raise MuseforgeError(f"the melody spans {note_name(low)}-{note_name(high)}, outside the soprano "
-                         f"range {note_name(lo)}-{note_name(hi)} that every voice's range allows "
-                         f"above alto, tenor and bass; {hint}")
+    where = "below" if low < lo and high <= hi else "above" if low >= lo else "wider than"
+    fits = [k for k in sorted(range(-96, 97, 12), key=abs) if low + k >= lo and high + k <= hi]
+    hint = (f"transpose it by {fits[0]:+d} semitones (--transpose {fits[0]})" if fits
+            else "no voice can sing it; shorten its range")
+    raise MuseforgeError(f"the melody spans {note_name(low)}-{note_name(high)}, {where} the soprano "
+                         f"range {note_name(lo)}-{note_name(hi)} it must take above alto, tenor and "
+                         f"bass; {hint}")
 
 
 def quantize(notes: list[Note]) -> list[Note]:
@@ -152,6 +159,7 @@ class ChoraleHarmonizer(Engine):
         if not 1 <= p.beam <= 16:
             raise MuseforgeError(f"beam must be 1-16, got {p.beam}")
         melody = parse_note_string(p.melody, p.meter).tracks[0].notes
+        check_range(melody)
         model, _ = shipped_harmonizer()
         request.progress("harmonising", 0.0)
         voices = harmonize(model, melody, meter, p.beam)

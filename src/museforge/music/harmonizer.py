@@ -158,7 +158,11 @@ def _allowed(voice: int, upper: int, prev_pitch: int, rng: tuple[int, int], n_to
 
 def constrained_beam_search(model: Harmonizer, sop: np.ndarray, pos: np.ndarray, beam: int = 4,
                             top_k: int = 5) -> np.ndarray:
-    """Beam search over joint (A, T, B) steps with the hard rules of the module docstring."""
+    """Beam search over joint (A, T, B) steps with the hard rules of the module docstring.
+
+    Each step expands every beam by the ``top_k`` allowed altos, then tenors, then basses (one
+    batched head call per voice), drops candidates with parallels, and keeps the best ``beam``.
+    """
     steps = len(sop)
     ranges = [VOICE_RANGES["alto"], VOICE_RANGES["tenor"], VOICE_RANGES["bass"]]
     gaps = [12, 12, 24]
@@ -167,62 +171,93 @@ def constrained_beam_search(model: Harmonizer, sop: np.ndarray, pos: np.ndarray,
     pos_t = torch.as_tensor(np.minimum(pos, MAX_POS - 1), dtype=torch.long)[None]
     end_t = torch.as_tensor(end_bucket(steps - 1 - np.arange(steps)), dtype=torch.long)[None]
     ctx = model.encode(sop_t, pos_t, end_t)[0]  # (steps, d)
-    # beam state
     hidden = torch.zeros(1, 1, model.config.d_model)
     prev_tok = torch.full((1, 3), REST, dtype=torch.long)
-    pitches = [(-1, -1, -1)]  # sounding A, T, B per beam
+    pitches = np.full((1, 3), -1)  # sounding A, T, B per beam
     scores = np.zeros(1)
-    history: list[list[tuple[int, int, int]]] = [[]]
+    back: list[tuple[np.ndarray, np.ndarray]] = []  # per step: parent beam, (A, T, B) tokens
     s_pitch = -1
     for t in range(steps):
-        s_prev = s_pitch
-        s_pitch = _sounding(int(sop[t]), s_prev)
-        x = model.step_input(ctx[t].expand(len(scores), -1), prev_tok)
-        out, hidden = model.decoder(x[:, None], hidden)
+        s_prev, s_pitch = s_pitch, _sounding(int(sop[t]), s_pitch)
+        nb = len(scores)
+        out, hidden = model.decoder(model.step_input(ctx[t].expand(nb, -1), prev_tok)[:, None], hidden)
         h = out[:, 0]
-        cands: list[tuple[float, int, tuple[int, int, int]]] = []
+        # altos
         logp_a = F.log_softmax(model.head(0, h, []), -1).numpy()
-        for b in range(len(scores)):
-            pa, pt, pb = pitches[b]
-            ma = _allowed(0, s_pitch, pa, ranges[0], n_tok, gaps[0])
-            a_opts = _top(logp_a[b], ma, top_k)
-            if not a_opts:
-                continue
-            a_tok = torch.tensor(a_opts)
-            hb = h[b : b + 1].expand(len(a_opts), -1)
-            logp_t = F.log_softmax(model.head(1, hb, [a_tok]), -1).numpy()
-            for ia, ta in enumerate(a_opts):
-                a = _sounding(ta, pa)
-                t_opts = _top(logp_t[ia], _allowed(1, a, pt, ranges[1], n_tok, gaps[1]), top_k)
-                if not t_opts:
-                    continue
-                n = len(t_opts)
-                logp_b = F.log_softmax(model.head(2, h[b : b + 1].expand(n, -1),
-                                                  [a_tok[ia : ia + 1].expand(n), torch.tensor(t_opts)]),
-                                       -1).numpy()
-                for it, tt in enumerate(t_opts):
-                    tn = _sounding(tt, pt)
-                    for tb in _top(logp_b[it], _allowed(2, tn, pb, ranges[2], n_tok, gaps[2]), top_k):
-                        bn = _sounding(tb, pb)
-                        new = (s_pitch, a, tn, bn)
-                        old = (s_prev, pa, pt, pb)
-                        if _has_parallels(old, new):
-                            continue
-                        score = scores[b] + logp_a[b, ta] + logp_t[it, tt] + logp_b[it, tb]
-                        cands.append((float(score), b, (ta, tt, tb)))
-        if not cands:  # hold every lower voice: oblique motion only, never a parallel
-            cands = [(float(scores[b]), b, (HOLD, HOLD, HOLD)) for b in range(len(scores))
-                     if min(pitches[b]) >= 0] or [(0.0, 0, (REST, REST, REST))]
-        cands.sort(key=lambda c: (-c[0], c[1], c[2]))
-        cands = cands[:beam]
-        idx = torch.tensor([c[1] for c in cands])
-        hidden = hidden[:, idx]
-        prev_tok = torch.tensor([c[2] for c in cands], dtype=torch.long)
-        pitches = [tuple(_sounding(tok, pitches[b][i]) for i, tok in enumerate(toks))  # type: ignore[misc]
-                   for _, b, toks in cands]
-        history = [[*history[b], toks] for _, b, toks in cands]
-        scores = np.array([c[0] for c in cands])
-    return np.array(history[0], dtype=np.int64).T
+        rows_a = [(b, ta) for b in range(nb) for ta in _top(
+            logp_a[b], _allowed(0, s_pitch, int(pitches[b, 0]), ranges[0], n_tok, gaps[0]), top_k)]
+        if rows_a:
+            ib = torch.tensor([r[0] for r in rows_a])
+            ta_t = torch.tensor([r[1] for r in rows_a])
+            logp_t = F.log_softmax(model.head(1, h[ib], [ta_t]), -1).numpy()
+            rows_t = []
+            for i, (b, ta) in enumerate(rows_a):
+                a = _sounding(ta, int(pitches[b, 0]))
+                mask = _allowed(1, a, int(pitches[b, 1]), ranges[1], n_tok, gaps[1])
+                rows_t += [(i, tt) for tt in _top(logp_t[i], mask, top_k)]
+        if rows_a and rows_t:
+            ia = torch.tensor([r[0] for r in rows_t])
+            tt_t = torch.tensor([r[1] for r in rows_t])
+            logp_b = F.log_softmax(model.head(2, h[ib[ia]], [ta_t[ia], tt_t]), -1).numpy()
+            cand_b, cand_tok, cand_score = [], [], []
+            for j, (i, tt) in enumerate(rows_t):
+                b, ta = rows_a[i]
+                tn = _sounding(tt, int(pitches[b, 1]))
+                mask = _allowed(2, tn, int(pitches[b, 2]), ranges[2], n_tok, gaps[2])
+                base = scores[b] + logp_a[b, ta] + logp_t[i, tt]
+                for tb in _top(logp_b[j], mask, top_k):
+                    cand_b.append(b)
+                    cand_tok.append((ta, tt, tb))
+                    cand_score.append(base + logp_b[j, tb])
+            cb, ctok, csc = np.array(cand_b), np.array(cand_tok).reshape(-1, 3), np.array(cand_score)
+            if len(cb):
+                new = _sounding_array(ctok, pitches[cb])
+                old = pitches[cb]
+                keep = ~_parallels(s_prev, s_pitch, old, new)
+                cb, ctok, csc = cb[keep], ctok[keep], csc[keep]
+        else:
+            cb = np.zeros(0, dtype=int)
+        if not len(cb):  # hold every lower voice: oblique motion only, never a parallel
+            ok = np.where((pitches >= 0).all(1))[0]
+            cb = ok if len(ok) else np.zeros(1, dtype=int)
+            ctok = np.full((len(cb), 3), HOLD if len(ok) else REST)
+            csc = scores[cb]
+        order = np.lexsort((np.arange(len(csc)), -csc))[:beam]
+        cb, ctok, csc = cb[order], ctok[order], csc[order]
+        hidden = hidden[:, torch.as_tensor(cb)]
+        prev_tok = torch.as_tensor(ctok, dtype=torch.long)
+        pitches = _sounding_array(ctok, pitches[cb])
+        scores = csc
+        back.append((cb, ctok))
+    # follow the best beam back
+    out_tok = np.zeros((3, steps), dtype=np.int64)
+    b = 0
+    for t in range(steps - 1, -1, -1):
+        parents, toks = back[t]
+        out_tok[:, t] = toks[b]
+        b = int(parents[b])
+    return out_tok
+
+
+def _sounding_array(tokens: np.ndarray, prev: np.ndarray) -> np.ndarray:
+    """Sounding pitches after ``tokens`` (n, 3) given the previous ones (n, 3)."""
+    return np.where(tokens == HOLD, prev, np.where(tokens == REST, -1, tokens - PITCH0 + LOW))
+
+
+def _parallels(s_prev: int, s_now: int, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """For each candidate row, whether any two of the four voices move in parallel fifths or
+    octaves (the soprano is the same for every row)."""
+    n = len(old)
+    o = np.concatenate([np.full((n, 1), s_prev), old], axis=1)
+    w = np.concatenate([np.full((n, 1), s_now), new], axis=1)
+    bad = np.zeros(n, dtype=bool)
+    for i in range(4):
+        for j in range(i + 1, 4):
+            sounding = (o[:, i] >= 0) & (o[:, j] >= 0) & (w[:, i] >= 0) & (w[:, j] >= 0)
+            moved = (o[:, i] != w[:, i]) & (o[:, j] != w[:, j])
+            before, after = (o[:, i] - o[:, j]) % 12, (w[:, i] - w[:, j]) % 12
+            bad |= sounding & moved & (before == after) & ((after == 0) | (after == 7))
+    return bad
 
 
 def _top(logp: np.ndarray, mask: np.ndarray, k: int) -> list[int]:
@@ -231,16 +266,6 @@ def _top(logp: np.ndarray, mask: np.ndarray, k: int) -> list[int]:
     masked = np.where(mask, logp, -np.inf)
     order = np.argsort(-masked, kind="stable")[:k]
     return [int(i) for i in order if np.isfinite(masked[i])]
-
-
-def _has_parallels(old: tuple[int, ...], new: tuple[int, ...]) -> bool:
-    for i in range(4):
-        for j in range(i + 1, 4):
-            if min(old[i], old[j], new[i], new[j]) < 0:
-                continue
-            if parallel_perfect(old[i], old[j], new[i], new[j]):
-                return True
-    return False
 
 
 # ------------------------------------------------------------------ checkpoints

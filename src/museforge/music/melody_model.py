@@ -134,26 +134,24 @@ class MelodyModel(nn.Module):
         while end - t > 1e-6 and len(out) < 4096:
             h, hidden = self._step(prev_p, prev_d, t % bar, met, mod, hidden)
             left = end - t
+            # a note other than the last must leave half a bar for the final tonic, on the grid
+            fits = [i for i, d in enumerate(DURATIONS) if d <= left - bar / 2 + 1e-9
+                    and abs((t + d) * POS_PER_QUARTER - round((t + d) * POS_PER_QUARTER)) < 1e-6]
+            final = not fits
             logits = self.p_head(h)[0] / temperature
             logits[BOS_TOK] = -np.inf
-            final = left <= bar / 2 + 1e-9 or left <= min(DURATIONS) + 1e-9
-            if final:  # the last note: a tonic near the previous pitch, held to the end
-                mask = torch.full_like(logits, -np.inf)
-                near = min(tonic_toks, key=lambda k: abs(k - prev_p) if prev_p != REST_TOK else abs(k - 20))
-                mask[near] = 0.0
-                logits = logits + mask
+            if final:  # the last note: the tonic nearest the previous pitch, held to the end
+                ref = prev_p if prev_p not in (REST_TOK, BOS_TOK) else pitch_token(60 + tonic, tonic)
+                logits = torch.full_like(logits, -np.inf)
+                logits[min(tonic_toks, key=lambda k: abs(k - ref))] = 0.0
             p_tok = _sample(logits, top_k, generator)
             if final:
                 d_val = left
             else:
                 ld = self.d_head(h + self.next_p_emb(torch.tensor([p_tok])))[0] / temperature
-                ld[N_DUR - 1] = -np.inf
-                for i, d in enumerate(DURATIONS):
-                    if d > left - bar / 2 + 1e-9 and abs(d - left) > 1e-9:
-                        ld[i] = -np.inf  # too long: leave room for the final tonic
-                    if abs(((t + d) * 12) - round((t + d) * 12)) > 1e-6:
-                        ld[i] = -np.inf
-                d_val = left if not torch.isfinite(ld).any() else DURATIONS[_sample(ld, top_k, generator)]
+                keep = torch.full_like(ld, -np.inf)
+                keep[fits] = 0.0
+                d_val = DURATIONS[_sample(ld + keep, top_k, generator)]
             out.append((token_pitch(p_tok, tonic), float(d_val), t))
             prev_p, prev_d, t = p_tok, duration_token(d_val), t + d_val
         return out

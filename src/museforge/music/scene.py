@@ -56,7 +56,7 @@ def split_bars(bars: int) -> list[tuple[str, int, float, tuple[float, float]]]:
     ['climax']
     """
     if bars < 6:
-        name, _, shift, vel = SECTIONS[1]
+        name, _, _shift, vel = SECTIONS[1]
         return [(name, bars, 0.0, vel)]
     build = round(bars * SECTIONS[0][1])
     climax = round(bars * SECTIONS[1][1])
@@ -99,7 +99,7 @@ class SceneScorer(Engine):
             arousal = max(-1.0, min(1.0, emotion.arousal + shift))
             section_dir = art_direction(Emotion(emotion.label, emotion.valence, arousal))
             part = compose(section_dir, rng, Form(n_bars, meter), key=key, bpm=direction.tempo,
-                           mood=emotion.label, percussion=name == "climax" and arousal > 0.2 or None)
+                           mood=emotion.label, percussion=(name == "climax" and arousal > 0.2) or None)
             span = part.quarters
             for track in part.tracks:
                 into = tracks.setdefault(track.name, Track(track.name, track.program, track.channel, []))

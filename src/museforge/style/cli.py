@@ -92,7 +92,7 @@ def add_style_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         choices=PRESERVE,
         default=None,
         help="keep the content's colours: luminance-only transfer (default when given) "
-        "or histogram-match the style's colours to the content first",
+        "or histogram-match the style's colours to the content first; put it after the images",
     )
     p.add_argument("--size", type=int, default=512, help="longest side of the result in pixels (default 512)")
     p.add_argument(

@@ -15,7 +15,8 @@ Modern Mandarin tones only approximate Middle Chinese: the entering tone (入声
 many of its characters now read level. ``ENTERING_LEVEL`` lists common ones, which count as
 oblique here; other divergences remain, so a tone fault is a hint, not a verdict.
 
-English forms: the quatrain (four lines rhymed ABAB) and the haiku (5-7-5 syllables). Syllables
+English forms: the quatrain (four lines rhymed ABAB), the haiku (5-7-5 syllables) and the
+Shakespearean sonnet (fourteen lines of ten syllables, ABAB CDCD EFEF GG; stress is not checked). Syllables
 and rhymes come from the CMU dictionary when the optional ``pronouncing`` package is installed,
 and from a spelling heuristic otherwise.
 
@@ -53,7 +54,15 @@ FORMS: dict[str, Form] = {
     "qilv": Form("qilv", "zh", 8, (7,) * 8, "七言律诗: eight lines of seven characters"),
     "quatrain": Form("quatrain", "en", 4, None, "four lines rhymed ABAB"),
     "haiku": Form("haiku", "en", 3, (5, 7, 5), "three lines of 5, 7 and 5 syllables"),
+    "sonnet": Form("sonnet", "en", 14, (10,) * 14,
+                   "Shakespearean sonnet: fourteen lines of ten syllables rhymed ABAB CDCD EFEF GG"),
 }
+
+RHYME_PAIRS: dict[str, tuple[tuple[int, int], ...]] = {
+    "quatrain": ((1, 3), (2, 4)),
+    "sonnet": ((1, 3), (2, 4), (5, 7), (6, 8), (9, 11), (10, 12), (13, 14)),
+}
+"""English rhyme schemes as (earlier line, later line), 1-based."""
 
 
 def get_form(name: str) -> Form:
@@ -405,8 +414,8 @@ def _check_english(lines: list[str], spec: Form) -> list[Violation]:
                 faults.append(
                     Violation("length", i, f"line {i} has {n} syllables, the form needs {need}")
                 )
-    if spec.name == "quatrain" and len(lines) >= 4:
-        for a, b in ((1, 3), (2, 4)):
+    for a, b in RHYME_PAIRS.get(spec.name, ()):
+        if len(lines) >= b:
             wa, wb = _last_word(lines[a - 1]), _last_word(lines[b - 1])
             if not words_rhyme(wa, wb):
                 faults.append(

@@ -18,14 +18,14 @@ from museforge.runtime import numpy_rng
 from museforge.text import poet_en, poet_zh
 from museforge.text.forms import FORMS, check_poem, get_form
 
-FORM_CHOICES = ("auto", *FORMS)
+FORM_CHOICES = ("auto", *(f for f in FORMS if f != "sonnet"))  # sonnets: the learned poet
 
 
 @dataclass(frozen=True)
 class RulePoetParams:
     form: str = field(
         default="auto",
-        metadata={"help": "auto (Chinese: qijue, English: quatrain), " + ", ".join(FORMS)},
+        metadata={"help": "auto (Chinese: qijue, English: quatrain), " + ", ".join(FORM_CHOICES[1:])},
     )
     title: bool = field(default=True, metadata={"help": "put a title above the poem"})
 

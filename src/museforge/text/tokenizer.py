@@ -6,7 +6,7 @@ reported (``unknown``), never a crash: ``encode`` drops it, or raises only when 
 
 >>> tok = CharTokenizer.build(["ab c"], specials=("<eos>",))
 >>> tok.encode("ab<eos>")
-[1, 2, 0]
+[2, 3, 0]
 >>> tok.decode(tok.encode("ab c"))
 'ab c'
 >>> tok.unknown("abz")

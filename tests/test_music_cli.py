@@ -1,0 +1,150 @@
+"""The compose, harmonize, continue and score subcommands, run through their parsers on tiny
+models (``MUSEFORGE_MODELS``); every option documented; bad input gives one line."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from museforge.errors import MuseforgeError
+from museforge.music.cli import (
+    add_compose_parser,
+    add_continue_parser,
+    add_harmonize_parser,
+    add_score_parser,
+    main,
+)
+from museforge.music.harmonizer import Harmonizer, HarmonizerConfig, save_checkpoint
+from museforge.music.melody_model import MelodyConfig, MelodyModel
+from museforge.originality.melody import MelodyIndex
+from museforge.provenance import read_embedded
+
+FILES = ["music.mid", "music.musicxml", "music.musicxml.provenance.json", "music.wav", "pianoroll.png"]
+
+
+def parser():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers()
+    for add in (add_compose_parser, add_harmonize_parser, add_continue_parser, add_score_parser):
+        add(sub)
+    return p, sub
+
+
+def run(*argv):
+    args = parser()[0].parse_args(list(argv))
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    h = Harmonizer(HarmonizerConfig(d_model=16))
+    save_checkpoint(h, root / "music-harmonizer" / "model.safetensors", h.config,
+                    {"data_sha256": "0" * 64, "recipe": "test"})
+    m = MelodyModel(MelodyConfig(d_model=16, layers=1, dropout=0.0))
+    save_checkpoint(m, root / "music-melody" / "model.safetensors", m.config,
+                    {"data_sha256": "0" * 64, "recipe": "test"})
+    MelodyIndex.build([[60, 62, 64, 65, 67, 69, 71, 72, 74, 76]]).save(root / "music-melody" /
+                                                                      "corpus_ngrams.npy")
+    return root
+
+
+def test_every_option_is_documented():
+    _, sub = parser()
+    for name, p in sub.choices.items():
+        assert p.description, name
+        for action in p._actions:
+            assert action.help, f"{name} {action.dest}"
+
+
+def test_compose_writes_all_files_with_provenance(tmp_path, capsys):
+    out = tmp_path / "theme"
+    assert run("compose", "--emotion", "melancholy", "--key", "D minor", "--bars", "4", "--meter", "3/4",
+               "--tempo", "72", "--seed", "3", "--out", str(out), "--renderer", "builtin") == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    record = read_embedded(out / "music.mid")
+    assert record["engine"] == "rule-composer" and record["seed"] == 3
+    assert record["params"]["meter"] == "3/4" and record["params"]["tempo"] == 72
+    assert read_embedded(out / "music.wav") == record == read_embedded(out / "pianoroll.png")
+    assert read_embedded(out / "music.musicxml") == record
+    printed = capsys.readouterr().out.split()
+    assert printed[0].endswith("music.mid")
+    with pytest.raises(MuseforgeError, match="already exists"):
+        run("compose", "--bars", "2", "--seed", "3", "--out", str(out))
+
+
+def test_score_lasts_the_requested_seconds(tmp_path):
+    from museforge.music.midi import midi_to_score
+
+    out = tmp_path / "cue"
+    run("score", "a chase through a night market", "--seconds", "12", "--seed", "1", "--out", str(out),
+        "--renderer", "builtin")
+    score = midi_to_score((out / "music.mid").read_bytes())
+    beat = 60 / score.tempo * score.meter.beat_quarters
+    assert abs(score.bars * score.meter.bar_quarters * 60 / score.tempo - 12) < beat
+    record = read_embedded(out / "music.mid")
+    assert record["engine"] == "scene-scorer"
+
+
+def test_harmonize_and_continue_with_tiny_models(tmp_path, tiny_models, monkeypatch):
+    from museforge.evaluate.music import voice_leading_violations
+    from museforge.music.io import musicxml_to_score
+
+    monkeypatch.setenv("MUSEFORGE_MODELS", str(tiny_models))
+    out = tmp_path / "satb"
+    assert run("harmonize", "G4 A4 B4 C5 D5:2 B4:2", "--seed", "0", "--out", str(out),
+               "--renderer", "builtin") == 0
+    score = musicxml_to_score((out / "music.musicxml").read_bytes())
+    assert [t.name for t in score.tracks] == ["soprano (choir)", "alto (choir)", "tenor (choir)",
+                                              "bass (choir)"]
+    v = voice_leading_violations([t.notes for t in score.tracks])
+    assert v["parallel_fifths"] == v["parallel_octaves"] == v["crossings"] == 0
+    assert read_embedded(out / "music.mid")["params"]["melody"] == "G4:1 A4:1 B4:1 C5:1 D5:2 B4:2"
+
+    out = tmp_path / "more"
+    assert run("continue", "D4:0.5 E4:0.5 F4 A4 D5:2", "--meter", "3/4", "--bars", "4", "--seed", "2",
+               "--out", str(out), "--renderer", "builtin") == 0
+    record = read_embedded(out / "music.mid")
+    assert record["engine"] == "folk-continuer" and record["params"]["meter"] == "3/4"
+    score = musicxml_to_score((out / "music.musicxml").read_bytes())
+    notes = score.tracks[0].notes
+    assert notes[-1].pitch % 12 == 2 and notes[-1].start + notes[-1].duration == pytest.approx(18.0)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["compose", "--key", "H minor"], "unknown key"),
+    (["compose", "--meter", "7/5"], "invalid meter"),
+    (["compose", "--meter", "0/4"], "invalid meter"),
+    (["compose", "--bars", "0"], "bars"),
+    (["harmonize", "C2 D2 E2"], "outside|below"),
+    (["harmonize", "C4 X9"], "unknown note"),
+    (["continue", "C4 D4", "--bars", "0"], "bars"),
+    (["score", "a storm", "--seconds", "1"], "seconds"),
+])
+def test_bad_input_is_one_line(argv, message, tmp_path, capsys, tiny_models, monkeypatch):
+    monkeypatch.setenv("MUSEFORGE_MODELS", str(tiny_models))
+    assert main([*argv, "--out", str(tmp_path / "x"), "--renderer", "builtin"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("museforge: error:")
+    assert __import__("re").search(message, err)
+
+
+def test_malformed_files_are_one_line(tmp_path, capsys):
+    (tmp_path / "bad.mid").write_bytes(b"MThd garbage")
+    (tmp_path / "bad.musicxml").write_text("<score-partwise><part>")
+    for name in ("bad.mid", "bad.musicxml"):
+        assert main(["harmonize", str(tmp_path / name), "--out", str(tmp_path / "o")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot read" in err
+
+
+def test_same_seed_same_bytes(tmp_path):
+    for d in ("a", "b"):
+        run("compose", "--bars", "2", "--seed", "9", "--out", str(tmp_path / d), "--renderer", "builtin")
+    for name in FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert json.loads((tmp_path / "a" / FILES[2]).read_text())["seed"] == 9
+    assert np.isfinite(1.0)
