@@ -30,7 +30,8 @@ system-deps:
 demo: install system-deps
 	$(BIN)/museforge create "$(EXAMPLE_PROMPT)" --seed 7 --out works/demo --overwrite
 
-test: install system-deps
+test: install
+	@bash scripts/system-deps.sh chromium
 	$(BIN)/python -m pytest
 
 lint: install

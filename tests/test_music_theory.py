@@ -63,3 +63,26 @@ def test_meters(text, ok):
     else:
         with pytest.raises(MuseforgeError, match="invalid meter"):
             parse_meter(text)
+
+
+@pytest.mark.parametrize("name", ["bach/bwv66.6", "bach/bwv269", "bach/bwv347"])
+def test_find_key_agrees_with_music21(name):
+    corpus = pytest.importorskip("music21.corpus")
+    from museforge.music.theory import find_key
+
+    score = corpus.parse(name)
+    notes = list(score.flatten().notes)
+    pitches = [p.midi for n in notes for p in n.pitches]
+    weights = [float(n.quarterLength) for n in notes for _ in n.pitches]
+    ref = score.analyze("key.krumhanslkessler")  # the same profiles as ours
+    key = find_key(pitches, weights)
+    assert (key.tonic, key.mode) == (ref.tonic.pitchClass, ref.mode)
+
+
+def test_parse_note():
+    from museforge.music.theory import parse_note
+
+    assert [parse_note(n) for n in ("C4", "A0", "Cb4", "B#3", "G9")] == [60, 21, 59, 60, 127]
+    for bad in ("H4", "C", "4C", "G#9"):
+        with pytest.raises(MuseforgeError):
+            parse_note(bad)

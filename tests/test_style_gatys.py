@@ -9,9 +9,17 @@ from museforge.errors import MuseforgeError
 from museforge.runtime import make_generator
 from museforge.style import color
 from museforge.style.features import VGG16, VGGFeatures
-from museforge.style.gatys import GatysLoss, GatysParams, stylize_gatys
+from museforge.style.gatys import GatysLoss, GatysParams, crop_border, style_grams, stylize_gatys
 
-SMALL = GatysParams(steps=2, scales=2, style_layers=("relu1_1", "relu2_1"), content_layers=("relu2_2",))
+SMALL = GatysParams(
+    steps=2,
+    scales=2,
+    style_layers=("relu1_1", "relu2_1"),
+    content_layers=("relu2_2",),
+    min_scale=32,
+    precision="float32",
+    style_crop=0.0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +36,7 @@ def images(n: int, size: int = 32) -> list[torch.Tensor]:
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_loss_falls_and_runs_are_identical(net, optimizer):
     content, style = images(2)
-    params = GatysParams(**{**SMALL.__dict__, "optimizer": optimizer, "lr": 0.05, "scales": 1, "steps": 6})
+    params = GatysParams(**{**SMALL.__dict__, "optimizer": optimizer, "lr": 0.01, "scales": 1, "steps": 6})
     loss = GatysLoss(net, content, [style], [1.0], params)
     before = float(loss(content)[0])
     out1, _ = stylize_gatys(net, content, [style], [1.0], params, make_generator(0))
@@ -75,3 +83,18 @@ def test_colour_transfer_helpers():
     assert torch.equal(gray[:, 0], gray[:, 1])
     kept = color.keep_colours(gray, content)
     assert (kept - content).abs().mean() < 0.05
+
+
+def test_tiled_level_and_style_border(net):
+    content, style = images(2, 80)
+    tiled = GatysParams(**{**SMALL.__dict__, "scales": 1, "steps": 2, "tile": 48, "min_scale": 16})
+    out, summary = stylize_gatys(net, content, [style], [1.0], tiled, make_generator(0))
+    assert out.shape == content.shape and summary["scales"][-1]["steps"] == 2 * 4  # 2x2 tiles
+    assert out.min() >= 0 and out.max() <= 1 and not torch.equal(out, content)
+    whole = style_grams(net, style, SMALL.style_layers, False, tile=1024)
+    parts = style_grams(net, style, SMALL.style_layers, False, tile=40)
+    for k in whole:  # tiles' Grams averaged by area approximate the whole image's
+        assert float((parts[k] - whole[k]).norm() / whole[k].norm()) < 0.2
+    framed = torch.zeros(1, 3, 50, 50)
+    framed[..., 2:48, 2:48] = 1
+    assert crop_border(framed, 0.04).min() == 1

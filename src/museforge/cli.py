@@ -290,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_engines)
 
+    from museforge.text.cli import add_poem_parser
+
+    add_poem_parser(sub)
+
     from museforge.image.cli import add_dataset_parser, add_paint_parser, add_sculpt_parser
 
     add_paint_parser(sub)

@@ -109,11 +109,11 @@ class FolkContinuer(Engine):
         def attempt(k: int) -> list[Note]:
             gen = torch.Generator().manual_seed(seed + k)
             return continue_melody(model, motif, key, str(meter), meter.bar_quarters, p.bars, gen,
-                                   p.temperature)
+                                   min(2.0, p.temperature * (1 + 0.1 * k)))  # hotter each retry
 
         request.progress("continuing", 0.0)
         if index is not None:
-            new, report = guarded(attempt, lambda ns: [n.pitch for n in motif + ns], index)
+            new, report = guarded(attempt, lambda ns: [n.pitch for n in motif[-8:] + ns], index)
         else:
             new, report = attempt(0), {"attempts": 1, "blocked": 0, "reproduces": None}
         request.progress("continuing", 1.0)

@@ -293,9 +293,30 @@ def folk_dataset(progress: Callable[[int, int], None] | None = None) -> Path:
         with np.load(folk_part(source, progress)) as z:
             parts.append({k: z[k] for k in z.files} | {"source": np.full(len(z["lengths"]), source)})
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    arrays["tonic"], arrays["mode"] = relabel_minor(arrays)
     arrays["test"] = np.arange(len(arrays["lengths"])) % 10 == 0
     np.savez_compressed(path, sha256=np.array(arrays_sha256(arrays)), **arrays)
     return path
+
+
+def relabel_minor(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Tonics and modes with "major" tunes that end on the sixth degree relabelled as the
+    relative minor: many abc files give only a key signature, which music21 reads as major.
+
+    >>> a = {"notes": np.array([[60, 1, 0], [57, 1, 1], [64, 1, 0], [60, 1, 1]], dtype=np.float32),
+    ...      "lengths": np.array([2, 2]), "tonic": np.array([0, 0]), "mode": np.array(["major", "major"])}
+    >>> t, m = relabel_minor(a); t.tolist(), m.tolist()
+    ([9, 0], ['minor', 'major'])
+    """
+    ends = np.cumsum(arrays["lengths"]) - 1
+    tonic, mode = arrays["tonic"].astype(np.int64).copy(), arrays["mode"].astype("<U10").copy()
+    for i, (e, n) in enumerate(zip(ends.tolist(), arrays["lengths"].tolist(), strict=True)):
+        tune = arrays["notes"][e + 1 - n : e + 1]
+        pitched = tune[tune[:, 0] >= 0]
+        final = int(pitched[-1, 0]) % 12 if len(pitched) else -1
+        if mode[i] == "major" and final == (tonic[i] + 9) % 12:
+            tonic[i], mode[i] = (tonic[i] + 9) % 12, "minor"
+    return tonic.astype(np.int8), mode
 
 
 def load_folk(path: Path | None = None) -> tuple[list[dict], str]:

@@ -176,9 +176,12 @@ def constrained_beam_search(model: Harmonizer, sop: np.ndarray, pos: np.ndarray,
     pitches = np.full((1, 3), -1)  # sounding A, T, B per beam
     scores = np.zeros(1)
     back: list[tuple[np.ndarray, np.ndarray]] = []  # per step: parent beam, (A, T, B) tokens
-    s_pitch = -1
+    s_pitch, s_last = -1, -1  # the soprano now, and its last sounding pitch (across rests)
     for t in range(steps):
-        s_prev, s_pitch = s_pitch, _sounding(int(sop[t]), s_pitch)
+        s_pitch = _sounding(int(sop[t]), s_pitch)
+        s_prev = s_last  # parallels are checked across a soprano rest too
+        if s_pitch >= 0:
+            s_last = s_pitch
         nb = len(scores)
         out, hidden = model.decoder(model.step_input(ctx[t].expand(nb, -1), prev_tok)[:, None], hidden)
         h = out[:, 0]

@@ -3,8 +3,15 @@
 Melodies are compared by their intervals (semitones between successive pitches, rests
 skipped), so a tune transposed to another key still matches. Every run of ``NGRAM`` = 8
 consecutive intervals is packed exactly into one int64 (intervals clipped to +-24, base 49, no
-collisions), and the corpus's runs are kept as one sorted array: a lookup is a binary search,
-and indexing a hundred thousand tunes takes a second.
+collisions), and the corpus's runs are kept as one sorted array, with the number of corpus
+melodies holding each: a lookup is a binary search, and indexing ten thousand tunes takes a
+second.
+
+Folk music shares idioms: scale runs, repeated notes and stock cadence figures recur across
+hundreds of tunes (96.7 % of held-out folk tunes share some 8-interval run with the training
+tunes). A run found in more than ``DISTINCTIVE`` = 3 corpus melodies is such an idiom; the
+guard blocks only *distinctive* runs, those found in at most 3 melodies, which point at
+particular tunes. ``reproduces(..., distinctive=False)`` counts every run.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import TypeVar
 import numpy as np
 
 NGRAM = 8
+DISTINCTIVE = 3
 CLIP = 24
 BASE = 2 * CLIP + 1
 T = TypeVar("T")
@@ -42,9 +50,10 @@ def interval_codes(pitches: Sequence[int], n: int = NGRAM) -> np.ndarray:
 
 @dataclass
 class MelodyIndex:
-    """Sorted unique interval-run codes of a corpus."""
+    """Sorted unique interval-run codes of a corpus and how many melodies hold each."""
 
     codes: np.ndarray
+    counts: np.ndarray
     n: int = NGRAM
 
     @classmethod
@@ -54,41 +63,48 @@ class MelodyIndex:
         >>> MelodyIndex.build([[60, 62, 64, 65]], n=2).copied([67, 69, 71])
         1.0
         """
-        parts = [interval_codes(m, n) for m in melodies]
-        codes = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        return cls(codes, n)
+        parts = [np.unique(interval_codes(m, n)) for m in melodies]
+        allc = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        codes, counts = np.unique(allc, return_counts=True)
+        return cls(codes, counts.astype(np.int32), n)
 
     def __len__(self) -> int:
         return int(self.codes.size)
 
-    def hits(self, pitches: Sequence[int]) -> np.ndarray:
-        """For each interval run of ``pitches``, whether the corpus holds it."""
+    def hits(self, pitches: Sequence[int], distinctive: bool = False) -> np.ndarray:
+        """For each interval run of ``pitches``, whether the corpus holds it (in at most
+        ``DISTINCTIVE`` melodies, when ``distinctive``)."""
         codes = interval_codes(pitches, self.n)
         if not codes.size or not self.codes.size:
             return np.zeros(codes.size, dtype=bool)
         i = np.minimum(np.searchsorted(self.codes, codes), self.codes.size - 1)
-        return self.codes[i] == codes
+        found = self.codes[i] == codes
+        return found & (self.counts[i] <= DISTINCTIVE) if distinctive else found
 
     def copied(self, pitches: Sequence[int]) -> float:
         """Fraction of the melody's interval runs found in the corpus (0 when it is too short)."""
         h = self.hits(pitches)
         return float(h.mean()) if h.size else 0.0
 
-    def reproduces(self, pitches: Sequence[int]) -> bool:
-        """Whether the melody repeats at least ``n`` consecutive intervals of a corpus melody.
+    def reproduces(self, pitches: Sequence[int], distinctive: bool = True) -> bool:
+        """Whether the melody repeats at least ``n`` consecutive intervals of a corpus melody
+        (a distinctive run, unless ``distinctive`` is false).
 
         >>> idx = MelodyIndex.build([[60, 62, 64, 65, 67]], n=3)
         >>> idx.reproduces([70, 72, 74, 75, 70]), idx.reproduces([60, 62, 64, 60])
         (True, False)
         """
-        return bool(self.hits(pitches).any())
+        return bool(self.hits(pitches, distinctive).any())
 
     def save(self, path: Path) -> None:
-        np.save(path, self.codes)
+        np.save(path, np.stack([self.codes, self.counts.astype(np.int64)], axis=1))
 
     @classmethod
     def load(cls, path: Path, n: int = NGRAM) -> MelodyIndex:
-        return cls(np.load(path), n)
+        data = np.load(path)
+        if data.ndim == 1:  # codes only
+            return cls(data, np.ones(data.size, dtype=np.int32), n)
+        return cls(data[:, 0].copy(), data[:, 1].astype(np.int32), n)
 
 
 def guarded(make: Callable[[int], T], pitches_of: Callable[[T], Sequence[int]], index: MelodyIndex,

@@ -19,6 +19,11 @@ def cmd_style(args: argparse.Namespace) -> int:
     from museforge.cli import StageProgress
 
     weights = parse_weights(args.weights, len(args.styles))
+    if args.fast:
+        if args.method not in (None, "adain"):
+            raise MuseforgeError(f"--fast means --method adain; drop --method {args.method}")
+        args.method = "adain"
+    args.method = args.method or "gatys"
     masks = tuple(m for m in (args.masks or "").split(",") if m)
     opts = StyleOptions(
         method=args.method,
@@ -59,7 +64,8 @@ def add_style_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         "style",
         help="paint a photo in the style of one or more paintings",
         description="Keep the figure of CONTENT and paint it with the brushwork and colour of STYLE "
-        "(Gatys optimisation on VGG-16 features), or transfer colours only (reinhard, histogram). "
+        "(Gatys optimisation on VGG-16 features, or one AdaIN pass with --fast), or transfer "
+        "colours only (reinhard, histogram). "
         "Several styles blend by --weights, or take one region each with --masks. Writes a PNG "
         "whose text chunks record how it was made.",
     )
@@ -73,9 +79,11 @@ def add_style_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     p.add_argument(
         "--method",
         choices=METHODS,
-        default="gatys",
-        help="gatys: neural style (default); reinhard or histogram: instant colour transfer",
+        default=None,
+        help="gatys: neural style by optimisation (default); adain: any style in one feed-forward "
+        "pass (under a second at 512 px); reinhard or histogram: instant colour transfer",
     )
+    p.add_argument("--fast", action="store_true", help="same as --method adain")
     p.add_argument(
         "--weights", metavar="W1,W2,...", help="one weight per style, e.g. 0.7,0.3 (default: equal)"
     )
@@ -83,7 +91,7 @@ def add_style_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         "--strength",
         type=float,
         default=1.0,
-        help="how strongly the style is applied; 0 keeps the content (default 1.0)",
+        help="how strongly the style is applied; 0 keeps the content (default 1.0; adain: 0 to 1)",
     )
     p.add_argument(
         "--preserve-color",

@@ -20,7 +20,7 @@ from museforge.style.gatys import GatysParams
 
 ASSETS = Path(__file__).parent / "assets"
 BUILTIN_STYLES = {"starry-night": ASSETS / "starry_night.jpg", "scream": ASSETS / "scream.jpg"}
-METHODS = ("gatys", "reinhard", "histogram")
+METHODS = ("gatys", "adain", "reinhard", "histogram")
 PRESERVE = ("luminance", "histogram")
 MAX_SIZE = 4096
 
@@ -83,13 +83,19 @@ def check_options(opts: StyleOptions, n_styles: int) -> None:
         raise MuseforgeError(f"--size {opts.size}: use 16 to {MAX_SIZE} pixels")
     if opts.preserve_color not in (None, *PRESERVE):
         raise MuseforgeError(f"--preserve-color {opts.preserve_color!r}: use luminance or histogram")
-    if opts.preserve_color and opts.method != "gatys":
+    if opts.preserve_color and opts.method not in ("gatys", "adain"):
         raise MuseforgeError(
             f"--preserve-color keeps the content's colours, which undoes --method "
             f"{opts.method}; drop one of them"
         )
+    if opts.masks and opts.method != "gatys":
+        raise MuseforgeError(f"--masks needs --method gatys (one style per region); not {opts.method}")
+    if opts.method == "adain" and opts.vgg:
+        raise MuseforgeError("--method adain uses the decoder trained on the built-in VGG-16; drop --vgg")
     if opts.strength < 0:
         raise MuseforgeError(f"--strength {opts.strength}: must be >= 0")
+    if opts.method == "adain" and opts.strength > 1:
+        raise MuseforgeError(f"--strength {opts.strength}: --method adain takes 0 to 1")
     if opts.steps < 1:
         raise MuseforgeError(f"--steps {opts.steps}: must be at least 1")
     if opts.masks and len(opts.masks) != n_styles:
@@ -104,6 +110,34 @@ def load_masks(paths: tuple[str, ...], size: tuple[int, int]) -> Tensor:
         masks.append(sio.to_tensor(img.convert("RGB"))[0, 0])
     stacked = torch.stack(masks)
     return stacked / stacked.sum(0, keepdim=True).clamp_min(1e-6)
+
+
+def _adain(
+    content: Tensor,
+    styles: list[Tensor],
+    style_paths: list[Path],
+    weights: tuple[float, ...],
+    opts: StyleOptions,
+) -> tuple[Tensor, str, dict[str, Any]]:
+    """One feed-forward pass of the shipped AdaIN model; built-in styles use stored statistics."""
+    from museforge.style.adain import load_adain, models_root
+    from museforge.style.features import load_hed_vgg16
+
+    path = models_root() / "style-adain" / "model.safetensors"
+    model = load_adain(load_hed_vgg16(), path)
+    source = content
+    if opts.preserve_color == "histogram":
+        styles = [color.histogram_match(s, content) for s in styles]
+    builtin = {v.resolve(): k for k, v in BUILTIN_STYLES.items()}
+    stats = []
+    for p, s in zip(style_paths, styles, strict=True):
+        name = builtin.get(p.resolve())
+        cached = name in model.builtin and opts.preserve_color != "histogram"
+        stats.append(model.builtin[name] if cached else model.style_stats(s))  # type: ignore[index]
+    result = model.stylize(source, stats, weights, opts.strength)
+    if opts.preserve_color == "luminance":
+        result = color.keep_colours(result, content)
+    return result, _sha(path), {"model": str(model.metadata.get("name", "style-adain")), "bf16": model.fast}
 
 
 def _sha(path: Path) -> str:
@@ -161,6 +195,8 @@ def stylize(
         if opts.preserve_color == "luminance":
             result = color.keep_colours(result, content)
         summary["vgg"] = net.source
+    elif opts.method == "adain":
+        result, model_sha, summary = _adain(content, styles, style_paths, weights, opts)
     else:
         fn = color.reinhard if opts.method == "reinhard" else color.histogram_match
         total = sum(weights)

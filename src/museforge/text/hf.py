@@ -30,11 +30,22 @@ def export_gpt2(model: GPT, tokenizer: CharTokenizer, folder: str | Path) -> Pat
     from transformers import GPT2Config, GPT2LMHeadModel
 
     c = model.config
-    cfg = GPT2Config(vocab_size=c.vocab_size, n_positions=c.block_size, n_embd=c.n_embd,
-                     n_layer=c.n_layer, n_head=c.n_head, n_inner=4 * c.n_embd,
-                     activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                     layer_norm_epsilon=c.layer_norm_eps, bos_token_id=tokenizer.eos_id,
-                     eos_token_id=tokenizer.eos_id, tie_word_embeddings=True)
+    cfg = GPT2Config(
+        vocab_size=c.vocab_size,
+        n_positions=c.block_size,
+        n_embd=c.n_embd,
+        n_layer=c.n_layer,
+        n_head=c.n_head,
+        n_inner=4 * c.n_embd,
+        activation_function="gelu_new",
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        layer_norm_epsilon=c.layer_norm_eps,
+        bos_token_id=tokenizer.eos_id,
+        eos_token_id=tokenizer.eos_id,
+        tie_word_embeddings=True,
+    )
     hf = GPT2LMHeadModel(cfg)
     ours = model.state_dict()
     sd = {}
@@ -83,8 +94,12 @@ class TextCodec:
     def from_hf(cls, tok: Any) -> TextCodec:
         strings = [tok.decode([i]) for i in range(len(tok))]
         eos = tok.eos_token_id if tok.eos_token_id is not None else 0
-        return cls(lambda t: tok.encode(t, add_special_tokens=False),
-                   lambda ids: tok.decode(ids, skip_special_tokens=True), int(eos), strings)
+        return cls(
+            lambda t: tok.encode(t, add_special_tokens=False),
+            lambda ids: tok.decode(ids, skip_special_tokens=True),
+            int(eos),
+            strings,
+        )
 
 
 def load_causal_lm(path: str, device: str = "cpu") -> tuple[Any, TextCodec]:
@@ -128,19 +143,30 @@ class _Wrapped:
         return self.fn(input_ids, scores)
 
 
-def hf_generate(model: Any, codec: TextCodec, prompt_ids: list[int], config: Any, processors: Sequence[Any],
-                seed: int, stream: Any = None) -> list[int]:
+def hf_generate(
+    model: Any,
+    codec: TextCodec,
+    prompt_ids: list[int],
+    config: Any,
+    processors: Sequence[Any],
+    seed: int,
+    stream: Any = None,
+) -> list[int]:
     """Sample with ``model.generate`` and the same controls; our processors join its
     ``LogitsProcessorList``; stop strings and the loop guard are a ``StoppingCriteria`` on text."""
     from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
     from museforge.text.sampling import loop_length
 
-    procs = LogitsProcessorList([type("FormProcessor", (_Wrapped, LogitsProcessor), {})(p) for p in processors])
+    procs = LogitsProcessorList(
+        [type("FormProcessor", (_Wrapped, LogitsProcessor), {})(p) for p in processors]
+    )
     n0 = len(prompt_ids)
 
     class TextStop(StoppingCriteria):
-        def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw: Any) -> torch.BoolTensor:
+        def __call__(
+            self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw: Any
+        ) -> torch.BoolTensor:
             flags = []
             for row in input_ids:
                 text = codec.decode(row[n0:].tolist())
@@ -154,16 +180,22 @@ def hf_generate(model: Any, codec: TextCodec, prompt_ids: list[int], config: Any
     dev = next(model.parameters()).device
     ids = torch.tensor([prompt_ids], dtype=torch.long, device=dev)
     kwargs: dict[str, Any] = dict(
-        max_new_tokens=config.max_new_tokens, min_new_tokens=config.min_new_tokens,
-        repetition_penalty=config.repetition_penalty, no_repeat_ngram_size=config.no_repeat_ngram_size,
-        logits_processor=procs, stopping_criteria=StoppingCriteriaList([TextStop()]),
-        pad_token_id=codec.eos_id, eos_token_id=codec.eos_id, attention_mask=torch.ones_like(ids),
+        max_new_tokens=config.max_new_tokens,
+        min_new_tokens=config.min_new_tokens,
+        repetition_penalty=config.repetition_penalty,
+        no_repeat_ngram_size=config.no_repeat_ngram_size,
+        logits_processor=procs,
+        stopping_criteria=StoppingCriteriaList([TextStop()]),
+        pad_token_id=codec.eos_id,
+        eos_token_id=codec.eos_id,
+        attention_mask=torch.ones_like(ids),
     )
     if config.temperature == 0:
         kwargs.update(do_sample=False)
     else:
-        kwargs.update(do_sample=True, temperature=config.temperature, top_k=config.top_k or None,
-                      top_p=config.top_p)
+        kwargs.update(
+            do_sample=True, temperature=config.temperature, top_k=config.top_k or None, top_p=config.top_p
+        )
     with torch.random.fork_rng(devices=[]):  # transformers draws from the global RNG; isolate it
         torch.manual_seed(seed)
         out = model.generate(ids, **kwargs)

@@ -48,8 +48,9 @@ class CausalSelfAttention(nn.Module):
         self.dropout = cfg.dropout
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         b, t, c = x.shape
         q, k, v = self.c_attn(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
@@ -89,8 +90,9 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         a, kv = self.attn(self.ln_1(x), past)
         x = x + a
         return x + self.mlp(self.ln_2(x)), kv
@@ -127,8 +129,9 @@ class GPT(nn.Module):
         """Parameters, the tied head counted once."""
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
-                past: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None, KVCache]:
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None, past: KVCache | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, KVCache]:
         _, t = idx.shape
         start = past[0][0].shape[2] if past else 0
         if start + t > self.config.block_size:
@@ -148,29 +151,88 @@ class GPT(nn.Module):
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
         return logits, loss, cache
 
-    def step_fn(self) -> Callable[[torch.Tensor, KVCache | None], tuple[torch.Tensor, KVCache]]:
+    def step_fn(self) -> Callable[[torch.Tensor, dict | None], tuple[torch.Tensor, dict]]:
         """A ``step(seq, cache) -> (last logits, cache)`` for ``sampling.sample``.
 
-        With a cache only the newest token is fed. When the context is full, the cache is rebuilt
-        from the last half of the context (learned positions cannot slide).
+        The prompt is run through ``forward``; then each new token goes through ``_decode_one``,
+        a module-free path writing into a preallocated KV buffer. When the context is full, the
+        buffer is rebuilt from the last half of the context (learned positions cannot slide).
         """
         block = self.config.block_size
+        weights = self._decode_weights()
 
-        def step(seq: torch.Tensor, cache: KVCache | None) -> tuple[torch.Tensor, KVCache]:
-            if cache is not None and cache[0][0].shape[2] < block and cache[0][0].shape[2] == seq.shape[1] - 1:
-                logits, _, cache = self(seq[:, -1:], past=cache)
-            else:
-                keep = seq.shape[1] if seq.shape[1] <= block and cache is None else block // 2
-                logits, _, cache = self(seq[:, -keep:])
-            return logits[:, -1, :], cache
+        def step(seq: torch.Tensor, cache: dict | None) -> tuple[torch.Tensor, dict]:
+            if cache is not None and cache["seen"] == seq.shape[1] - 1 and cache["len"] < block:
+                logits = self._decode_one(seq[:, -1], cache, weights)
+                cache["seen"] += 1
+                return logits, cache
+            keep = seq.shape[1] if seq.shape[1] <= block and cache is None else block // 2
+            logits, _, kv = self(seq[:, -keep:])
+            b, h, t, hd = kv[0][0].shape
+            k = kv[0][0].new_zeros(len(kv), b, h, block, hd)
+            v = torch.zeros_like(k)
+            for i, (ki, vi) in enumerate(kv):
+                k[i, :, :, :t] = ki
+                v[i, :, :, :t] = vi
+            return logits[:, -1, :], {"k": k, "v": v, "len": t, "seen": seq.shape[1]}
 
         return step
 
+    def _decode_weights(self) -> tuple:
+        """The tensors ``_decode_one`` reads, gathered once (module attribute lookups are slow)."""
+        layers = tuple(
+            (
+                b.ln_1.weight,
+                b.ln_1.bias,
+                b.attn.c_attn.weight,
+                b.attn.c_attn.bias,
+                b.attn.c_proj.weight,
+                b.attn.c_proj.bias,
+                b.ln_2.weight,
+                b.ln_2.bias,
+                b.mlp.c_fc.weight,
+                b.mlp.c_fc.bias,
+                b.mlp.c_proj.weight,
+                b.mlp.c_proj.bias,
+            )
+            for b in self.h
+        )
+        return self.wte.weight, self.wpe.weight, layers, self.ln_f.weight, self.ln_f.bias
+
+    def _decode_one(self, tok: torch.Tensor, cache: dict, weights: tuple) -> torch.Tensor:
+        """Logits after one more token per row, appending its keys/values to ``cache``."""
+        c = self.config
+        wte, wpe, layers, lnf_w, lnf_b = weights
+        pos = cache["len"]
+        nh, hd, d, eps = c.n_head, c.n_embd // c.n_head, (c.n_embd,), c.layer_norm_eps
+        x = F.embedding(tok, wte) + wpe[pos]
+        bsz = x.shape[0]
+        kc, vc = cache["k"], cache["v"]
+        scale = hd**-0.5
+        for i, (l1w, l1b, aw, ab, pw, pb, l2w, l2b, fw, fb, mw, mb) in enumerate(layers):
+            h = F.layer_norm(x, d, l1w, l1b, eps)
+            q, k, v = F.linear(h, aw, ab).view(bsz, 3, nh, hd).unbind(1)
+            kc[i, :, :, pos] = k
+            vc[i, :, :, pos] = v
+            # one query: a plain softmax(q k^T) v; SDPA's threaded kernel stalls on a busy CPU
+            att = (q.unsqueeze(2) @ kc[i, :, :, : pos + 1].transpose(-1, -2)) * scale
+            y = att.softmax(-1) @ vc[i, :, :, : pos + 1]
+            x = x + F.linear(y.reshape(bsz, c.n_embd), pw, pb)
+            h = F.gelu(F.linear(F.layer_norm(x, d, l2w, l2b, eps), fw, fb), approximate="tanh")
+            x = x + F.linear(h, mw, mb)
+        cache["len"] = pos + 1
+        return F.linear(F.layer_norm(x, d, lnf_w, lnf_b, eps), wte)
+
     @torch.no_grad()
-    def generate(self, idx: torch.Tensor, config: SamplingConfig | None = None,
-                 processors: Sequence[LogitsProcessor] = (), generator: torch.Generator | None = None,
-                 tokenizer: CharTokenizer | None = None,
-                 stream: Callable[[int, str], None] | None = None) -> list[list[int]]:
+    def generate(
+        self,
+        idx: torch.Tensor,
+        config: SamplingConfig | None = None,
+        processors: Sequence[LogitsProcessor] = (),
+        generator: torch.Generator | None = None,
+        tokenizer: CharTokenizer | None = None,
+        stream: Callable[[int, str], None] | None = None,
+    ) -> list[list[int]]:
         """New token ids for each row of ``idx`` (a batch of equal-length prompts).
 
         ``tokenizer`` is needed for stop strings, the loop guard on text and streaming.
@@ -178,21 +240,39 @@ class GPT(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            return sample(self.step_fn(), idx, config or SamplingConfig(), processors=processors,
-                          generator=generator, eos_id=tokenizer.eos_id if tokenizer else None,
-                          decode=tokenizer.decode if tokenizer else None, stream=stream)
+            return sample(
+                self.step_fn(),
+                idx,
+                config or SamplingConfig(),
+                processors=processors,
+                generator=generator,
+                eos_id=tokenizer.eos_id if tokenizer else None,
+                decode=tokenizer.decode if tokenizer else None,
+                stream=stream,
+            )
         finally:
             self.train(was_training)
 
     # ------------------------------------------------------------------ checkpoints
 
-    def save(self, path: str | Path, tokenizer: CharTokenizer, *, data_sha256: str = "",
-             recipe: str = "", extra: dict | None = None, dtype: torch.dtype = torch.float16) -> None:
+    def save(
+        self,
+        path: str | Path,
+        tokenizer: CharTokenizer,
+        *,
+        data_sha256: str = "",
+        recipe: str = "",
+        extra: dict | None = None,
+        dtype: torch.dtype = torch.float16,
+    ) -> None:
         """One safetensors file; the metadata makes it self-describing."""
         from safetensors.torch import save_file
 
-        state = {k: v.detach().to(dtype).contiguous() for k, v in self.state_dict().items()
-                 if k != "lm_head.weight"}
+        state = {
+            k: v.detach().to(dtype).contiguous()
+            for k, v in self.state_dict().items()
+            if k != "lm_head.weight"
+        }
         meta = {
             "format": "museforge-gpt",
             "config": json.dumps(asdict(self.config)),

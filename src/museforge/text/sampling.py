@@ -68,8 +68,8 @@ def banned_ngram_tokens(ids: Sequence[int], n: int) -> set[int]:
     """
     if n <= 0 or len(ids) < n:
         return set()
-    prefix = tuple(ids[len(ids) - n + 1:])
-    return {ids[i + n - 1] for i in range(len(ids) - n + 1) if tuple(ids[i:i + n - 1]) == prefix}
+    prefix = tuple(ids[len(ids) - n + 1 :])
+    return {ids[i + n - 1] for i in range(len(ids) - n + 1) if tuple(ids[i : i + n - 1]) == prefix}
 
 
 def top_k_filter(scores: torch.Tensor, k: int) -> torch.Tensor:
@@ -112,10 +112,17 @@ def loop_length(text: str, repeats: int, min_chars: int = 12) -> int:
 
 
 @torch.no_grad()
-def sample(step: StepFn, prompt: torch.Tensor, config: SamplingConfig, *,
-           processors: Sequence[LogitsProcessor] = (), generator: torch.Generator | None = None,
-           eos_id: int | None = None, decode: Callable[[Sequence[int]], str] | None = None,
-           stream: Callable[[int, str], None] | None = None) -> list[list[int]]:
+def sample(
+    step: StepFn,
+    prompt: torch.Tensor,
+    config: SamplingConfig,
+    *,
+    processors: Sequence[LogitsProcessor] = (),
+    generator: torch.Generator | None = None,
+    eos_id: int | None = None,
+    decode: Callable[[Sequence[int]], str] | None = None,
+    stream: Callable[[int, str], None] | None = None,
+) -> list[list[int]]:
     """Draw up to ``max_new_tokens`` per row; return each row's new ids (stop text included,
     a repetition loop cut off, end-of-text dropped).
 
@@ -125,9 +132,12 @@ def sample(step: StepFn, prompt: torch.Tensor, config: SamplingConfig, *,
     cfg = config
     if prompt.ndim != 2 or prompt.shape[1] == 0:
         raise MuseforgeError("the prompt is empty; give at least one token")
-    batch = prompt.shape[0]
+    batch, t0 = prompt.shape
+    buf = torch.empty(batch, t0 + cfg.max_new_tokens, dtype=prompt.dtype, device=prompt.device)
+    buf[:, :t0] = prompt
     seq = prompt
     cache = None
+    check = bool(processors) or eos_id is not None
     out: list[list[int]] = [[] for _ in range(batch)]
     done = [False] * batch
     texts = [""] * batch
@@ -148,15 +158,32 @@ def sample(step: StepFn, prompt: torch.Tensor, config: SamplingConfig, *,
             scores[:, eos_id] = float("-inf")
         if cfg.temperature == 0:
             nxt = scores.argmax(-1, keepdim=True)
+        elif 0 < cfg.top_k < scores.shape[-1] and cfg.top_p >= 1.0:
+            # draw among the k best only: the same distribution, a k-wide multinomial
+            vals, idx = torch.topk(scores / cfg.temperature, cfg.top_k, dim=-1)
+            probs = vals.softmax(-1)
+            if check:
+                bad = ~torch.isfinite(probs).all(-1)
+                if bad.any():  # every token masked: fall back to end of text (or the likeliest)
+                    probs[bad] = 0.0
+                    probs[bad, 0] = 1.0
+                    idx[bad, 0] = eos_id if eos_id is not None else 0
+            nxt = idx.gather(1, torch.multinomial(probs, 1, generator=generator))
         else:
             scores = top_p_filter(top_k_filter(scores / cfg.temperature, cfg.top_k), cfg.top_p)
             probs = scores.softmax(-1)
-            bad = ~torch.isfinite(probs).all(-1)
-            if bad.any():  # every token masked: fall back to end of text (or the likeliest)
-                probs[bad] = 0.0
-                probs[bad, eos_id if eos_id is not None else 0] = 1.0
+            if check:
+                bad = ~torch.isfinite(probs).all(-1)
+                if bad.any():  # every token masked: fall back to end of text (or the likeliest)
+                    probs[bad] = 0.0
+                    probs[bad, eos_id if eos_id is not None else 0] = 1.0
             nxt = torch.multinomial(probs, 1, generator=generator)
-        seq = torch.cat([seq, nxt], dim=1)
+        buf[:, t0 + n] = nxt[:, 0]
+        seq = buf[:, : t0 + n + 1]
+        if not need_text and eos_id is None:
+            for row, tok in enumerate(nxt[:, 0].tolist()):
+                out[row].append(tok)
+            continue
         for row, tok in enumerate(nxt[:, 0].tolist()):
             if done[row]:
                 continue
@@ -171,7 +198,7 @@ def sample(step: StepFn, prompt: torch.Tensor, config: SamplingConfig, *,
             texts[row] += piece
             if stream:
                 stream(row, piece)
-            tail = texts[row][-(longest_stop + len(piece) + 1):]
+            tail = texts[row][-(longest_stop + len(piece) + 1) :]
             if any(s in tail for s in cfg.stop_strings):
                 done[row] = True
             elif cfg.loop_guard and (cut := loop_length(texts[row][-400:], cfg.loop_guard)):

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from museforge.errors import MuseforgeError
 
 SPECIALS: tuple[str, ...] = (
-    "<eos>", "<wujue>", "<qijue>", "<wulv>", "<qilv>", "<zhfree>", "<sonnet>", "<verse>", "<haiku>",
+    "<eos>",
+    "<wujue>",
+    "<qijue>",
+    "<wulv>",
+    "<qilv>",
+    "<zhfree>",
+    "<sonnet>",
+    "<verse>",
+    "<haiku>",
 )
 """Special tokens of the poet: end of text, and one tag per form (the first token of a text)."""
 
@@ -78,7 +86,8 @@ class CharTokenizer:
         """Token ids of ``text``; unknown characters are dropped (or, if ``strict``, an error)."""
         if strict and (missing := self.unknown(text)):
             raise MuseforgeError(
-                "the model's vocabulary lacks these characters: " + "".join(missing)
+                "the model's vocabulary lacks these characters: "
+                + "".join(missing)
                 + "; rephrase without them"
             )
         return [self.stoi[p] for p in self._pieces(text) if p in self.stoi]

@@ -81,14 +81,22 @@ def evaluate(model: GPT, streams: dict[str, Streams], cfg: TrainConfig) -> dict[
     return out
 
 
-def train(model: GPT, train_streams: dict[str, Streams], val_streams: dict[str, Streams],
-          cfg: TrainConfig, log: Callable[[dict], None] = lambda _: None) -> dict:
+def train(
+    model: GPT,
+    train_streams: dict[str, Streams],
+    val_streams: dict[str, Streams],
+    cfg: TrainConfig,
+    log: Callable[[dict], None] = lambda _: None,
+) -> dict:
     """Train in place; return a summary (losses, tokens/s, wall time)."""
     gen = torch.Generator().manual_seed(cfg.seed)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
     block = model.config.block_size
     n_zh = round(cfg.batch_size * cfg.mix)
     model.train()
@@ -114,14 +122,24 @@ def train(model: GPT, train_streams: dict[str, Streams], val_streams: dict[str, 
         tokens += x.numel()
         if (it + 1) % cfg.eval_every == 0 or it + 1 == cfg.iters:
             val = evaluate(model, val_streams, cfg)
-            rec = {"iter": it + 1, "train_loss": loss.item(), "val": val,
-                   "elapsed_s": round(time.perf_counter() - t0, 1),
-                   "tokens_per_s": round(tokens / (time.perf_counter() - t0))}
+            rec = {
+                "iter": it + 1,
+                "train_loss": loss.item(),
+                "val": val,
+                "elapsed_s": round(time.perf_counter() - t0, 1),
+                "tokens_per_s": round(tokens / (time.perf_counter() - t0)),
+            }
             history.append(rec)
             log(rec)
     wall = time.perf_counter() - t0
-    return {"config": asdict(cfg), "history": history, "wall_s": round(wall, 1),
-            "tokens": tokens, "tokens_per_s": round(tokens / wall), "final_val": history[-1]["val"]}
+    return {
+        "config": asdict(cfg),
+        "history": history,
+        "wall_s": round(wall, 1),
+        "tokens": tokens,
+        "tokens_per_s": round(tokens / wall),
+        "final_val": history[-1]["val"],
+    }
 
 
 def new_model(tok: CharTokenizer, **shape: int) -> GPT:

