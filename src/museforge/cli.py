@@ -300,6 +300,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_sculpt_parser(sub)
     add_dataset_parser(sub)
 
+    from museforge.music.cli import (
+        add_compose_parser,
+        add_continue_parser,
+        add_harmonize_parser,
+        add_score_parser,
+    )
+
+    for add in (add_compose_parser, add_harmonize_parser, add_continue_parser, add_score_parser):
+        add(sub)
+
     from museforge.style.cli import add_style_parser
 
     add_style_parser(sub)
