@@ -90,7 +90,7 @@ def main() -> None:
         model.stylize(content, [model.builtin["starry-night"]], [1.0])  # warm-up
         t = time.perf_counter()
         out = model.stylize(content, [model.style_stats(style)], [1.0])
-        add("adain (--fast)", out, time.perf_counter() - t)
+        add("adain --fast (undertrained preview)", out, time.perf_counter() - t)
     for name, fn in (("reinhard", color.reinhard), ("histogram", color.histogram_match)):
         t = time.perf_counter()
         out = fn(content, style)

@@ -7,6 +7,7 @@ the end, so an interrupted or failed job never leaves a half-written Work behind
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -107,3 +108,43 @@ def verify_work(work_dir: Path) -> tuple[bool, list[FileCheck]]:
             else:
                 checks.append(FileCheck(entry["name"], "ok"))
     return verify_manifest(manifest), checks
+
+
+# ---------------------------------------------------------------- single files
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise MuseforgeError(f"cannot write to {path.parent}: {exc.strerror or exc}; "
+                             "choose another --out") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise MuseforgeError(f"cannot write {path}: {exc.strerror or exc}; choose another --out") \
+            from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable_file(path: Path, overwrite: bool) -> None:
+    """Fail early, with one line, when ``path`` cannot be written."""
+    if path.is_dir():
+        raise MuseforgeError(f"{path} is a folder; give a file name such as painting.png")
+    if path.exists() and not overwrite:
+        raise MuseforgeError(f"{path} already exists; choose another --out or pass --overwrite")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise MuseforgeError(f"cannot write to {parent}: it is a file, not a folder; "
+                             "choose another --out")
+    if not parent.is_dir():
+        raise MuseforgeError(f"folder {parent} does not exist; create it or choose another --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise MuseforgeError(f"cannot write to {parent}: permission denied; choose another --out")

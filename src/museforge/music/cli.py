@@ -42,14 +42,11 @@ def _write(out: Path, files: list[Any], overwrite: bool) -> list[Path]:
     clash = [f.name for f in files if (out / f.name).exists()]
     if clash and not overwrite:
         raise MuseforgeError(f"{out / clash[0]} already exists; choose another --out or pass --overwrite")
-    written = []
+    from museforge.work import write_atomic
+
     for f in files:
-        path = out / f.name
-        tmp = out / f".{f.name}.tmp"
-        tmp.write_bytes(f.data)
-        tmp.replace(path)
-        written.append(path)
-    return written
+        write_atomic(out / f.name, f.data)
+    return [out / f.name for f in files]
 
 
 def _run(engine_cls: type, params: dict[str, Any], prompt: str, emotion: Any, seed: int,
