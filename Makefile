@@ -35,7 +35,7 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks recipes
 
 clean:
 	rm -rf works .pytest_cache

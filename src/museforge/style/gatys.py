@@ -201,7 +201,8 @@ def optimize(
     target_loss: float | None = None,
     progress: Callable[[int, float], None] | None = None,
 ) -> tuple[Tensor, list[float]]:
-    """Optimise pixels in [0, 1]; one loss evaluation per step; stops early at ``target_loss``."""
+    """Optimise pixels in [0, 1]; one loss evaluation per step; stops early at ``target_loss``.
+    Returns the best image evaluated (the last step may overshoot) and the loss history."""
     img = x.detach().clone().requires_grad_(True)
     if optimizer == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
@@ -212,12 +213,15 @@ def optimize(
     else:
         raise MuseforgeError(f"unknown optimizer {optimizer!r}; use lbfgs or adam")
     history: list[float] = []
+    best = [math.inf, img.detach().clone()]
 
     def closure() -> Tensor:
         opt.zero_grad(set_to_none=True)
         loss, _ = loss_fn(img)
         loss.backward()
         history.append(float(loss.detach()))
+        if history[-1] < best[0]:  # the best image evaluated: a step can overshoot
+            best[:] = [history[-1], img.detach().clone()]
         return loss
 
     for step in range(steps):
@@ -230,7 +234,7 @@ def optimize(
             break
         if not math.isfinite(history[-1]):
             raise MuseforgeError("the loss diverged; lower --lr or the style weight")
-    return img.detach(), history
+    return best[1], history  # type: ignore[return-value]
 
 
 def use_bf16(precision: str, device: torch.device) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,11 @@ def _adain(
 
     path = models_root() / "style-adain" / "model.safetensors"
     model = load_adain(load_hed_vgg16(), path)
+    warnings.warn(
+        "the shipped AdaIN decoder is an undertrained preview: expect coloured outlines rather than "
+        "a painting; use --method gatys for quality (see models/style-adain/README.md)",
+        stacklevel=2,
+    )
     source = content
     if opts.preserve_color == "histogram":
         styles = [color.histogram_match(s, content) for s in styles]
