@@ -2,7 +2,7 @@
 
     python benchmarks/create_speed.py [--runs 3] [--prompt TEXT] [--json]
 
-Each run is a fresh process (import time included), as a user would see it. The issue's goal:
+Each run is a fresh process (import time included), as a user would see it. The goal:
 under 60 s on a 2-core CPU.
 """
 

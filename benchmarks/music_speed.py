@@ -2,7 +2,7 @@
 
     python benchmarks/music_speed.py [--runs 5] [--json]
 
-Goals from the issue, on a 2-core CPU: compose 32 bars in under 1 s, harmonise 16 bars in under
+Goals, on a 2-core CPU: compose 32 bars in under 1 s, harmonise 16 bars in under
 5 s, render WAV at least 20x faster than real time (the built-in synthesiser, and FluidSynth
 when installed). One torch thread. Wall and CPU seconds are both reported: on a shared machine
 the CPU time of this process is the fairer figure.

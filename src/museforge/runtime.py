@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 import platform
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -67,6 +69,12 @@ def library_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "absent"
     return versions
+
+
+def models_root() -> Path:
+    """Where shipped models live: ``$MUSEFORGE_MODELS``, else the ``models/`` folder of this checkout."""
+    env = os.environ.get("MUSEFORGE_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -5,7 +5,6 @@ records everything needed to reproduce it)."""
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -25,13 +24,9 @@ MAX_STEPS = 2048
 HARMONIZER = "music-harmonizer"
 
 
-def models_root() -> Path:
-    """``$MUSEFORGE_MODELS`` or the ``models/`` folder of this checkout."""
-    env = os.environ.get("MUSEFORGE_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "models"
-
-
 def model_file(name: str) -> Path:
+    from museforge.runtime import models_root
+
     return models_root() / name / "model.safetensors"
 
 

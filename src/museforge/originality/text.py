@@ -107,7 +107,9 @@ def build_index(docs: Iterable[str]) -> TextIndex:
 @cache
 def default_index() -> TextIndex | None:
     """The index shipped beside the poet's model, or None if it is missing."""
-    path = Path(__file__).resolve().parents[3] / "models" / "text-poet" / "corpus_index.npz"
+    from museforge.runtime import models_root
+
+    path = models_root() / "text-poet" / "corpus_index.npz"
     return TextIndex.load(path) if path.is_file() else None
 
 

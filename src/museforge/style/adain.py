@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from museforge.errors import MuseforgeError
+from museforge.runtime import models_root
 from museforge.style.features import VGGFeatures
 
 LAYER = "relu4_1"
@@ -88,12 +89,6 @@ class Decoder(nn.Module):
 
     def forward(self, f: Tensor) -> Tensor:
         return torch.sigmoid(self.net(f))
-
-
-def models_root() -> Path:
-    """``$MUSEFORGE_MODELS`` or the ``models/`` folder of this checkout."""
-    env = os.environ.get("MUSEFORGE_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "models"
 
 
 class AdaIN:

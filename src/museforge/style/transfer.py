@@ -121,7 +121,8 @@ def _adain(
     opts: StyleOptions,
 ) -> tuple[Tensor, str, dict[str, Any]]:
     """One feed-forward pass of the shipped AdaIN model; built-in styles use stored statistics."""
-    from museforge.style.adain import load_adain, models_root
+    from museforge.runtime import models_root
+    from museforge.style.adain import load_adain
     from museforge.style.features import load_hed_vgg16
 
     path = models_root() / "style-adain" / "model.safetensors"

@@ -37,8 +37,10 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def default_model_path() -> Path:
-    """``models/text-poet/model.safetensors`` of this checkout."""
-    return Path(__file__).resolve().parents[3] / "models" / "text-poet" / "model.safetensors"
+    """``text-poet/model.safetensors`` under the models folder (``museforge.runtime.models_root``)."""
+    from museforge.runtime import models_root
+
+    return models_root() / "text-poet" / "model.safetensors"
 
 
 @cache
