@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -92,9 +91,10 @@ def _read_prompt(arg: str) -> str:
 
 def cmd_create(args: argparse.Namespace) -> int:
     from museforge.create import CreateOptions, create_work, default_out, parse_modalities
+    from museforge.runtime import resolve_seed
 
     prompt = _read_prompt(args.prompt)
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    seed = resolve_seed(args.seed)
     opts = CreateOptions(
         prompt=prompt,
         seed=seed,

@@ -6,6 +6,7 @@ import hashlib
 import importlib.metadata
 import os
 import platform
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,11 @@ TRACKED_LIBRARIES = ("museforge", "torch", "numpy", "pillow", "mido", "music21",
 
 def no_progress(stage: str, fraction: float) -> None:
     """The default progress callback: says nothing."""
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The seed asked for, or a fresh random one (recorded with the result, so it can be replayed)."""
+    return seed if seed is not None else secrets.randbelow(2**31)
 
 
 def make_generator(seed: int) -> torch.Generator:

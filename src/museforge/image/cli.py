@@ -8,20 +8,16 @@ to a handler ``(args) -> int``. Handlers print only the paths they wrote and rai
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 from museforge.emotion import MOODS
 from museforge.errors import MuseforgeError
+from museforge.runtime import resolve_seed
 from museforge.work import check_writable_file, write_atomic
 
 SEED_HELP = "seed for every random choice (default: a random one, printed)"
-
-
-def _seed(args: argparse.Namespace) -> int:
-    return args.seed if args.seed is not None else secrets.randbelow(2**31)
 
 
 def _emotion(prompt: str, mood: str | None) -> tuple[str, Any]:
@@ -49,7 +45,7 @@ def cmd_paint(args: argparse.Namespace) -> int:
     if not MIN_SIZE <= args.size <= MAX_SIZE:
         raise MuseforgeError(f"size must be an integer from {MIN_SIZE} to {MAX_SIZE} pixels, "
                              f"got {args.size}")
-    seed = _seed(args)
+    seed = resolve_seed(args.seed)
     out = Path(args.out) if args.out else Path(f"{slugify(prompt)}-{seed}.png")
     if out.suffix.lower() != ".png":
         raise MuseforgeError(f"--out {out} must end in .png")
@@ -113,7 +109,7 @@ def cmd_sculpt(args: argparse.Namespace) -> int:
     from museforge.runtime import library_versions, no_progress
 
     prompt = check_prompt(args.prompt)
-    seed = _seed(args)
+    seed = resolve_seed(args.seed)
     out = Path(args.out) if args.out else Path(f"sculpture-{slugify(prompt)}-{seed}")
     if out.exists() and not out.is_dir():
         raise MuseforgeError(f"{out} exists and is not a folder; choose another --out")

@@ -11,20 +11,16 @@ its provenance), writes ``music.mid``, ``music.musicxml`` (with a ``.provenance.
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 from museforge.emotion import MOODS
 from museforge.errors import MuseforgeError
+from museforge.runtime import resolve_seed
 
 SEED_HELP = "seed for every random choice (default: a random one, printed)"
 RENDERER_HELP = "audio renderer: auto (FluidSynth when installed, else built in), fluidsynth or builtin"
-
-
-def _seed(args: argparse.Namespace) -> int:
-    return args.seed if args.seed is not None else secrets.randbelow(2**31)
 
 
 def _write(out: Path, files: list[Any], overwrite: bool) -> list[Path]:
@@ -92,7 +88,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
     key = parse_key(args.key) if args.key else None
     mood = args.emotion or (MODE_MOODS[key.mode] if key else "serene")
     emotion = emotion_from_label(mood)
-    seed = _seed(args)
+    seed = resolve_seed(args.seed)
     prompt = args.prompt or f"a {mood} piece"
     out = Path(args.out or f"compose-{mood}-{seed}")
     params = {"bars": args.bars, "meter": args.meter, "key": args.key or "", "tempo": args.tempo or 0,
@@ -149,7 +145,7 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     from museforge.music.harmonize import ChoraleHarmonizer
 
     melody, score = _melody_string(args.input, args.meter, args.transpose)
-    seed = _seed(args)
+    seed = resolve_seed(args.seed)
     tempo = args.tempo or (round(score.tempo) if Path(args.input).suffix else 72)
     mood = "melancholy" if score.key.mode == "minor" else "serene"
     out = Path(args.out or f"harmonize-{seed}")
@@ -193,7 +189,7 @@ def cmd_continue(args: argparse.Namespace) -> int:
     from museforge.music.continuation import FolkContinuer
 
     melody, score = _melody_string(args.motif, args.meter, args.transpose)
-    seed = _seed(args)
+    seed = resolve_seed(args.seed)
     key = args.key or str(score.key)
     tempo = args.tempo or (round(score.tempo) if Path(args.motif).suffix else 100)
     mood = "melancholy" if score.key.mode == "minor" else "joyful"
@@ -245,7 +241,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     prompt = check_prompt(args.description)
     lang = detect_language(prompt)
     emotion = resolve_emotion(prompt, lang, args.emotion)
-    seed = _seed(args)
+    seed = resolve_seed(args.seed)
     out = Path(args.out or f"score-{emotion.label}-{seed}")
     params = {"seconds": args.seconds, "meter": args.meter, "key": args.key or "",
               "renderer": args.renderer}
