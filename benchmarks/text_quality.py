@@ -107,20 +107,26 @@ def main() -> None:
     ap.add_argument("--haiku", type=int, default=20, help="haiku to write")
     ap.add_argument("--sonnets", type=int, default=10, help="sonnets to write")
     ap.add_argument("--mood-poems", type=int, default=10, help="poems per mood and language")
+    ap.add_argument(
+        "--rhymes", choices=("modern", "pingshui"), default="modern", help="Chinese rhyme book for the forms"
+    )
     ap.add_argument("--json", action="store_true", help="print JSON")
     args = ap.parse_args()
     torch.set_num_threads(1)
     backend = load_backend(args.model)
-    res: dict = {"model": args.model}
+    res: dict = {"model": args.model, "rhymes": args.rhymes}
     if args.wheel and args.sdist:
         res["validation"] = val_loss(args.model, args.wheel, args.sdist)
     t0 = time.perf_counter()
     forms: dict[str, list] = {}
     plan = [(f, args.per_form) for f in ("wujue", "qijue", "wulv", "qilv")]
     plan += [("haiku", args.haiku), ("sonnet", args.sonnets)]
-    for form, n in plan:
+    for form, n in [(f, n) for f, n in plan if n]:
         themes = THEMES_ZH if form not in ("haiku", "sonnet") else THEMES_EN
-        forms[form] = [write_poem(backend, themes[i % len(themes)], form, seed=1000 + i) for i in range(n)]
+        forms[form] = [
+            write_poem(backend, themes[i % len(themes)], form, seed=1000 + i, rhymes=args.rhymes)
+            for i in range(n)
+        ]
     res["generation_s"] = round(time.perf_counter() - t0, 1)
     validity = {}
     for form, poems in forms.items():
@@ -131,8 +137,8 @@ def main() -> None:
             **{f"{k}_ok": 1 - kinds[k] / len(poems) for k in ("lines", "length", "rhyme", "tone")},
         }
     res["form_validity"] = validity
-    zh = [p.text for f in ("wujue", "qijue", "wulv", "qilv") for p in forms[f]]
-    en = [p.text for f in ("haiku", "sonnet") for p in forms[f]]
+    zh = [p.text for f in ("wujue", "qijue", "wulv", "qilv") for p in forms.get(f, [])]
+    en = [p.text for f in ("haiku", "sonnet") for p in forms.get(f, [])]
     res["diversity"] = {
         "zh": {
             "n": len(zh),
@@ -155,7 +161,8 @@ def main() -> None:
         "mean_tries": sum(p.tries for p in allp) / len(allp),
     }
     mood: dict = {}
-    for lang, form, themes in (("zh", "qijue", THEMES_ZH), ("en", "haiku", THEMES_EN)):
+    mood_plan = (("zh", "qijue", THEMES_ZH), ("en", "haiku", THEMES_EN)) if args.mood_poems else ()
+    for lang, form, themes in mood_plan:
         for strength in (0.0, 3.0):
             hit = 0
             total = 0

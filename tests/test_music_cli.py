@@ -76,17 +76,45 @@ def test_compose_writes_all_files_with_provenance(tmp_path, capsys):
         run("compose", "--bars", "2", "--seed", "3", "--out", str(out))
 
 
-def test_score_lasts_the_requested_seconds(tmp_path):
+@pytest.mark.parametrize("seconds", [12, 30])
+def test_score_lasts_the_requested_seconds(tmp_path, seconds):
     from museforge.music.midi import midi_to_score
 
     out = tmp_path / "cue"
-    run("score", "a chase through a night market", "--seconds", "12", "--seed", "1", "--out", str(out),
-        "--renderer", "builtin")
+    run("score", "a chase through a night market", "--seconds", str(seconds), "--seed", "1",
+        "--out", str(out), "--renderer", "builtin")
     score = midi_to_score((out / "music.mid").read_bytes())
-    beat = 60 / score.tempo * score.meter.beat_quarters
-    assert abs(score.bars * score.meter.bar_quarters * 60 / score.tempo - 12) < beat
+    # the length integrates over the tempo map, whose changes survive in the MIDI file
+    assert score.tempo_changes
+    end = score.bars * score.meter.bar_quarters
+    last_beat = score.seconds_at(end) - score.seconds_at(end - score.meter.beat_quarters)
+    assert abs(score.seconds - seconds) < last_beat
+    assert score.seconds == pytest.approx(seconds, abs=1e-3)
+    tempi = [b for _, b in score.tempo_map]
+    assert tempi[-1] == min(tempi) < score.tempo  # the final bar broadens
+    if seconds == 30:  # three sections: a push into the climax, a ritardando in steps at the end
+        peak = tempi.index(max(tempi))
+        assert max(tempi) > score.tempo and tempi[: peak + 1] == sorted(tempi[: peak + 1])
+        assert tempi[peak + 1 :] == sorted(tempi[peak + 1 :], reverse=True) and len(tempi) - peak - 1 >= 3
     record = read_embedded(out / "music.mid")
     assert record["engine"] == "scene-scorer"
+
+
+@pytest.mark.parametrize("seconds,meter", [(4, "4/4"), (30, "6/8"), (61.5, "5/4"), (200, "3/4")])
+def test_scene_tempo_map_hits_the_length(seconds, meter):
+    from museforge.music.compose import seconds_at
+    from museforge.music.scene import plan_tempo, split_bars
+    from museforge.music.theory import parse_meter
+
+    for felt in (48, 96, 148):
+        bars, tmap = plan_tempo(seconds, felt, meter)
+        bar = parse_meter(meter).bar_quarters
+        assert seconds_at(tmap, bars * bar) == pytest.approx(seconds, abs=1e-6)
+        assert all(20 <= b <= 300 for _, b in tmap) and tmap[0][0] == 0
+        if len(split_bars(bars)) == 3:  # climax fastest, last bar slowest
+            build = split_bars(bars)[0][1]
+            climax_tempo = dict(tmap)[build * bar]
+            assert climax_tempo == max(b for _, b in tmap) and tmap[-1][1] == min(b for _, b in tmap)
 
 
 def test_harmonize_and_continue_with_tiny_models(tmp_path, tiny_models, monkeypatch):

@@ -100,3 +100,53 @@ def test_midi_has_named_tracks_meta_and_ticks():
     metas = {m.type for m in mid.tracks[0]}
     assert {"set_tempo", "time_signature", "key_signature", "track_name"} <= metas
     assert any(m.type == "program_change" and m.program == 73 for m in mid.tracks[1])
+
+
+TEMPO_CHANGES = {"4/4": ((8.0, 140.0), (16.0, 96.5), (28.0, 72.25)),
+                 "3/4": ((6.0, 100.0), (13.5, 150.0)),
+                 "6/8": ((6.0, 140.0), (12.0, 97.5), (21.0, 80.25)),
+                 "5/4": ((10.0, 60.0), (12.5, 61.0), (30.0, 45.0))}
+
+
+@pytest.mark.parametrize("meter", list(TEMPO_CHANGES))
+def test_midi_round_trip_keeps_notes_meter_and_every_tempo_change(meter):
+    from dataclasses import replace
+
+    import mido
+
+    score = replace(make("joyful", meter=parse_meter(meter), bars=8), tempo_changes=TEMPO_CHANGES[meter])
+    data = score_to_midi(score, title="tempo")
+    back = midi_to_score(data)
+    assert back.meter == score.meter and back.bars == score.bars
+    assert len(back.tempo_map) == len(score.tempo_map) == len(TEMPO_CHANGES[meter]) + 1
+    for (q0, b0), (q1, b1) in zip(score.tempo_map, back.tempo_map, strict=True):
+        assert q1 == pytest.approx(q0, abs=1e-9) and b1 == pytest.approx(b0, rel=1e-5)  # microseconds a beat
+    assert back.seconds == pytest.approx(score.seconds, rel=1e-5)
+    for orig, got in zip(score.tracks, back.tracks, strict=True):
+        assert (sorted((round(n.start, 6), round(n.duration, 6), n.pitch, n.velocity) for n in orig.notes)
+                == sorted((round(n.start, 6), round(n.duration, 6), n.pitch, n.velocity) for n in got.notes))
+    assert score_to_midi(back, title="tempo") == data  # MIDI -> parse -> MIDI: the same bytes
+    # the tempo changes are set_tempo events of the conductor track, at their ticks
+    mid = mido.MidiFile(file=__import__("io").BytesIO(data))
+    tick, tempi = 0, []
+    for msg in mid.tracks[0]:
+        tick += msg.time
+        if msg.type == "set_tempo":
+            tempi.append((tick / 480, round(mido.tempo2bpm(msg.tempo), 2)))
+    assert tempi == [(q, round(b, 2)) for q, b in score.tempo_map]
+    assert not any(m.type == "set_tempo" for t in mid.tracks[1:] for m in t)
+
+
+def test_tempo_map_seconds_by_hand():
+    from museforge.music.compose import Score, quarters_at, seconds_at
+
+    tmap = ((0.0, 120.0), (8.0, 60.0))
+    assert seconds_at(tmap, 16.0) == pytest.approx(4.0 + 8.0)  # 8 beats at 120, 8 at 60
+    assert seconds_at(tmap, [2.0, 8.0, 10.0]).tolist() == pytest.approx([1.0, 4.0, 6.0])
+    assert quarters_at(tmap, [1.0, 4.0, 6.0, 12.0]).tolist() == pytest.approx([2.0, 8.0, 10.0, 16.0])
+    score = Score([], 120.0, parse_meter("4/4"), parse_key("C major"), 4, tempo_changes=((8.0, 60.0),))
+    assert score.seconds == pytest.approx(12.0) and score.tempo == 120.0
+    # a change at 0 sets the opening tempo; repeats of the tempo in force are dropped
+    s2 = Score([], 90, parse_meter("3/4"), parse_key("C major"), 2, tempo_changes=((3, 90), (0, 60)))
+    assert s2.tempo == 60 and s2.tempo_map == ((0.0, 60.0), (3.0, 90.0))
+    assert Score([], 100, parse_meter("4/4"), parse_key("C major"), 1).tempo_map == ((0.0, 100.0),)

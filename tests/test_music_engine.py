@@ -109,6 +109,34 @@ def test_params_change_the_piece():
     assert run(renderer="builtin", bars=2, key="A", pianoroll=False).summary["key"] == "A minor"
 
 
+def _onsets_after(pcm: np.ndarray, rate: int, seconds: float) -> float:
+    """Time of the first sample after ``seconds`` louder than 2 % of the peak."""
+    level = np.abs(pcm.reshape(-1, 2)).max(axis=1).astype(float)
+    i = int(seconds * rate)
+    return (i + int(np.argmax(level[i:] > 0.02 * level.max()))) / rate
+
+
+@pytest.mark.parametrize("renderer", ["builtin", pytest.param("fluidsynth", marks=pytest.mark.skipif(
+    not HAS_FLUIDSYNTH, reason="fluidsynth or a GM soundfont is not installed"))])
+def test_wav_follows_tempo_changes(renderer):
+    from museforge.music.compose import Note, Score, Track
+    from museforge.music.midi import score_to_midi
+    from museforge.music.render import TAIL_SECONDS
+    from museforge.music.theory import Key, Meter
+
+    # 8 beats at 120 then 8 beats at 60: 4 s + 8 s = 12 s; the second note starts at beat 12 = 8 s
+    notes = [Note(0.0, 1.0, 72, 100), Note(12.0, 2.0, 72, 100)]
+    score = Score([Track("melody (flute)", 73, 0, notes)], 120.0, Meter(4, 4), Key("C", "major"), 4,
+                  tempo_changes=((8.0, 60.0),))
+    assert score.seconds == pytest.approx(12.0)
+    wav, info, _ = render_wav(score, score_to_midi(score), renderer)
+    assert info["renderer"] == renderer
+    rate, _, _, pcm = read_wav(wav)
+    length = pcm.size / 2 / rate
+    assert length == pytest.approx(12.0 + TAIL_SECONDS, abs=0.01)
+    assert _onsets_after(pcm, rate, 3.0) == pytest.approx(8.0, abs=0.05)  # not 6 s, as at 120 throughout
+
+
 def test_render_wav_rejects_unknown_renderer():
     with pytest.raises(MuseforgeError):
         render_wav(compose(art_direction(emotion_from_label("serene")), np.random.default_rng(0),

@@ -48,6 +48,25 @@ def test_music21_reads_back_the_same_notes(mood, meter):
         assert notes_of(a) == notes_of(b)
 
 
+@pytest.mark.parametrize("meter", ["4/4", "6/8", "5/4"])
+def test_musicxml_round_trip_keeps_tempo_marks(meter):
+    from dataclasses import replace
+
+    from music21 import converter, tempo
+
+    score = replace(piece("joyful", meter), tempo_changes=((3.0, 150.0), (6.0, 97.5), (9.0, 72.125)))
+    data = score_to_musicxml(score)
+    m21 = converter.parse(data.decode(), format="musicxml")
+    marks = m21.flatten().getElementsByClass(tempo.MetronomeMark)
+    expected = [(q, round(b, 3)) for q, b in score.tempo_map]
+    assert [(float(m.offset), m.getQuarterBPM()) for m in marks] == expected
+    back = musicxml_to_score(data)
+    assert back.tempo_map == score.tempo_map and back.seconds == pytest.approx(score.seconds)
+    assert back.meter == score.meter
+    for a, b in zip(notate(score).tracks, back.tracks, strict=True):
+        assert notes_of(a) == notes_of(b)
+
+
 def test_note_strings():
     s = parse_note_string("D4:0.5 E4:0.5 F4 A4 D5:2", "3/4")
     assert [n.pitch for n in s.tracks[0].notes] == [62, 64, 65, 69, 74]

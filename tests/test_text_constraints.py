@@ -70,3 +70,20 @@ def test_english_line_rules():
     assert not p.line_ok("the old pond is", 0, {}, final=True)  # 4 syllables
     assert not p.line_ok("xqzt", 0, {}, final=False)  # no such word
     assert not p.line_ok("the  old", 0, {}, final=False)  # two spaces
+
+
+@pytest.mark.parametrize("form", ["wujue", "qilv"])
+def test_pingshui_forms_fully_valid_from_noise(form):
+    tok = _tok()
+    for seed in range(2):
+        proc = form_processor(form, tok.itos, tok.eos_id, tok.decode, prompt_len=1, rhymes="pingshui")
+        g = torch.Generator().manual_seed(seed)
+        ids = [tok.encode("\n")[0]]
+        for _ in range(900):
+            scores = proc(torch.tensor([ids]), torch.randn(1, tok.vocab_size, generator=g) * 3)
+            nxt = int(torch.multinomial(scores.softmax(-1), 1, generator=g))
+            if nxt == tok.eos_id:
+                break
+            ids.append(nxt)
+        text = tok.decode(ids[1:])
+        assert check_poem(text, form, rhymes="pingshui") == [], text

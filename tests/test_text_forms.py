@@ -48,3 +48,42 @@ def test_english_forms():
                       "haiku") == []
     faults = check_poem("an old pond\na frog jumps in\nsplash", "haiku")
     assert [v.kind for v in faults] == ["length"] * 3
+
+
+HUI_XIANG = "少小离家老大回，乡音无改鬓毛衰。儿童相见不相识，笑问客从何处来。"
+CAO_TANG = (  # Bai Juyi: 行 here is háng (a row), which modern readings take for xíng
+    "五架三间新草堂，石阶桂柱竹编墙。南簷纳日冬天暖，北户迎风夏月凉。"
+    "洒砌飞泉才有点，拂窗斜竹不成行。来春更葺东厢屋，纸阁芦帘著孟光。"
+)
+
+
+def test_pingshui_judges_tang_rhymes_by_the_book():
+    # 墙 凉 行 光: one Pingshui group (下平七阳)
+    assert check_poem(CAO_TANG, "qilv", rhymes="pingshui") == []
+    assert [v.line for v in check_poem(CAO_TANG, "qilv") if v.kind == "rhyme"] == [6]
+    assert check_poem(HUI_XIANG, "qijue", rhymes="pingshui") == []
+    assert check_poem(DENG_GUAN_QUE_LOU, "wujue", rhymes="pingshui") == []
+    assert check_poem(FENG_QIAO_YE_BO, "qijue", rhymes="pingshui") == []
+
+
+def test_pingshui_names_the_groups_that_do_not_meet():
+    text = "白日依山尽，黄河入海流。欲穷千里目，更上一层天。"
+    (fault,) = [v for v in check_poem(text, "wujue", rhymes="pingshui") if v.kind == "rhyme"]
+    assert fault.line == 4 and "下平一先" in fault.message and "下平十一尤" in fault.message
+
+
+def test_pingshui_tones_count_the_entering_tone_oblique():
+    from museforge.text.forms import verse_tones
+
+    # 国 guó and 白 bái read level today but were entering (oblique) in Tang verse
+    assert verse_tones("国白", "pingshui") == ("Z", "Z")
+    assert verse_tones("山", "pingshui") == ("P",)
+
+
+def test_unknown_rhyme_book_is_one_line():
+    import pytest
+
+    from museforge.errors import MuseforgeError
+
+    with pytest.raises(MuseforgeError, match="rhyme book"):
+        check_poem(HUI_XIANG, "qijue", rhymes="cantonese")

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from museforge.emotion.mapping import ArtDirection
 from museforge.errors import MuseforgeError
@@ -90,9 +92,56 @@ class Track:
         return self.channel == DRUM_CHANNEL
 
 
+TempoMap = tuple[tuple[float, float], ...]
+"""``(offset in quarters, quarter notes a minute)`` pairs in time order, the first at 0."""
+
+
+def seconds_at(tempo_map: TempoMap, quarters: ArrayLike) -> Any:
+    """Seconds from the start to ``quarters`` (a number or an array) under a tempo map; the last
+    tempo holds past the last change.
+
+    >>> seconds_at(((0.0, 120.0), (8.0, 60.0)), 16.0)  # 8 beats at 120, then 8 at 60
+    12.0
+    >>> seconds_at(((0.0, 120.0),), np.array([0.0, 1.0, 3.0])).tolist()
+    [0.0, 0.5, 1.5]
+    """
+    offsets = np.array([q for q, _ in tempo_map], dtype=np.float64)
+    spq = 60.0 / np.array([b for _, b in tempo_map], dtype=np.float64)  # seconds a quarter
+    starts = np.concatenate([[0.0], np.cumsum(np.diff(offsets) * spq[:-1])])
+    q = np.asarray(quarters, dtype=np.float64)
+    i = np.clip(np.searchsorted(offsets, q, side="right") - 1, 0, None)
+    out = starts[i] + (q - offsets[i]) * spq[i]
+    return float(out) if out.ndim == 0 else out
+
+
+def quarters_at(tempo_map: TempoMap, seconds: ArrayLike) -> Any:
+    """Quarter-note offset reached after ``seconds``: the inverse of :func:`seconds_at`.
+
+    >>> quarters_at(((0.0, 120.0), (8.0, 60.0)), [4.0, 12.0]).tolist()
+    [8.0, 16.0]
+    """
+    offsets = np.array([q for q, _ in tempo_map], dtype=np.float64)
+    starts = np.asarray(seconds_at(tempo_map, offsets), dtype=np.float64).reshape(-1)
+    qps = np.array([b for _, b in tempo_map], dtype=np.float64) / 60.0
+    s = np.asarray(seconds, dtype=np.float64)
+    i = np.clip(np.searchsorted(starts, s, side="right") - 1, 0, None)
+    out = offsets[i] + (s - starts[i]) * qps[i]
+    return float(out) if out.ndim == 0 else out
+
+
 @dataclass
 class Score:
-    """A piece as plain note lists; ``tempo`` is in quarter notes per minute."""
+    """A piece as plain note lists; tempi are in quarter notes per minute.
+
+    ``tempo`` is the tempo at the start; ``tempo_changes`` lists later changes as ``(offset in
+    quarters, tempo)``. The constructor sorts them, moves a change at offset 0 into ``tempo`` and
+    drops changes that keep the tempo in force, so ``tempo_map`` (the start, then the changes) is
+    always well formed and ``replace(score, tempo=...)`` changes the opening tempo only.
+
+    >>> s = Score([], 120, Meter(4, 4), Key("C", "major"), 4, tempo_changes=((8, 60), (12, 60)))
+    >>> s.tempo_map, s.seconds
+    (((0.0, 120.0), (8.0, 60.0)), 12.0)
+    """
 
     tracks: list[Track]
     tempo: float
@@ -102,6 +151,26 @@ class Score:
     form: str = ""
     chords: list[tuple[float, float, str]] = field(default_factory=list)
     """``(start, duration, Roman numeral)`` of each chord, for summaries and the piano roll."""
+    tempo_changes: TempoMap = ()
+
+    def __post_init__(self) -> None:
+        changes = sorted(((float(q), float(b)) for q, b in self.tempo_changes), key=lambda c: c[0])
+        if any(q < 0 or not b > 0 for q, b in changes) or not self.tempo > 0:
+            raise MuseforgeError("tempi must be positive and tempo changes at offsets >= 0")
+        while changes and changes[0][0] < 1e-9:  # a change at the start sets the opening tempo
+            self.tempo = changes.pop(0)[1]
+        kept: list[tuple[float, float]] = []
+        for q, b in changes:
+            if kept and abs(kept[-1][0] - q) < 1e-9:
+                kept.pop()  # two changes at one offset: the later one holds
+            if b != (kept[-1][1] if kept else self.tempo):
+                kept.append((q, b))
+        self.tempo_changes = tuple(kept)
+
+    @property
+    def tempo_map(self) -> TempoMap:
+        """The opening tempo at offset 0, then each change."""
+        return ((0.0, float(self.tempo)), *self.tempo_changes)
 
     @property
     def quarters(self) -> float:
@@ -109,7 +178,12 @@ class Score:
 
     @property
     def seconds(self) -> float:
-        return self.quarters * 60.0 / self.tempo
+        """Length in seconds, following every tempo change."""
+        return self.seconds_at(self.quarters)
+
+    def seconds_at(self, quarters: ArrayLike) -> Any:
+        """Seconds from the start to a quarter-note offset (or an array of them)."""
+        return seconds_at(self.tempo_map, quarters)
 
     def track(self, name: str) -> Track:
         for t in self.tracks:

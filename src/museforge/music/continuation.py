@@ -1,8 +1,11 @@
 """Continue a motif with the shipped folk-melody model, as the ``folk-continuer`` engine.
 
 The motif keeps its key and meter; the model adds ``bars`` bars after the motif's last bar line
-and ends on the tonic. A continuation that repeats 8 or more consecutive intervals of a
-training melody is drawn again (up to 8 times; :mod:`museforge.originality.melody`).
+and ends on the tonic. No continuation repeats 8 or more consecutive intervals of a training
+melody: the sampler never picks a pitch that would complete such a run, and a continuation that
+still holds one (only the forced final tonic can make one) is drawn again, then repaired
+(:mod:`museforge.music.guard`). Runs wholly inside the user's motif are the user's and do not
+count; runs that join the motif to new notes do.
 """
 
 from __future__ import annotations
@@ -17,25 +20,24 @@ import torch
 from museforge.engines import Artifact, Engine, Request
 from museforge.errors import MuseforgeError
 from museforge.music.compose import Note, Score, Track
+from museforge.music.guard import guard_line, shipped_index
 from museforge.music.harmonize import model_file
 from museforge.music.harmonizer import read_checkpoint
 from museforge.music.melody_model import MelodyConfig, MelodyModel
 from museforge.music.theory import Key, parse_key, parse_meter
-from museforge.originality.melody import MelodyIndex, guarded
+from museforge.originality.melody import MelodyIndex
 
 MELODY = "music-melody"
 
 
 @cache
-def _load(path: str, mtime: float) -> tuple[MelodyModel, dict[str, str], MelodyIndex | None]:
+def _load(path: str, mtime: float) -> tuple[MelodyModel, dict[str, str]]:
     import json
 
     tensors, meta = read_checkpoint(Path(path))
     model = MelodyModel(MelodyConfig(**json.loads(meta["config"])))
     model.load_state_dict(tensors)
-    index_path = Path(path).with_name("corpus_ngrams.npy")
-    index = MelodyIndex.load(index_path) if index_path.is_file() else None
-    return model.eval(), meta, index
+    return model.eval(), meta
 
 
 def shipped_melody_model() -> tuple[MelodyModel, dict[str, str], MelodyIndex | None]:
@@ -44,12 +46,14 @@ def shipped_melody_model() -> tuple[MelodyModel, dict[str, str], MelodyIndex | N
     if not path.is_file():
         raise MuseforgeError(f"the melody model {path} is missing; train it with "
                              "'python recipes/music_melody.py'")
-    return _load(str(path), path.stat().st_mtime)
+    return (*_load(str(path), path.stat().st_mtime), shipped_index())
 
 
 def continue_melody(model: MelodyModel, motif: list[Note], key: Key, meter: str, bar: float, bars: int,
-                    generator: torch.Generator, temperature: float = 0.9) -> list[Note]:
-    """New notes continuing ``motif`` for ``bars`` bars after its last bar line."""
+                    generator: torch.Generator, temperature: float = 0.9,
+                    index: MelodyIndex | None = None) -> list[Note]:
+    """New notes continuing ``motif`` for ``bars`` bars after its last bar line; with ``index``,
+    sampled so that no pitch completes an interval run of the corpus."""
     mode = key.mode if key.mode in ("major", "minor", "dorian", "mixolydian") else "major"
     motif_end = max(n.start + n.duration for n in motif)
     start = math.ceil(motif_end / bar - 1e-9) * bar
@@ -57,7 +61,7 @@ def continue_melody(model: MelodyModel, motif: list[Note], key: Key, meter: str,
     prompt = [(n.pitch, n.duration, n.start) for n in motif]
     if start - motif_end > 1e-9:
         prompt.append((-1, start - motif_end, motif_end))
-    new = model.generate(prompt, key.tonic, mode, meter, bar, end, generator, temperature)
+    new = model.generate(prompt, key.tonic, mode, meter, bar, end, generator, temperature, avoid=index)
     return [Note(s, d, p, 84) for p, d, s in new if p >= 0]
 
 
@@ -77,7 +81,7 @@ class ContinuerParams:
 class FolkContinuer(Engine):
     name = "folk-continuer"
     modality = "music"
-    version = "1"
+    version = "2"
     description = "continues a motif in its key and meter with a model trained on folk tunes"
     Params = ContinuerParams
     priority = -10  # needs a motif: never the default for 'create'
@@ -109,13 +113,13 @@ class FolkContinuer(Engine):
         def attempt(k: int) -> list[Note]:
             gen = torch.Generator().manual_seed(seed + k)
             return continue_melody(model, motif, key, str(meter), meter.bar_quarters, p.bars, gen,
-                                   min(2.0, p.temperature * (1 + 0.1 * k)))  # hotter each retry
+                                   min(2.0, p.temperature * (1 + 0.1 * k)), index)  # hotter each retry
 
         request.progress("continuing", 0.0)
-        if index is not None:
-            new, report = guarded(attempt, lambda ns: [n.pitch for n in motif[-8:] + ns], index)
+        if index is not None:  # the motif is the user's: only runs reaching the new notes count
+            new, report = guard_line(attempt, motif, index, key, meter, context=len(motif))
         else:
-            new, report = attempt(0), {"attempts": 1, "blocked": 0, "reproduces": None}
+            new, report = attempt(0), {"attempts": 1, "blocked": 0, "repaired": 0, "reproduces": None}
         request.progress("continuing", 1.0)
         notes = motif + new
         end = max(n.start + n.duration for n in notes)

@@ -1,4 +1,5 @@
-"""The ``rule-composer`` engine: a mood becomes a short multi-track piece as MIDI and WAV."""
+"""The ``rule-composer`` engine: a mood becomes a short multi-track piece as MIDI and WAV, its
+melody kept free of 8-interval runs of the training corpus (:mod:`museforge.music.guard`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from museforge.emotion import art_direction
 from museforge.engines import Artifact, Engine, OutputFile, Request
 from museforge.errors import MuseforgeError
 from museforge.evaluate.music import summary_metrics
-from museforge.music.compose import FORMS, Form, Score, compose
+from museforge.music.compose import FORMS, Form, Score
+from museforge.music.guard import compose_guarded, shipped_index
 from museforge.music.midi import score_to_midi
 from museforge.music.render import RENDERERS, pianoroll_png, render_wav
 from museforge.music.theory import parse_key, parse_meter
@@ -59,7 +61,7 @@ def validate(params: RuleComposerParams) -> None:
 class RuleComposer(Engine):
     name = "rule-composer"
     modality = "music"
-    version = "2"
+    version = "3"
     description = "rule-based composer: motif, phrases and cadences in the mood's key, MIDI + WAV"
     Params = RuleComposerParams
     priority = 10
@@ -73,8 +75,9 @@ class RuleComposer(Engine):
         key = parse_key(params.key, default_mode=direction.mode) if params.key.strip() else None
         percussion = {"auto": None, "on": True, "off": False}[params.percussion]
         request.progress("composing", 0.0)
-        score = compose(direction, rng, Form(params.bars, meter, params.form), key=key,
-                        bpm=params.tempo or None, mood=request.emotion.label, percussion=percussion)
+        score, originality = compose_guarded(direction, rng, Form(params.bars, meter, params.form),
+                                             shipped_index(), key=key, bpm=params.tempo or None,
+                                             mood=request.emotion.label, percussion=percussion)
         request.progress("composing", 1.0)
         request.progress("writing MIDI", 0.0)
         midi = score_to_midi(score, title=request.prompt[:120] or "museforge")
@@ -101,6 +104,7 @@ class RuleComposer(Engine):
             "renderer": info,
             "chords": " ".join(c for _, _, c in score.chords),
             "metrics": summary_metrics(score),
+            "originality": originality,
         }
         return Artifact("music", files, summary, [warning] if warning else [])
 
@@ -124,4 +128,6 @@ def score_artifact(score: Score, request: Request, renderer: str, extra: dict[st
                "bars": score.bars, "seconds": round(score.seconds, 3),
                "tracks": [t.name for t in score.tracks], "renderer": info, **extra,
                "metrics": summary_metrics(score)}
+    if score.tempo_changes:  # (offset in quarters, quarter notes a minute) after the opening tempo
+        summary["tempo_changes"] = [[round(q, 3), round(b, 3)] for q, b in score.tempo_changes]
     return Artifact("music", files, summary, [warning] if warning else [])

@@ -75,7 +75,8 @@ def _layers(notes: list[Note]) -> list[list[list[Note]]]:
 
 
 def score_to_music21(score: Score):
-    """A music21 Score of the notated piece: one part per track layer, named after the track."""
+    """A music21 Score of the notated piece: one part per track layer, named after the track;
+    the first part carries a metronome mark at the start and at each tempo change."""
     from music21 import chord, instrument, key, meter, note, stream, tempo
 
     notated = notate(score)
@@ -96,8 +97,10 @@ def score_to_music21(score: Score):
             ks = key.KeySignature(fifths)
             part.insert(0, ks.asKey("minor" if minor else "major") if score.key.mode in ("major", "minor")
                         else ks)
-            if ti == 0 and li == 0:
-                part.insert(0, tempo.MetronomeMark(number=round(score.tempo, 3), referent=1.0))
+            if ti == 0 and li == 0:  # the tempo map, as metronome marks in the first part
+                for offset, bpm in score.tempo_map:
+                    part.insert(Fraction(offset).limit_denominator(12),
+                                tempo.MetronomeMark(number=round(bpm, 3), referent=1.0))
             for group in layer:
                 pitches = sorted(n.pitch for n in group)
                 el = note.Note(pitches[0]) if len(pitches) == 1 else chord.Chord(pitches)
@@ -140,14 +143,17 @@ def _parse_music21(data: bytes | str | Path, fmt: str):
 
 
 def music21_to_score(m21) -> Score:
-    """A Score from a parsed music21 stream (tempo, meter, key, one track per part name)."""
+    """A Score from a parsed music21 stream (metronome marks as the tempo map, meter, key, one
+    track per part name); 120 quarters a minute where no mark says otherwise."""
     from music21 import tempo as m21tempo
 
     parts = list(getattr(m21, "parts", [])) or [m21]
     ts = m21.recurse().getElementsByClass("TimeSignature").first()
     meter = Meter(ts.numerator, ts.denominator) if ts is not None else Meter(4, 4)
-    mm = m21.recurse().getElementsByClass(m21tempo.MetronomeMark).first()
-    bpm = float(mm.getQuarterBPM()) if mm is not None and mm.number else 120.0
+    marks: dict[float, float] = {}  # offset -> quarter notes a minute; the first mark at an offset wins
+    for mm in m21.flatten().getElementsByClass(m21tempo.MetronomeMark):
+        if mm.number:
+            marks.setdefault(round(float(mm.offset), 6), float(mm.getQuarterBPM()))
     tracks: dict[str, Track] = {}
     end = 0.0
     for i, part in enumerate(parts):
@@ -172,7 +178,8 @@ def music21_to_score(m21) -> Score:
     for t in tracks.values():
         t.notes.sort(key=lambda n: (n.start, n.pitch))
     bars = max(1, round(end / meter.bar_quarters + 0.499))
-    return Score([t for t in tracks.values() if t.notes], bpm, meter, key, bars)
+    return Score([t for t in tracks.values() if t.notes], 120.0, meter, key, bars,
+                 tempo_changes=tuple(sorted(marks.items())))
 
 
 # ------------------------------------------------------------------ melodies from the user

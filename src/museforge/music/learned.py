@@ -1,9 +1,11 @@
 """The ``learned-composer`` engine: the shipped models write the music, the rules only start it.
 
-The rule composer chooses key, meter and tempo from the mood and writes a two-bar opening; the
-folk-melody model continues it to the requested length (drawn again if it repeats 8 intervals
-of a training tune), and the chorale model harmonises the whole melody in alto, tenor and bass
-(played by strings under the melody's instrument).
+The rule composer chooses key, meter and tempo from the mood and writes a two-bar opening (its
+melody guarded); the folk-melody model continues it to the requested length, never sampling a
+pitch that would complete 8 consecutive intervals of a training tune (drawn again, then
+repaired, if the forced final tonic does; :mod:`museforge.music.guard`), and the chorale model
+harmonises the whole melody in alto, tenor and bass (played by strings under the melody's
+instrument).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import torch
 from museforge.emotion import art_direction
 from museforge.engines import Artifact, Engine, Request
 from museforge.errors import MuseforgeError
-from museforge.music.compose import MOOD_INSTRUMENTS, Form, Note, Score, Track, compose
+from museforge.music.compose import MOOD_INSTRUMENTS, Form, Note, Score, Track
+from museforge.music.guard import compose_guarded, guard_line, repair_melody
 from museforge.music.harmonizer import SOPRANO_INPUT_RANGE
 from museforge.music.theory import parse_key, parse_meter
 from museforge.runtime import numpy_rng
@@ -60,7 +63,7 @@ def fit_octave(notes: list[Note]) -> list[Note]:
 class LearnedComposer(Engine):
     name = "learned-composer"
     modality = "music"
-    version = "1"
+    version = "2"
     description = "melody by the folk model from a ruled opening, four-part harmony by the chorale model"
     Params = LearnedParams
     priority = 5
@@ -90,25 +93,29 @@ class LearnedComposer(Engine):
         direction = art_direction(request.emotion)
         key = parse_key(p.key, default_mode=direction.mode) if p.key.strip() else None
         rng = numpy_rng(generator)
-        ruled = compose(direction, rng, Form(max(4, p.bars), meter), key=key, bpm=p.tempo or None,
-                        mood=request.emotion.label, percussion=False)
+        model, _, index = shipped_melody_model()
+        ruled, _ = compose_guarded(direction, rng, Form(max(4, p.bars), meter), index, key=key,
+                                   bpm=p.tempo or None, mood=request.emotion.label, percussion=False)
         bar = meter.bar_quarters
         opening = [n for n in ruled.tracks[0].notes if n.start < 2 * bar]
-        model, _, index = shipped_melody_model()
         seed = int(torch.randint(0, 2**62, (1,), generator=generator))
         request.progress("melody", 0.0)
-        from museforge.originality.melody import guarded
 
         def attempt(k: int) -> list[Note]:
             gen = torch.Generator().manual_seed(seed + k)
             temperature = min(2.0, p.temperature * (1 + 0.1 * k))  # hotter on each retry
-            return continue_melody(model, opening, ruled.key, str(meter), bar, p.bars - 2, gen, temperature)
+            return continue_melody(model, opening, ruled.key, str(meter), bar, p.bars - 2, gen, temperature,
+                                   index)
 
-        if index is not None:
-            new, report = guarded(attempt, lambda ns: [n.pitch for n in opening[-8:] + ns], index)
+        if index is not None:  # the opening is ours too: every run counts
+            new, report = guard_line(attempt, opening, index, ruled.key, meter, context=0)
         else:
-            new, report = attempt(0), {"attempts": 1, "blocked": 0, "reproduces": None}
+            new, report = attempt(0), {"attempts": 1, "blocked": 0, "repaired": 0, "reproduces": None}
         melody = fit_octave(opening + new)
+        if index is not None:  # folding outlying notes by octaves changes intervals: check again
+            melody, moved = repair_melody(melody, ruled.key, meter, index)
+            report = {**report, "repaired": report["repaired"] + moved,
+                      "reproduces": index.reproduces([n.pitch for n in melody])}
         request.progress("harmony", 0.0)
         voices = harmonize(shipped_harmonizer()[0], melody, meter)
         (mname, mprog), _, _ = MOOD_INSTRUMENTS.get(request.emotion.label, MOOD_INSTRUMENTS["serene"])

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from museforge.originality.melody import MelodyIndex
+
 REL_LOW, REL_HIGH = -19, 30
 """Pitches relative to the tonic in the octave from middle C (C4 + tonic pitch class)."""
 REST_TOK = 0
@@ -116,14 +118,20 @@ class MelodyModel(nn.Module):
     @torch.no_grad()
     def generate(self, motif: list[tuple[int, float, float]], tonic: int, mode: str, meter: str, bar: float,
                  end: float, generator: torch.Generator, temperature: float = 0.9,
-                 top_k: int = 12) -> list[tuple[int, float, float]]:
+                 top_k: int = 12, avoid: MelodyIndex | None = None) -> list[tuple[int, float, float]]:
         """Continue ``motif`` (``(pitch, duration, start)``, pitch -1 for rests, starts from a bar
-        line) until ``end`` quarters; returns only the new notes."""
+        line) until ``end`` quarters; returns only the new notes.
+
+        With ``avoid``, a corpus index, no pitch that would complete an interval run of the
+        corpus (counting from the motif's pitches on) is ever sampled: the mask costs one binary
+        search a step. Only the forced final tonic can still complete one, when all three
+        octaves of it would; the caller's guard catches that."""
         self.eval()
         met = torch.tensor([meter_token(meter)])
         mod = torch.tensor([mode_token(mode)])
         prev_p, prev_d, t, hidden = BOS_TOK, N_DUR - 1, 0.0, None
         h = None
+        history = [pitch for pitch, _, _ in motif if pitch >= 0]  # the line so far, rests left out
         for pitch, dur, start in motif:
             tok = pitch_token(pitch, tonic)
             tok = tok if tok >= 0 else REST_TOK
@@ -131,6 +139,8 @@ class MelodyModel(nn.Module):
             prev_p, prev_d, t = tok, duration_token(dur), start + dur
         out: list[tuple[int, float, float]] = []
         tonic_toks = [pitch_token(60 + tonic + k, tonic) for k in (-12, 0, 12)]
+        pitched = np.arange(REST_TOK + 1, BOS_TOK)
+        pitched_midi = np.array([token_pitch(int(k), tonic) for k in pitched])
         while end - t > 1e-6 and len(out) < 4096:
             h, hidden = self._step(prev_p, prev_d, t % bar, met, mod, hidden)
             left = end - t
@@ -140,10 +150,15 @@ class MelodyModel(nn.Module):
             final = not fits
             logits = self.p_head(h)[0] / temperature
             logits[BOS_TOK] = -np.inf
+            allowed = (avoid.allowed_next(history, pitched_midi) if avoid is not None
+                       else np.ones(pitched.size, dtype=bool))
             if final:  # the last note: the tonic nearest the previous pitch, held to the end
                 ref = prev_p if prev_p not in (REST_TOK, BOS_TOK) else pitch_token(60 + tonic, tonic)
+                ok = {int(k) for k in pitched[allowed]}
                 logits = torch.full_like(logits, -np.inf)
-                logits[min(tonic_toks, key=lambda k: abs(k - ref))] = 0.0
+                logits[min(tonic_toks, key=lambda k: (k not in ok, abs(k - ref), k))] = 0.0
+            elif not allowed.all():
+                logits[torch.from_numpy(pitched[~allowed])] = -np.inf  # a rest is always allowed
             p_tok = _sample(logits, top_k, generator)
             if final:
                 d_val = left
@@ -153,6 +168,8 @@ class MelodyModel(nn.Module):
                 keep[fits] = 0.0
                 d_val = DURATIONS[_sample(ld + keep, top_k, generator)]
             out.append((token_pitch(p_tok, tonic), float(d_val), t))
+            if p_tok != REST_TOK:
+                history.append(token_pitch(p_tok, tonic))
             prev_p, prev_d, t = p_tok, duration_token(d_val), t + d_val
         return out
 

@@ -1,7 +1,8 @@
 """Score <-> Standard MIDI File bytes (type 1, 480 ticks a quarter) with mido.
 
-Track 0 carries the tempo, time signature and key signature; then one named track per part
-with its General MIDI program. The same Score always gives the same bytes.
+Track 0 (the conductor track) carries the time signature, key signature and a ``set_tempo``
+event for the opening tempo and for each tempo change; then one named track per part with its
+General MIDI program. The same Score always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -38,8 +39,12 @@ def score_to_midi(score: Score, title: str = "museforge") -> bytes:
     conductor.append(mido.MetaMessage("track_name", name=safe_title, time=0))
     conductor.append(_time_signature(score.meter))
     conductor.append(mido.MetaMessage("key_signature", key=score.key.mido_key(), time=0))
-    conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(score.tempo), time=0))
-    conductor.append(mido.MetaMessage("end_of_track", time=_ticks(score.quarters)))
+    now = 0
+    for offset, bpm in score.tempo_map:
+        tick = _ticks(offset)
+        conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=tick - now))
+        now = tick
+    conductor.append(mido.MetaMessage("end_of_track", time=max(0, _ticks(score.quarters) - now)))
     mid.tracks.append(conductor)
     for track in score.tracks:
         mid.tracks.append(_track(track))
@@ -79,7 +84,7 @@ def _track(track: Track) -> mido.MidiTrack:
 
 
 def midi_to_score(data: bytes) -> Score:
-    """Read MIDI bytes back into a Score (tempo, meter, key signature, named tracks, notes).
+    """Read MIDI bytes back into a Score (tempo map, meter, key signature, named tracks, notes).
 
     Keys come back as the major or minor key of the signature; modes are not recorded in MIDI.
     """
@@ -88,7 +93,8 @@ def midi_to_score(data: bytes) -> Score:
     except (OSError, EOFError, ValueError) as exc:
         raise MuseforgeError(f"cannot read MIDI data ({exc}); give a standard .mid file") from None
     scale = 1.0 / mid.ticks_per_beat
-    tempo, meter, key = 120.0, Meter(4, 4), Key("C", "major")
+    meter, key = Meter(4, 4), Key("C", "major")
+    tempi: list[tuple[int, float]] = []  # (tick, bpm) of every set_tempo, in any track
     tracks: list[Track] = []
     end = 0
     for mtrack in mid.tracks:
@@ -98,8 +104,8 @@ def midi_to_score(data: bytes) -> Score:
         notes: list[Note] = []
         for msg in mtrack:
             tick += msg.time
-            if msg.type == "set_tempo" and tick == 0:
-                tempo = mido.tempo2bpm(msg.tempo)
+            if msg.type == "set_tempo":
+                tempi.append((tick, mido.tempo2bpm(msg.tempo)))
             elif msg.type == "time_signature" and tick == 0:
                 meter = Meter(msg.numerator, msg.denominator)
             elif msg.type == "key_signature":
@@ -120,4 +126,6 @@ def midi_to_score(data: bytes) -> Score:
             notes.sort(key=lambda n: (n.start, n.pitch))
             tracks.append(Track(name, program, max(channel, 0), notes))
     bars = max(1, round(end * scale / meter.bar_quarters))
-    return Score(tracks, tempo, meter, key, bars)
+    tempi.sort(key=lambda t: t[0])  # stable: of two changes at one tick the later one holds
+    changes = tuple((tick * scale, bpm) for tick, bpm in tempi)
+    return Score(tracks, 120.0, meter, key, bars, tempo_changes=changes)  # MIDI's default: 120

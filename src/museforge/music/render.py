@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from museforge.errors import MuseforgeError
-from museforge.music.compose import DRUM_CHANNEL, Score, Track
+from museforge.music.compose import DRUM_CHANNEL, Score, TempoMap, Track, seconds_at
 
 SAMPLE_RATE = 44100
 SOUNDFONT_PATHS = (
@@ -79,6 +79,10 @@ def fluidsynth_version(binary: str) -> str:
 def render_fluidsynth(midi: bytes, seconds: float, binary: str, soundfont: Path,
                       gain: float = FLUIDSYNTH_GAIN) -> bytes:
     """WAV bytes from FluidSynth's fast file renderer, trimmed and normalised like ours.
+
+    FluidSynth plays the MIDI file's own ``set_tempo`` events, so tempo changes are heard as
+    written; ``seconds`` (the piece's length through its tempo map) only sets where the tail is
+    cut.
 
     FluidSynth writes raw little-endian float samples: its float WAV output carries a PEAK
     chunk with a timestamp, which would make the bytes differ from run to run.
@@ -259,31 +263,36 @@ def room(mix: np.ndarray, amount: float) -> np.ndarray:
     return out
 
 
-def _track_audio(track: Track, tempo: float, length: int) -> tuple[np.ndarray, float]:
-    sec = 60.0 / tempo
+def _track_audio(track: Track, tempo_map: TempoMap, length: int) -> tuple[np.ndarray, float]:
+    """One track's mono signal and pan; note times in seconds follow the tempo map."""
     buf = np.zeros(length)
+    if not track.notes:
+        return buf, 0.0
+    on = seconds_at(tempo_map, np.array([n.start for n in track.notes]))
+    off = seconds_at(tempo_map, np.array([n.start + n.duration for n in track.notes]))
     if track.channel == DRUM_CHANNEL:
-        for n in track.notes:
+        for n, t in zip(track.notes, on.tolist(), strict=True):
             sample = _drum_sample(n.pitch if n.pitch in (36, 37, 38, 42) else 49)
-            i = round(n.start * sec * SAMPLE_RATE)
+            i = round(t * SAMPLE_RATE)
             j = min(length, i + sample.size)
             buf[i:j] += sample[: j - i] * (n.velocity / 127) ** 1.5
         return buf * 0.6, 0.0
     timbre = timbre_for(track.program)
-    for n in track.notes:
-        w = _note_wave(n.pitch, n.duration * sec, timbre, (n.velocity / 127) ** 1.6)
-        i = round(n.start * sec * SAMPLE_RATE)
+    for n, t0, t1 in zip(track.notes, on.tolist(), off.tolist(), strict=True):
+        w = _note_wave(n.pitch, t1 - t0, timbre, (n.velocity / 127) ** 1.6)
+        i = round(t0 * SAMPLE_RATE)
         j = min(length, i + w.size)
         buf[i:j] += w[: j - i]
     return buf * timbre.gain, timbre.pan
 
 
 def synthesise(score: Score, reverb: float = 0.25) -> bytes:
-    """Render a Score with the built-in synthesiser to 16-bit stereo WAV bytes."""
+    """Render a Score with the built-in synthesiser to 16-bit stereo WAV bytes: the piece (its
+    tempo changes followed) plus a tail of ``TAIL_SECONDS``."""
     length = int((score.seconds + TAIL_SECONDS) * SAMPLE_RATE)
     mix = np.zeros((2, length))
     for track in score.tracks:
-        mono, pan = _track_audio(track, score.tempo, length)
+        mono, pan = _track_audio(track, score.tempo_map, length)
         angle = (pan + 1) * np.pi / 4
         mix[0] += mono * np.cos(angle)
         mix[1] += mono * np.sin(angle)

@@ -41,6 +41,13 @@ def add_poem_parser(sub: Any) -> argparse.ArgumentParser:
         "and name each fault; exit 1 if any",
     )
     p.add_argument(
+        "--rhymes",
+        choices=("modern", "pingshui"),
+        default="modern",
+        help="Chinese rhyme and tone by modern readings (13 groups, default) or by the Pingshui "
+        "rhyme book of Tang verse (106 groups, entering tone oblique)",
+    )
+    p.add_argument(
         "--keep", metavar="LINES", help="with --from: keep these lines (e.g. 1,3), rewrite the rest"
     )
     p.add_argument("--from", dest="from_file", metavar="FILE", help="the poem whose lines --keep keeps")
@@ -115,11 +122,16 @@ def check_command(args: argparse.Namespace) -> int:
         raise MuseforgeError(f"{args.check} is empty")
     if args.form not in FORMS:
         raise MuseforgeError(f"--check needs --form, one of: {', '.join(FORMS)}")
-    faults = check_poem(text, args.form)
+    faults = check_poem(text, args.form, args.rhymes)
     if args.json:
         print(
             json.dumps(
-                {"form": args.form, "valid": not faults, "violations": [v.to_dict() for v in faults]},
+                {
+                    "form": args.form,
+                    "rhymes": args.rhymes,
+                    "valid": not faults,
+                    "violations": [v.to_dict() for v in faults],
+                },
                 ensure_ascii=False,
             )
         )
@@ -186,6 +198,7 @@ def handler(args: argparse.Namespace) -> int:
         mood_strength=args.mood_strength,
         guard=not args.no_guard,
         stream=stream if stream_on else None,
+        rhymes=args.rhymes,
     )
     if args.json:
         print(

@@ -72,10 +72,28 @@ def char_phonology(ch: str) -> tuple[str | None, str | None]:
     return tone, (finals.pop() if len(finals) == 1 else None)
 
 
+@cache
+def phonology(ch: str, rhymes: str = "modern") -> tuple[str | None, str | None]:
+    """``char_phonology`` by the modern readings, or by the Pingshui book (``rhymes="pingshui"``):
+    its tone where the book gives one (modern reading for characters it lacks), its level
+    rhyme group where the character has exactly one.
+
+    >>> phonology("白", "pingshui"), phonology("家", "pingshui")
+    (('Z', None), ('P', '下平六麻'))
+    """
+    if rhymes == "modern":
+        return char_phonology(ch)
+    from museforge.text import pingshui
+
+    tone = pingshui.tone(ch) or char_phonology(ch)[0]
+    level = pingshui.groups(ch)
+    return tone, (next(iter(level)) if len(level) == 1 else None)
+
+
 class _Vocab:
     """Token texts sorted into Han tokens (as a char-index matrix) and structural tokens."""
 
-    def __init__(self, token_strings: Sequence[str]) -> None:
+    def __init__(self, token_strings: Sequence[str], rhymes: str = "modern") -> None:
         han = [(i, s) for i, s in enumerate(token_strings) if s and _HAN_ONLY.match(s)]
         self.chars = sorted({c for _, s in han for c in s})
         self.char_index = {c: k for k, c in enumerate(self.chars)}
@@ -89,7 +107,7 @@ class _Vocab:
         self.by_text: dict[str, list[int]] = {}
         for i, s in enumerate(token_strings):
             self.by_text.setdefault(s, []).append(i)
-        phon = [char_phonology(c) for c in self.chars]
+        phon = [phonology(c, rhymes) for c in self.chars]
         self.tone = [t for t, _ in phon]
         self.group = [g for _, g in phon]
         tone_t = self.tone
@@ -103,14 +121,16 @@ class _Vocab:
         for t, g in phon:
             if t == "P" and g:
                 counts[g] = counts.get(g, 0) + 1
-        self.rich_groups = {g for g, n in counts.items() if n >= 40}
+        # groups with room for a whole poem's rhymes: 40+ level characters, or the five largest
+        fifth = sorted(counts.values(), reverse=True)[min(4, len(counts) - 1)] if counts else 0
+        self.rich_groups = {g for g, n in counts.items() if n >= min(40, fifth)}
         self.group_mask = {g: torch.tensor([x == g for x in self.group] + [True]) for g in counts}
         self.rich_mask = torch.tensor([g in self.rich_groups for g in self.group] + [True])
 
 
 @cache
-def _vocab(token_strings: tuple[str, ...]) -> _Vocab:
-    return _Vocab(token_strings)
+def _vocab(token_strings: tuple[str, ...], rhymes: str = "modern") -> _Vocab:
+    return _Vocab(token_strings, rhymes)
 
 
 def _opp(t: str) -> str:
@@ -130,11 +150,13 @@ class ZhFormProcessor:
         prefix: str = "",
         keep: dict[int, str] | None = None,
         tones: bool = True,
+        rhymes: str = "modern",
     ) -> None:
         self.form = get_form(form) if isinstance(form, str) else form
+        self.rhymes = rhymes
         self.n = self.form.lines
         self.length = self.form.length[0] if self.form.length else 7
-        self.v = _vocab(tuple(token_strings))
+        self.v = _vocab(tuple(token_strings), rhymes)
         self.eos_id = eos_id
         self.decode = decode
         self.prompt_len = prompt_len
@@ -143,7 +165,7 @@ class ZhFormProcessor:
         self.tones = tones
 
     def _phon(self, ch: str) -> tuple[str | None, str | None]:
-        return char_phonology(ch)
+        return phonology(ch, self.rhymes)
 
     def _state(self, text: str) -> tuple[list[str], str, str]:
         """Completed lines' Han chars, the current line's Han chars and its tail after them."""
@@ -171,6 +193,17 @@ class ZhFormProcessor:
                     return tone if PATTERN[i] == 0 else _opp(tone)
         return None
 
+    def _fallback_group(self, line: str) -> str | None:
+        """The rhyme group of a line whose last character has several: in context (modern), or
+        the first of its Pingshui level groups that the vocabulary can rhyme in."""
+        if self.rhymes == "modern":
+            from museforge.text.forms import line_final_group
+
+            return line_final_group(line)
+        from museforge.text import pingshui
+
+        return next((g for g in sorted(pingshui.groups(line[-1])) if g in self.v.group_mask), None)
+
     def _rhyme(self, known: dict[int, str]) -> tuple[str | None, set[str]]:
         group = None
         used: set[str] = set()
@@ -179,9 +212,7 @@ class ZhFormProcessor:
             if i % 2 == 1 and len(t) == self.length:
                 used.add(t[-1])
                 if group is None:
-                    from museforge.text.forms import line_final_group
-
-                    group = self._phon(t[-1])[1] or line_final_group(t)
+                    group = self._phon(t[-1])[1] or self._fallback_group(t)
         return group, used
 
     def char_mask(self, line: int, pos: int, known: dict[int, str]) -> torch.Tensor:
@@ -492,12 +523,16 @@ def form_processor(
     prefix: str = "",
     keep: dict[int, str] | None = None,
     lexicon: frozenset[str] | None = None,
+    rhymes: str = "modern",
 ) -> ZhFormProcessor | EnFormProcessor:
     """The processor for ``form`` (a Chinese or English form of ``forms.FORMS``); ``lexicon``
-    limits English words to a word list (default: the whole CMU dictionary)."""
+    limits English words to a word list (default: the whole CMU dictionary); ``rhymes`` picks
+    the Chinese rhyme book (``forms.RHYME_BOOKS``)."""
     spec = get_form(form)
     if spec.lang == "zh":
-        return ZhFormProcessor(spec, token_strings, eos_id, decode, prompt_len, prefix=prefix, keep=keep)
+        return ZhFormProcessor(
+            spec, token_strings, eos_id, decode, prompt_len, prefix=prefix, keep=keep, rhymes=rhymes
+        )
     return EnFormProcessor(
         spec, token_strings, eos_id, decode, prompt_len, prefix=prefix, keep=keep, lexicon=lexicon
     )

@@ -14,6 +14,10 @@ Chinese regulated verse (近体诗) is checked on four things:
 Modern Mandarin tones only approximate Middle Chinese: the entering tone (入声) has vanished and
 many of its characters now read level. ``ENTERING_LEVEL`` lists common ones, which count as
 oblique here; other divergences remain, so a tone fault is a hint, not a verdict.
+``rhymes="pingshui"`` judges by the Pingshui rhyme book instead (``museforge.text.pingshui``):
+the rhyme characters must share one of its 106 groups (level tone) and each character's tone is
+the book's (its modern reading where the book lists it under both tones or not at all). Tang
+poems keep the book, not modern finals.
 
 English forms: the quatrain (four lines rhymed ABAB), the haiku (5-7-5 syllables) and the
 Shakespearean sonnet (fourteen lines of ten syllables, ABAB CDCD EFEF GG; stress is not checked). Syllables
@@ -114,6 +118,9 @@ ENTERING_LEVEL = frozenset(
 )
 """Entering-tone (入声) characters that modern Mandarin reads level; counted oblique."""
 
+RHYME_BOOKS = ("modern", "pingshui")
+"""How Chinese rhyme and tone are judged: modern readings (13 groups) or the Pingshui book."""
+
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SPLIT_ZH = re.compile(r"[\n，。！？；、,.!?;:：]+")
 
@@ -166,6 +173,21 @@ def tones(text: str, strict: bool = False) -> tuple[str | None, ...]:
         else:
             out.append(None)
     return tuple(out)
+
+
+def verse_tones(text: str, rhymes: str = "modern") -> tuple[str | None, ...]:
+    """``tones`` by modern readings, or by the Pingshui book where it gives one tone.
+
+    >>> "".join(t or "?" for t in verse_tones("独坐幽篁里", "pingshui"))
+    'ZZPPZ'
+    """
+    modern = tones(text)
+    if rhymes == "modern":
+        return modern
+    from museforge.text import pingshui
+
+    book = (pingshui.tone(c) for c in han_chars(text))
+    return tuple(b if b in ("P", "Z") else m for b, m in zip(book, modern, strict=True))
 
 
 @lru_cache(maxsize=8192)
@@ -272,14 +294,17 @@ def split_lines(text: str, lang: str) -> list[str]:
     return [part for ln in raw for part in _SPLIT_ZH.split(ln) if han_chars(part)]
 
 
-def check_poem(text: str, form: str) -> list[Violation]:
-    """Every fault of ``text`` against ``form``, each named in words; empty if none.
+def check_poem(text: str, form: str, rhymes: str = "modern") -> list[Violation]:
+    """Every fault of ``text`` against ``form``, each named in words; empty if none. ``rhymes``
+    picks the rhyme book for Chinese forms (``RHYME_BOOKS``).
 
     >>> faults = check_poem("白日依山尽\\n黄河入海流水\\n欲穷千里目", "wujue")
     >>> [v.message for v in faults][:2]
     ['the poem has 3 lines, the form needs 4', 'line 2 has 6 characters, the form needs 5']
     """
     spec = get_form(form)
+    if rhymes not in RHYME_BOOKS:
+        raise MuseforgeError(f"unknown rhyme book {rhymes!r}; choose one of: {', '.join(RHYME_BOOKS)}")
     lines = split_lines(text, spec.lang)
     faults: list[Violation] = []
     if len(lines) != spec.lines:
@@ -287,7 +312,7 @@ def check_poem(text: str, form: str) -> list[Violation]:
             Violation("lines", None, f"the poem has {len(lines)} lines, the form needs {spec.lines}")
         )
     if spec.lang == "zh":
-        faults += _check_chinese(lines, spec)
+        faults += _check_chinese(lines, spec, rhymes)
     else:
         faults += _check_english(lines, spec)
     return faults
@@ -300,7 +325,7 @@ def _ordinal(n: int) -> str:
 _TONE_WORD = {"P": "level", "Z": "oblique"}
 
 
-def _check_chinese(lines: list[str], spec: Form) -> list[Violation]:
+def _check_chinese(lines: list[str], spec: Form, rhymes: str = "modern") -> list[Violation]:
     faults: list[Violation] = []
     need = spec.length[0] if spec.length else 0
     for i, line in enumerate(lines, 1):
@@ -309,14 +334,53 @@ def _check_chinese(lines: list[str], spec: Form) -> list[Violation]:
             faults.append(
                 Violation("length", i, f"line {i} has {n} characters, the form needs {need}")
             )
-    faults += _check_rhyme(lines)
-    faults += _check_tones(lines, need)
+    faults += _check_rhyme_pingshui(lines) if rhymes == "pingshui" else _check_rhyme(lines)
+    faults += _check_tones(lines, need, rhymes)
+    return faults
+
+
+def _rhyme_lines(lines: list[str]) -> list[tuple[int, str]]:
+    return [(i, han_chars(ln)) for i, ln in enumerate(lines, 1) if i % 2 == 0 and han_chars(ln)]
+
+
+def _check_rhyme_pingshui(lines: list[str]) -> list[Violation]:
+    """Rhyme by the Pingshui book: every even line ends in a level character of one shared group."""
+    from museforge.text import pingshui
+
+    faults: list[Violation] = []
+    common: frozenset[str] | None = None
+    seen: dict[str, int] = {}
+    for i, chars in _rhyme_lines(lines):
+        last = chars[-1]
+        own = pingshui.groups(last)
+        if not own:
+            faults.append(
+                Violation("rhyme", i, f"line {i} ends in {last}, which is in no level group of Pingshui")
+            )
+            continue
+        if common is not None and not own & common:
+            first_i = min(seen.values())
+            faults.append(
+                Violation(
+                    "rhyme",
+                    i,
+                    f"line {i} ends in {last} ({'/'.join(sorted(own))}), which shares no Pingshui group "
+                    f"with line {first_i} ({'/'.join(sorted(common))})",
+                )
+            )
+            continue
+        if last in seen:
+            faults.append(
+                Violation("rhyme", i, f"line {i} repeats the rhyme character {last} of line {seen[last]}")
+            )
+        common = own if common is None else common & own
+        seen.setdefault(last, i)
     return faults
 
 
 def _check_rhyme(lines: list[str]) -> list[Violation]:
     faults: list[Violation] = []
-    even = [(i, han_chars(ln)) for i, ln in enumerate(lines, 1) if i % 2 == 0 and han_chars(ln)]
+    even = _rhyme_lines(lines)
     if len(even) < 2:
         return faults
     first_i, first = even[0]
@@ -342,13 +406,13 @@ def _check_rhyme(lines: list[str]) -> list[Violation]:
     return faults
 
 
-def _check_tones(lines: list[str], length: int) -> list[Violation]:
+def _check_tones(lines: list[str], length: int, rhymes: str = "modern") -> list[Violation]:
     faults: list[Violation] = []
     fixed = [p for p in (2, 4, 6) if p < length]
     second: list[str | None] = []
     for i, line in enumerate(lines, 1):
         chars = han_chars(line)
-        t = tones(chars)
+        t = verse_tones(chars, rhymes)
         if len(t) != length:
             second.append(None)
             continue

@@ -282,8 +282,10 @@ def write_poem(
     guard: bool = True,
     max_tries: int = 8,
     stream: Callable[[int, str], None] | None = None,
+    rhymes: str = "modern",
 ) -> Poem:
-    """Write one poem; see the module docstring. ``keep`` maps 0-based line numbers to fixed text."""
+    """Write one poem; see the module docstring. ``keep`` maps 0-based line numbers to fixed text;
+    ``rhymes`` is the Chinese rhyme book (``forms.RHYME_BOOKS``)."""
     if form not in POEM_FORMS:
         raise MuseforgeError(f"unknown form {form!r}; choose one of: {', '.join(POEM_FORMS)}")
     prompt = (prompt or "").strip()
@@ -360,6 +362,7 @@ def write_poem(
                     n0,
                     keep=keep,
                     lexicon=default_lexicon(),
+                    rhymes=rhymes,
                 )
             )
         new = backend.generate(ctx, cfg, procs, s, stream if attempt == 0 else None)
@@ -413,7 +416,7 @@ def write_poem(
     elif poem.tries > 1:
         poem.notes.append(f"resampled {poem.tries - 1} time(s) to avoid copying the training corpus")
     if form != "free":
-        poem.violations = [v.to_dict() for v in check_poem(poem.text, form)]
+        poem.violations = [v.to_dict() for v in check_poem(poem.text, form, rhymes)]
     return poem
 
 
