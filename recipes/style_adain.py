@@ -16,15 +16,11 @@ Deterministic for a given seed, step count and machine. Writes models/style-adai
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -41,107 +37,17 @@ from museforge.style.adain import (
     save_model,
 )
 from museforge.style.features import load_vgg
+from museforge.style.train_data import Augment, content_photos, manifest, procedural_paintings
 from museforge.style.transfer import BUILTIN_STYLES
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = "recipes/style_adain.py"
 
 
-def content_photos() -> dict[str, Image.Image]:
-    """Bundled photos that load offline, by name (the astronaut held out)."""
-    from skimage import data
-
-    photos: dict[str, Image.Image] = {}
-    for name in ("camera", "chelsea", "coffee", "coins", "rocket", "hubble_deep_field",
-                 "immunohistochemistry", "moon", "page", "text", "brick", "grass", "gravel",
-                 "colorwheel", "retina", "motorcycle_left"):  # fmt: skip
-        try:
-            arr = getattr(data, name)()
-        except Exception:  # fetched by pooch: absent offline
-            continue
-        photos[f"skimage:{name}"] = Image.fromarray(np.asarray(arr)).convert("RGB")
-    try:
-        from sklearn.datasets import load_sample_images
-
-        for i, arr in enumerate(load_sample_images().images):
-            photos[f"sklearn:{('china', 'flower')[i]}"] = Image.fromarray(arr).convert("RGB")
-    except ImportError:
-        pass
-    try:
-        import matplotlib.cbook
-
-        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
-            photos["matplotlib:grace_hopper"] = Image.open(f).convert("RGB")
-    except (ImportError, OSError):
-        pass
-    for folder in (Path("/usr/share/doc/opencv-doc/examples/data"), Path("/usr/share/darknet/data")):
-        for p in sorted(folder.glob("*.jpg")) if folder.is_dir() else []:
-            if p.stem not in ("starry_night", "scream"):
-                photos[f"{folder.parent.name}:{p.name}"] = Image.open(p).convert("RGB")
-    return {k: sio.fit(v, 512) if max(v.size) > 512 else v for k, v in photos.items()}
-
-
 def style_paintings(count: int, seed: int) -> dict[str, Image.Image]:
     """The bundled paintings and ``count`` procedural paintings per procedural style."""
-    from museforge.emotion import Emotion
-    from museforge.engines import Request
-    from museforge.image.procedural import STYLES, ProceduralPainting, ProceduralParams
-    from museforge.runtime import make_generator
-
     out = {f"builtin:{k}": sio.open_rgb(v) for k, v in BUILTIN_STYLES.items()}
-    engine = ProceduralPainting()
-    prompts = ("a stormy sea at night", "flowers in a quiet garden", "a city of towers", "a mountain river")
-    moods = ("serene", "joyful", "tense", "mysterious")
-    for i in range(count):
-        for style in STYLES:
-            req = Request(prompts[i % len(prompts)], "en", Emotion(moods[i % len(moods)], 0.0, 0.0),
-                          seed + i, ProceduralParams(style=style, size=320))  # fmt: skip
-            art = engine.run(req, make_generator(seed + i))
-            out[f"procedural:{style}:{i}"] = Image.open(io.BytesIO(art.files[0].data)).convert("RGB")
-    return out
-
-
-def manifest(images: dict[str, Image.Image]) -> tuple[str, list[dict[str, str]]]:
-    rows = [
-        {"name": k, "size": f"{v.width}x{v.height}", "sha256": hashlib.sha256(v.tobytes()).hexdigest()[:16]}
-        for k, v in sorted(images.items())
-    ]
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest(), rows
-
-
-class Augment:
-    """Random crop (25-100 % of the short side), flip and colour jitter, from a seeded generator."""
-
-    def __init__(self, images: list[Image.Image], size: int, jitter: float, gen: torch.Generator) -> None:
-        self.tensors = [sio.to_tensor(im) for im in images]
-        self.size, self.jitter, self.gen = size, jitter, gen
-
-    def _u(self, lo: float, hi: float) -> float:
-        return lo + (hi - lo) * float(torch.rand((), generator=self.gen))
-
-    def one(self) -> torch.Tensor:
-        x = self.tensors[int(torch.randint(len(self.tensors), (), generator=self.gen))]
-        h, w = x.shape[-2:]
-        side = max(16, int(min(h, w) * math.sqrt(self._u(0.06, 1.0))))
-        top = int(torch.randint(h - side + 1, (), generator=self.gen))
-        left = int(torch.randint(w - side + 1, (), generator=self.gen))
-        crop = x[..., top : top + side, left : left + side]
-        size = (self.size, self.size)
-        crop = F.interpolate(crop, size=size, mode="bilinear", antialias=True, align_corners=False)
-        if self._u(0, 1) < 0.5:
-            crop = crop.flip(-1)
-        j = self.jitter
-        if j:
-            gray = crop.mean(1, keepdim=True)
-            crop = gray + (crop - gray) * self._u(1 - j, 1 + j)  # saturation
-            crop = (crop - crop.mean()) * self._u(1 - j, 1 + j) + crop.mean()  # contrast
-            crop = crop * self._u(1 - j / 2, 1 + j / 2)  # brightness
-            gains = torch.tensor([self._u(1 - j / 4, 1 + j / 4) for _ in range(3)]).view(1, 3, 1, 1)
-            crop = crop * gains  # a little colour cast
-        return crop.clamp(0, 1)
-
-    def batch(self, n: int) -> torch.Tensor:
-        return torch.cat([self.one() for _ in range(n)])
+    return {**out, **procedural_paintings(count, seed)}
 
 
 def style_loss(fo: dict[str, torch.Tensor], fs: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -72,6 +72,11 @@ def test_every_option_is_documented():
         assert subparser.description, name
         for action in subparser._actions:
             assert action.help and len(action.help) > 8, (name, action.dest)
+    train = next(a for a in sub.choices["train"]._actions if a.dest == "train_command")
+    for name, subparser in train.choices.items():
+        assert subparser.description, name
+        for action in subparser._actions:
+            assert action.help and len(action.help) > 8, ("train", name, action.dest)
     help_text = sub.choices["create"].format_help()
     for option in ("--emotion", "--seed", "--lang", "--modalities", "--out", "--param", "--engine"):
         assert option in help_text

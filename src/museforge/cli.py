@@ -313,6 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
     from museforge.style.cli import add_style_parser
 
     add_style_parser(sub)
+
+    p = sub.add_parser(
+        "train",
+        help="train a model on this machine (fast styles)",
+        description="Train a model on this machine's CPU; see 'museforge train style --help'.",
+    )
+    train_sub = p.add_subparsers(
+        dest="train_command", metavar="WHAT", required=True, parser_class=_Parser, help="what to train: style"
+    )
+    from museforge.style.cli import add_train_style_parser
+
+    add_train_style_parser(train_sub)
     return parser
 
 

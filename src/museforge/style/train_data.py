@@ -1,0 +1,134 @@
+"""Training data for the style networks, all offline: the photos bundled with scikit-image,
+scikit-learn and matplotlib, paintings rendered by museforge's own procedural engine, seeded
+augmentation, and a manifest (name, size, pixel hash per image) whose hash goes into a model's
+metadata. Shared by ``recipes/style_adain.py``, ``recipes/style_fast.py`` and
+``museforge train style``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from museforge.style import io as sio
+
+SKIMAGE_PHOTOS = (
+    "camera", "chelsea", "coffee", "coins", "rocket", "hubble_deep_field", "immunohistochemistry",
+    "moon", "page", "text", "brick", "grass", "gravel", "colorwheel", "retina", "motorcycle_left",
+)  # fmt: skip
+"""scikit-image's sample photos, less the astronaut: it is the held-out demo portrait."""
+PROMPTS = ("a stormy sea at night", "flowers in a quiet garden", "a city of towers", "a mountain river")
+MOODS = ("serene", "joyful", "tense", "mysterious")
+
+
+def content_photos(max_edge: int = 512) -> dict[str, Image.Image]:
+    """Bundled photos that load offline, by name (the astronaut held out); absent packages and
+    images that would need a download are skipped."""
+    photos: dict[str, Image.Image] = {}
+    try:
+        from skimage import data
+    except ImportError:
+        data = None
+    for name in SKIMAGE_PHOTOS if data is not None else ():
+        try:
+            arr = getattr(data, name)()
+        except Exception:  # fetched by pooch: absent offline
+            continue
+        photos[f"skimage:{name}"] = Image.fromarray(np.asarray(arr)).convert("RGB")
+    try:
+        from sklearn.datasets import load_sample_images
+
+        for i, arr in enumerate(load_sample_images().images):
+            photos[f"sklearn:{('china', 'flower')[i]}"] = Image.fromarray(arr).convert("RGB")
+    except ImportError:
+        pass
+    try:
+        import matplotlib.cbook
+
+        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+            photos["matplotlib:grace_hopper"] = Image.open(f).convert("RGB")
+    except (ImportError, OSError):
+        pass
+    for folder in (Path("/usr/share/doc/opencv-doc/examples/data"), Path("/usr/share/darknet/data")):
+        for p in sorted(folder.glob("*.jpg")) if folder.is_dir() else []:
+            if p.stem not in ("starry_night", "scream"):
+                photos[f"{folder.parent.name}:{p.name}"] = Image.open(p).convert("RGB")
+    return {k: sio.fit(v, max_edge) if max(v.size) > max_edge else v for k, v in photos.items()}
+
+
+def procedural_painting(style: str, prompt: str, mood: str, seed: int, size: int) -> Image.Image:
+    """One painting by museforge's procedural engine: deterministic for its arguments."""
+    from museforge.emotion import Emotion
+    from museforge.engines import Request
+    from museforge.image.procedural import ProceduralPainting, ProceduralParams
+    from museforge.runtime import make_generator
+
+    req = Request(prompt, "en", Emotion(mood, 0.0, 0.0), seed, ProceduralParams(style=style, size=size))
+    art = ProceduralPainting().run(req, make_generator(seed))
+    return Image.open(io.BytesIO(art.files[0].data)).convert("RGB")
+
+
+def procedural_paintings(count: int, seed: int, size: int = 320) -> dict[str, Image.Image]:
+    """``count`` paintings per procedural style, prompts and moods cycling, seeds ``seed + i``."""
+    from museforge.image.procedural import STYLES
+
+    return {
+        f"procedural:{style}:{i}": procedural_painting(
+            style, PROMPTS[i % len(PROMPTS)], MOODS[i % len(MOODS)], seed + i, size
+        )
+        for i in range(count)
+        for style in STYLES
+    }
+
+
+def manifest(images: dict[str, Image.Image]) -> tuple[str, list[dict[str, str]]]:
+    """(hash of the whole set, one row per image: name, size, sha256 of its pixels)."""
+    rows = [
+        {"name": k, "size": f"{v.width}x{v.height}", "sha256": hashlib.sha256(v.tobytes()).hexdigest()[:16]}
+        for k, v in sorted(images.items())
+    ]
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest(), rows
+
+
+class Augment:
+    """Random crop (6-100 % of the short side's area), flip and colour jitter, from a seeded
+    generator."""
+
+    def __init__(self, images: list[Image.Image], size: int, jitter: float, gen: torch.Generator) -> None:
+        self.tensors = [sio.to_tensor(im) for im in images]
+        self.size, self.jitter, self.gen = size, jitter, gen
+
+    def _u(self, lo: float, hi: float) -> float:
+        return lo + (hi - lo) * float(torch.rand((), generator=self.gen))
+
+    def one(self) -> torch.Tensor:
+        x = self.tensors[int(torch.randint(len(self.tensors), (), generator=self.gen))]
+        h, w = x.shape[-2:]
+        side = max(16, int(min(h, w) * math.sqrt(self._u(0.06, 1.0))))
+        top = int(torch.randint(h - side + 1, (), generator=self.gen))
+        left = int(torch.randint(w - side + 1, (), generator=self.gen))
+        crop = x[..., top : top + side, left : left + side]
+        size = (self.size, self.size)
+        crop = F.interpolate(crop, size=size, mode="bilinear", antialias=True, align_corners=False)
+        if self._u(0, 1) < 0.5:
+            crop = crop.flip(-1)
+        j = self.jitter
+        if j:
+            gray = crop.mean(1, keepdim=True)
+            crop = gray + (crop - gray) * self._u(1 - j, 1 + j)  # saturation
+            crop = (crop - crop.mean()) * self._u(1 - j, 1 + j) + crop.mean()  # contrast
+            crop = crop * self._u(1 - j / 2, 1 + j / 2)  # brightness
+            gains = torch.tensor([self._u(1 - j / 4, 1 + j / 4) for _ in range(3)]).view(1, 3, 1, 1)
+            crop = crop * gains  # a little colour cast
+        return crop.clamp(0, 1)
+
+    def batch(self, n: int) -> torch.Tensor:
+        return torch.cat([self.one() for _ in range(n)])
