@@ -153,8 +153,8 @@ def _adain(
     path = models_root() / "style-adain" / "model.safetensors"
     model = load_adain(load_hed_vgg16(), path)
     warnings.warn(
-        "the shipped AdaIN decoder is an undertrained preview: expect coloured outlines rather than "
-        "a painting; use --method gatys for quality (see models/style-adain/README.md)",
+        "the shipped AdaIN decoder is a preview: the figure in the style's colours, detail smeared; "
+        "use --method gatys for quality, or 'museforge train style' for a fast style of this painting",
         stacklevel=2,
     )
     source = content
