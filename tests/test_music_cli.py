@@ -197,3 +197,26 @@ def test_learned_composer_engine_with_tiny_models(tiny_models, monkeypatch):
     score = musicxml_to_score(next(f.data for f in files if f.name == "music.musicxml"))
     v = voice_leading_violations([t.notes for t in score.tracks], ranges=[(0, 127)] * 4)
     assert v["parallel_fifths"] == v["parallel_octaves"] == 0
+
+
+def test_harmonize_and_continue_keep_a_files_tempo_changes(tmp_path, tiny_models, monkeypatch):
+    from museforge.music.compose import Note, Score, Track
+    from museforge.music.midi import midi_to_score, score_to_midi
+    from museforge.music.theory import parse_key, parse_meter
+
+    monkeypatch.setenv("MUSEFORGE_MODELS", str(tiny_models))
+    notes = [Note(i * 1.0, 1.0, p, 80) for i, p in enumerate((67, 69, 71, 72, 74, 72, 71, 69))]
+    melody = Score([Track("melody", 73, 0, notes)], 90.0, parse_meter("4/4"), parse_key("G major"), 2,
+                   tempo_changes=((4.0, 60.0),))
+    (tmp_path / "tune.mid").write_bytes(score_to_midi(melody))
+    for command, extra in (("harmonize", []), ("continue", ["--bars", "2"])):
+        out = tmp_path / command
+        assert run(command, str(tmp_path / "tune.mid"), *extra, "--seed", "0", "--out", str(out),
+                   "--renderer", "builtin") == 0
+        back = midi_to_score((out / "music.mid").read_bytes())
+        assert [x for c in back.tempo_map for x in c] == pytest.approx([0, 90, 4, 60], abs=1e-3), command
+    out = tmp_path / "fixed"  # an explicit --tempo replaces the file's tempo map
+    assert run("harmonize", str(tmp_path / "tune.mid"), "--tempo", "100", "--seed", "0", "--out", str(out),
+               "--renderer", "builtin") == 0
+    fixed = midi_to_score((out / "music.mid").read_bytes()).tempo_map
+    assert [x for c in fixed for x in c] == pytest.approx([0, 100], abs=1e-3)

@@ -142,6 +142,7 @@ def _melody_string(source: str, meter: str | None, transpose: int) -> tuple[str,
 def cmd_harmonize(args: argparse.Namespace) -> int:
     """Harmonise a melody in four parts (SATB) with the chorale model."""
     from museforge.emotion import emotion_from_label
+    from museforge.music.compose import tempo_changes_text
     from museforge.music.harmonize import ChoraleHarmonizer
 
     melody, score = _melody_string(args.input, args.meter, args.transpose)
@@ -150,7 +151,8 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     mood = "melancholy" if score.key.mode == "minor" else "serene"
     out = Path(args.out or f"harmonize-{seed}")
     params = {"melody": melody, "meter": str(score.meter), "key": args.key or "",
-              "tempo": tempo, "beam": args.beam, "renderer": args.renderer}
+              "tempo": tempo, "tempo_changes": "" if args.tempo else tempo_changes_text(score.tempo_changes),
+              "beam": args.beam, "renderer": args.renderer}
     prompt = f"harmonize {Path(args.input).name if Path(args.input).suffix else args.input[:80]}"
     art = _run(ChoraleHarmonizer, params, prompt, emotion_from_label(mood), seed, out, args.overwrite)
     vl = art.summary["metrics"].get("voice_leading", {})
@@ -186,6 +188,7 @@ def add_harmonize_parser(sub: Any) -> argparse.ArgumentParser:
 def cmd_continue(args: argparse.Namespace) -> int:
     """Continue a motif with the folk-melody model."""
     from museforge.emotion import emotion_from_label
+    from museforge.music.compose import tempo_changes_text
     from museforge.music.continuation import FolkContinuer
 
     melody, score = _melody_string(args.motif, args.meter, args.transpose)
@@ -195,6 +198,7 @@ def cmd_continue(args: argparse.Namespace) -> int:
     mood = "melancholy" if score.key.mode == "minor" else "joyful"
     out = Path(args.out or f"continue-{seed}")
     params = {"motif": melody, "bars": args.bars, "meter": str(score.meter), "key": key, "tempo": tempo,
+              "tempo_changes": "" if args.tempo else tempo_changes_text(score.tempo_changes),
               "temperature": args.temperature, "harmonize": args.harmonize, "renderer": args.renderer}
     prompt = f"continue {Path(args.motif).name if Path(args.motif).suffix else args.motif[:80]}"
     art = _run(FolkContinuer, params, prompt, emotion_from_label(mood), seed, out, args.overwrite)

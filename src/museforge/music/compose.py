@@ -96,6 +96,27 @@ TempoMap = tuple[tuple[float, float], ...]
 """``(offset in quarters, quarter notes a minute)`` pairs in time order, the first at 0."""
 
 
+def tempo_changes_text(changes: TempoMap) -> str:
+    """Tempo changes as an engine parameter: ``"OFFSET:BPM,..."`` (offsets in quarters).
+
+    >>> tempo_changes_text(((8.0, 60.0), (12.5, 72.0)))
+    '8:60,12.5:72'
+    """
+    return ",".join(f"{q:g}:{b:g}" for q, b in changes)
+
+
+def parse_tempo_changes(text: str) -> TempoMap:
+    """The inverse of :func:`tempo_changes_text`; empty text is no change.
+
+    >>> parse_tempo_changes("8:60,12.5:72")
+    ((8.0, 60.0), (12.5, 72.0))
+    """
+    try:
+        return tuple((float(q), float(b)) for q, b in (part.split(":") for part in text.split(",") if part))
+    except ValueError as err:
+        raise MuseforgeError(f"tempo changes {text!r}: give OFFSET:BPM pairs such as 8:60,16:72") from err
+
+
 def seconds_at(tempo_map: TempoMap, quarters: ArrayLike) -> Any:
     """Seconds from the start to ``quarters`` (a number or an array) under a tempo map; the last
     tempo holds past the last change.

@@ -19,7 +19,7 @@ import torch
 
 from museforge.engines import Artifact, Engine, Request
 from museforge.errors import MuseforgeError
-from museforge.music.compose import Note, Score, Track
+from museforge.music.compose import Note, Score, Track, parse_tempo_changes
 from museforge.music.guard import guard_line, shipped_index
 from museforge.music.harmonize import model_file
 from museforge.music.harmonizer import read_checkpoint
@@ -73,6 +73,8 @@ class ContinuerParams:
     meter: str = field(default="4/4", metadata={"help": "time signature of the motif"})
     key: str = field(default="", metadata={"help": "key of the motif; empty: found from its notes"})
     tempo: int = field(default=100, metadata={"help": "quarter notes a minute, 20-300"})
+    tempo_changes: str = field(default="", metadata={
+        "help": "later tempo changes as OFFSET:BPM pairs (offsets in quarters), e.g. '16:60,24:72'"})
     temperature: float = field(default=0.9, metadata={"help": "sampling temperature, 0.1-2"})
     harmonize: bool = field(default=False, metadata={"help": "add alto, tenor and bass"})
     renderer: str = field(default="auto", metadata={"help": "auto, fluidsynth or builtin"})
@@ -132,6 +134,7 @@ class FolkContinuer(Engine):
             tracks = [Track(f"{v} (choir)", CHOIR, i, ns)
                       for i, (v, ns) in enumerate(zip(("soprano", "alto", "tenor", "bass"), voices,
                                                       strict=True))]
-        score = Score(tracks, float(p.tempo), meter, key, bars, "continuation")
+        score = Score(tracks, float(p.tempo), meter, key, bars, "continuation",
+                      tempo_changes=parse_tempo_changes(p.tempo_changes))
         extra = {"motif_notes": len(motif), "new_notes": len(new), "originality": report}
         return score_artifact(score, request, p.renderer, extra)

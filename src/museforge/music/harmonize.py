@@ -14,7 +14,7 @@ import torch
 
 from museforge.engines import Artifact, Engine, Request
 from museforge.errors import MuseforgeError
-from museforge.music.compose import Note, Score, Track
+from museforge.music.compose import Note, Score, Track, parse_tempo_changes
 from museforge.music.data import STEP, grid_to_notes, notes_to_grid
 from museforge.music.harmonizer import SOPRANO_INPUT_RANGE, VOICE_RANGES, Harmonizer, load_harmonizer
 from museforge.music.theory import Meter, find_key, note_name, parse_key, parse_meter
@@ -125,6 +125,8 @@ class HarmonizerParams:
     meter: str = field(default="4/4", metadata={"help": "time signature such as 3/4"})
     key: str = field(default="", metadata={"help": "key for the signature; empty: found from the notes"})
     tempo: int = field(default=72, metadata={"help": "quarter notes a minute, 20-300"})
+    tempo_changes: str = field(default="", metadata={
+        "help": "later tempo changes as OFFSET:BPM pairs (offsets in quarters), e.g. '16:60,24:72'"})
     beam: int = field(default=4, metadata={"help": "beam width of the constrained search, 1-16"})
     renderer: str = field(default="auto", metadata={"help": "auto, fluidsynth or builtin"})
 
@@ -167,7 +169,7 @@ class ChoraleHarmonizer(Engine):
                                                                                        strict=True))]
         end = max(n.start + n.duration for n in everything)
         score = Score(tracks, float(p.tempo), meter, key, max(1, math.ceil(end / meter.bar_quarters - 1e-9)),
-                      "chorale")
+                      "chorale", tempo_changes=parse_tempo_changes(p.tempo_changes))
         return score_artifact(score, request, p.renderer, {"voices": list(names)})
 
 
