@@ -139,20 +139,30 @@ def _melody_string(source: str, meter: str | None, transpose: int) -> tuple[str,
     return melody_to_string(line), score
 
 
+def _tempo_params(tempo: int | None, score: Any, source: str, default: int) -> dict[str, Any]:
+    """``tempo`` and ``tempo_changes`` engine parameters: ``--tempo`` when given; else a file's
+    opening tempo and its later changes; else ``default`` for a note string."""
+    from museforge.music.compose import tempo_changes_text
+
+    if tempo:
+        return {"tempo": tempo, "tempo_changes": ""}
+    if not Path(source).suffix:
+        return {"tempo": default, "tempo_changes": ""}
+    return {"tempo": round(score.tempo), "tempo_changes": tempo_changes_text(score.tempo_changes)}
+
+
 def cmd_harmonize(args: argparse.Namespace) -> int:
     """Harmonise a melody in four parts (SATB) with the chorale model."""
     from museforge.emotion import emotion_from_label
-    from museforge.music.compose import tempo_changes_text
     from museforge.music.harmonize import ChoraleHarmonizer
 
     melody, score = _melody_string(args.input, args.meter, args.transpose)
     seed = resolve_seed(args.seed)
-    tempo = args.tempo or (round(score.tempo) if Path(args.input).suffix else 72)
     mood = "melancholy" if score.key.mode == "minor" else "serene"
     out = Path(args.out or f"harmonize-{seed}")
     params = {"melody": melody, "meter": str(score.meter), "key": args.key or "",
-              "tempo": tempo, "tempo_changes": "" if args.tempo else tempo_changes_text(score.tempo_changes),
-              "beam": args.beam, "renderer": args.renderer}
+              **_tempo_params(args.tempo, score, args.input, 72), "beam": args.beam,
+              "renderer": args.renderer}
     prompt = f"harmonize {Path(args.input).name if Path(args.input).suffix else args.input[:80]}"
     art = _run(ChoraleHarmonizer, params, prompt, emotion_from_label(mood), seed, out, args.overwrite)
     vl = art.summary["metrics"].get("voice_leading", {})
@@ -188,18 +198,16 @@ def add_harmonize_parser(sub: Any) -> argparse.ArgumentParser:
 def cmd_continue(args: argparse.Namespace) -> int:
     """Continue a motif with the folk-melody model."""
     from museforge.emotion import emotion_from_label
-    from museforge.music.compose import tempo_changes_text
     from museforge.music.continuation import FolkContinuer
 
     melody, score = _melody_string(args.motif, args.meter, args.transpose)
     seed = resolve_seed(args.seed)
     key = args.key or str(score.key)
-    tempo = args.tempo or (round(score.tempo) if Path(args.motif).suffix else 100)
     mood = "melancholy" if score.key.mode == "minor" else "joyful"
     out = Path(args.out or f"continue-{seed}")
-    params = {"motif": melody, "bars": args.bars, "meter": str(score.meter), "key": key, "tempo": tempo,
-              "tempo_changes": "" if args.tempo else tempo_changes_text(score.tempo_changes),
-              "temperature": args.temperature, "harmonize": args.harmonize, "renderer": args.renderer}
+    params = {"motif": melody, "bars": args.bars, "meter": str(score.meter), "key": key,
+              **_tempo_params(args.tempo, score, args.motif, 100), "temperature": args.temperature,
+              "harmonize": args.harmonize, "renderer": args.renderer}
     prompt = f"continue {Path(args.motif).name if Path(args.motif).suffix else args.motif[:80]}"
     art = _run(FolkContinuer, params, prompt, emotion_from_label(mood), seed, out, args.overwrite)
     orig = art.summary.get("originality", {})

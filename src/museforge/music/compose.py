@@ -96,6 +96,25 @@ TempoMap = tuple[tuple[float, float], ...]
 """``(offset in quarters, quarter notes a minute)`` pairs in time order, the first at 0."""
 
 
+MIN_TEMPO, MAX_TEMPO = 20.0, 300.0
+"""The tempi every engine accepts, in beats a minute."""
+
+
+def check_tempo(bpm: float, from_mood: bool = False) -> None:
+    """One-line error unless ``bpm`` is in 20-300 (or 0, meaning "from the mood", if allowed).
+
+    >>> check_tempo(72); check_tempo(0, from_mood=True)
+    >>> check_tempo(500)
+    Traceback (most recent call last):
+    museforge.errors.MuseforgeError: tempo must be 20-300 beats a minute, got 500
+    """
+    if from_mood and bpm == 0:
+        return
+    if not MIN_TEMPO <= bpm <= MAX_TEMPO:
+        either = "0 (from the mood) or " if from_mood else ""
+        raise MuseforgeError(f"tempo must be {either}20-300 beats a minute, got {bpm:g}")
+
+
 def tempo_changes_text(changes: TempoMap) -> str:
     """Tempo changes as an engine parameter: ``"OFFSET:BPM,..."`` (offsets in quarters).
 
@@ -112,9 +131,13 @@ def parse_tempo_changes(text: str) -> TempoMap:
     ((8.0, 60.0), (12.5, 72.0))
     """
     try:
-        return tuple((float(q), float(b)) for q, b in (part.split(":") for part in text.split(",") if part))
+        pairs = (part.split(":") for part in text.split(",") if part)
+        changes = tuple((float(q), float(b)) for q, b in pairs)
     except ValueError as err:
         raise MuseforgeError(f"tempo changes {text!r}: give OFFSET:BPM pairs such as 8:60,16:72") from err
+    for _, bpm in changes:
+        check_tempo(bpm)
+    return changes
 
 
 def seconds_at(tempo_map: TempoMap, quarters: ArrayLike) -> Any:

@@ -19,7 +19,7 @@ import torch
 
 from museforge.engines import Artifact, Engine, Request
 from museforge.errors import MuseforgeError
-from museforge.music.compose import Note, Score, Track, parse_tempo_changes
+from museforge.music.compose import Note, Score, Track, check_tempo, parse_tempo_changes
 from museforge.music.guard import guard_line, shipped_index
 from museforge.music.harmonize import model_file
 from museforge.music.harmonizer import read_checkpoint
@@ -104,8 +104,7 @@ class FolkContinuer(Engine):
             raise MuseforgeError(f"bars must be 1-64, got {p.bars}")
         if not 0.1 <= p.temperature <= 2:
             raise MuseforgeError(f"temperature must be 0.1-2, got {p.temperature}")
-        if not 20 <= p.tempo <= 300:
-            raise MuseforgeError(f"tempo must be 20-300 quarter notes a minute, got {p.tempo}")
+        check_tempo(p.tempo)
         motif_score = parse_note_string(p.motif, p.meter)
         motif = motif_score.tracks[0].notes
         key = parse_key(p.key) if p.key.strip() else motif_score.key

@@ -12,7 +12,7 @@ from museforge.emotion import art_direction
 from museforge.engines import Artifact, Engine, OutputFile, Request
 from museforge.errors import MuseforgeError
 from museforge.evaluate.music import summary_metrics
-from museforge.music.compose import FORMS, Form, Score
+from museforge.music.compose import FORMS, Form, Score, check_tempo
 from museforge.music.guard import compose_guarded, shipped_index
 from museforge.music.midi import score_to_midi
 from museforge.music.render import RENDERERS, pianoroll_png, render_wav
@@ -48,9 +48,7 @@ def validate(params: RuleComposerParams) -> None:
     parse_meter(params.meter)
     if params.key.strip():
         parse_key(params.key)
-    if params.tempo != 0 and not 20 <= params.tempo <= 300:
-        raise MuseforgeError(f"tempo must be 0 (from the mood) or 20-300 beats a minute, "
-                             f"got {params.tempo}")
+    check_tempo(params.tempo, from_mood=True)
     for name, value, choices in (("form", params.form, FORMS),
                                  ("percussion", params.percussion, PERCUSSION),
                                  ("renderer", params.renderer, RENDERERS)):

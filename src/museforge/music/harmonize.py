@@ -14,7 +14,7 @@ import torch
 
 from museforge.engines import Artifact, Engine, Request
 from museforge.errors import MuseforgeError
-from museforge.music.compose import Note, Score, Track, parse_tempo_changes
+from museforge.music.compose import Note, Score, Track, check_tempo, parse_tempo_changes
 from museforge.music.data import STEP, grid_to_notes, notes_to_grid
 from museforge.music.harmonizer import SOPRANO_INPUT_RANGE, VOICE_RANGES, Harmonizer, load_harmonizer
 from museforge.music.theory import Meter, find_key, note_name, parse_key, parse_meter
@@ -151,8 +151,7 @@ class ChoraleHarmonizer(Engine):
 
         p: HarmonizerParams = request.params
         meter = parse_meter(p.meter)
-        if not 20 <= p.tempo <= 300:
-            raise MuseforgeError(f"tempo must be 20-300 quarter notes a minute, got {p.tempo}")
+        check_tempo(p.tempo)
         if not 1 <= p.beam <= 16:
             raise MuseforgeError(f"beam must be 1-16, got {p.beam}")
         melody = parse_note_string(p.melody, p.meter).tracks[0].notes

@@ -18,7 +18,7 @@ import torch
 from museforge.emotion import art_direction
 from museforge.engines import Artifact, Engine, Request
 from museforge.errors import MuseforgeError
-from museforge.music.compose import MOOD_INSTRUMENTS, Form, Note, Score, Track
+from museforge.music.compose import MOOD_INSTRUMENTS, Form, Note, Score, Track, check_tempo
 from museforge.music.guard import compose_guarded, guard_line, repair_melody
 from museforge.music.harmonizer import SOPRANO_INPUT_RANGE
 from museforge.music.theory import parse_key, parse_meter
@@ -87,8 +87,7 @@ class LearnedComposer(Engine):
         p: LearnedParams = request.params
         if not 2 <= p.bars <= 64:
             raise MuseforgeError(f"bars must be 2-64, got {p.bars}")
-        if p.tempo and not 20 <= p.tempo <= 300:
-            raise MuseforgeError(f"tempo must be 0 (from the mood) or 20-300, got {p.tempo}")
+        check_tempo(p.tempo, from_mood=True)
         meter = parse_meter(p.meter)
         direction = art_direction(request.emotion)
         key = parse_key(p.key, default_mode=direction.mode) if p.key.strip() else None

@@ -24,6 +24,8 @@ from museforge.engines import Artifact, Engine, Request
 from museforge.errors import MuseforgeError
 from museforge.music.compose import (
     DRUM_CHANNEL,
+    MAX_TEMPO,
+    MIN_TEMPO,
     Form,
     Note,
     Score,
@@ -69,7 +71,6 @@ FINAL_TEMPO = 0.88
 """Tempo of the last bar; the resolution returns to the opening tempo, then its last (up to)
 three bars slow to this in equal steps."""
 RIT_BARS = 3
-MIN_TEMPO, MAX_TEMPO = 20.0, 300.0
 
 
 def tempo_shape(bars: int) -> list[float]:
