@@ -31,7 +31,7 @@ from museforge.errors import MuseforgeError
 from museforge.style import color, johnson
 from museforge.style import io as sio
 from museforge.style.adain import load_adain
-from museforge.style.features import VGGFeatures, load_hed_vgg16, load_vgg
+from museforge.style.features import VGGFeatures, cpu_bf16_ok, load_hed_vgg16, load_vgg
 from museforge.style.gatys import optimize, resize, scale_sizes, style_size, use_bf16
 from museforge.style.transfer import BUILTIN_STYLES
 
@@ -214,7 +214,7 @@ def main() -> None:
 
     peer_before = peer_fast() if peer is not None else None
     names = johnson.builtin_names()
-    bf16 = johnson.bf16_ok()
+    bf16 = cpu_bf16_ok()
     summary["johnson_bf16"] = bf16
     for name in names:
         fast = johnson.load(johnson.builtin_path(name))

@@ -31,12 +31,11 @@ from museforge.style.adain import (
     MODEL_NAME,
     STYLE_LOSS_LAYERS,
     Decoder,
-    _bf16_ok,
     adain,
     mean_std,
     save_model,
 )
-from museforge.style.features import load_vgg
+from museforge.style.features import cpu_bf16_ok, load_vgg
 from museforge.style.train_data import Augment, content_photos, manifest, procedural_paintings
 from museforge.style.transfer import BUILTIN_STYLES
 
@@ -93,7 +92,7 @@ def main() -> None:
     style_aug = Augment(list(styles.values()), a.size, 0.15, gen)
     opt = torch.optim.Adam(decoder.parameters(), lr=a.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 / (1.0 + 5e-3 * s))
-    bf16 = _bf16_ok()
+    bf16 = cpu_bf16_ok()
     layers = (*STYLE_LOSS_LAYERS,)
     history: list[dict[str, float]] = []
     step = 0

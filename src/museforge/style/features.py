@@ -37,6 +37,17 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def cpu_bf16_ok() -> bool:
+    """Whether this CPU runs bfloat16 natively (oneDNN BF16); ``MUSEFORGE_NO_BF16`` turns it off.
+    Every style method uses bfloat16 for its networks only where this holds."""
+    if os.environ.get("MUSEFORGE_NO_BF16"):
+        return False
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 class VGGFeatures(nn.Module):
     """The convolutional stack of a VGG network, returning the named activations asked for.
 

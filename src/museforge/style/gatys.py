@@ -15,7 +15,6 @@ bfloat16 on CPUs that support it; the last level runs in float32.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,7 @@ from torch import Tensor
 
 from museforge.errors import MuseforgeError
 from museforge.runtime import Progress, no_progress
-from museforge.style.features import VGGFeatures
+from museforge.style.features import VGGFeatures, cpu_bf16_ok
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS = ("relu2_2", "relu4_2")
@@ -243,12 +242,7 @@ def use_bf16(precision: str, device: torch.device) -> bool:
         raise MuseforgeError(f"unknown precision {precision!r}; use auto, float32 or bfloat16")
     if precision != "auto":
         return precision == "bfloat16"
-    if device.type != "cpu" or os.environ.get("MUSEFORGE_NO_BF16"):
-        return False
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    return device.type == "cpu" and cpu_bf16_ok()
 
 
 def crop_border(x: Tensor, fraction: float) -> Tensor:

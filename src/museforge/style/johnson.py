@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from museforge.errors import MuseforgeError
 from museforge.runtime import models_root
+from museforge.style.features import cpu_bf16_ok
 
 KIND = "museforge-fast-style"
 """The ``kind`` metadata of a fast-style model file: tells it apart from other safetensors."""
@@ -167,13 +168,6 @@ def parameter_count(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 
 
-def bf16_ok() -> bool:
-    """bfloat16 inference where the CPU has native BF16 (``MUSEFORGE_NO_BF16`` turns it off)."""
-    from museforge.style.adain import _bf16_ok
-
-    return _bf16_ok()
-
-
 class FastStyle:
     """A trained network and its metadata, ready to paint."""
 
@@ -205,7 +199,7 @@ def stylize_fast(
     (0 keeps it, 1 is the styles' result, above 1 exaggerates)."""
     if len(models) != len(weights):
         raise MuseforgeError(f"{len(models)} style(s) but {len(weights)} weight(s); give one per style")
-    bf16 = bf16_ok() if bf16 is None else bf16
+    bf16 = cpu_bf16_ok() if bf16 is None else bf16
     total = float(sum(weights))
     out = sum(w / total * m(content, bf16) for m, w in zip(models, weights, strict=True) if w)
     return (content + strength * (out - content)).clamp(0, 1)  # type: ignore[operator]

@@ -28,7 +28,7 @@ from museforge.errors import MuseforgeError
 from museforge.runtime import Progress, no_progress
 from museforge.style import io as sio
 from museforge.style import johnson
-from museforge.style.features import VGGFeatures
+from museforge.style.features import VGGFeatures, cpu_bf16_ok
 from museforge.style.gatys import crop_border, gram, style_grams, total_variation
 
 CONTENT_LAYER = "relu2_2"
@@ -127,7 +127,6 @@ def train(
 ) -> tuple[johnson.TransformNet, dict[str, Any]]:
     """Train a network on ``content`` images towards ``style``; (network, report without the
     data manifest). Deterministic for a seed, step count and machine."""
-    from museforge.style.adain import _bf16_ok
     from museforge.style.train_data import Augment
 
     opts.check()
@@ -135,7 +134,7 @@ def train(
         raise MuseforgeError("no content images to train on")
     torch.set_num_threads(opts.threads)
     t0 = time.perf_counter()
-    bf16 = _bf16_ok()
+    bf16 = cpu_bf16_ok()
     grams = style_targets(net_vgg, sio.to_tensor(style), opts)
     loss_fn = PerceptualLoss(net_vgg, grams, opts, bf16)
     with torch.random.fork_rng():
@@ -211,7 +210,7 @@ def speed(model: johnson.TransformNet, size: int = 512, runs: int = 7, threads: 
     torch.set_num_threads(threads)
     fast = johnson.FastStyle(model)
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
-    bf16 = johnson.bf16_ok()
+    bf16 = cpu_bf16_ok()
     fast(x, bf16)
     times = []
     for _ in range(runs):
@@ -360,7 +359,7 @@ def run_training(
             sample.parent.mkdir(parents=True, exist_ok=True)
             sio.to_image(johnson.FastStyle(model)(x)).save(sample)
     report["speed_512_s"] = round(speed(model), 4)
-    report["inference_bf16"] = johnson.bf16_ok()
+    report["inference_bf16"] = cpu_bf16_ok()
     report["parameters"] = johnson.parameter_count(model)
     meta = {
         "name": name,

@@ -17,6 +17,7 @@ from museforge.provenance import embed
 from museforge.runtime import Progress, choose_device, library_versions, make_generator, no_progress
 from museforge.style import color
 from museforge.style import io as sio
+from museforge.style.features import cpu_bf16_ok
 from museforge.style.gatys import GatysParams
 
 ASSETS = Path(__file__).parent / "assets"
@@ -196,7 +197,7 @@ def _johnson(
     from museforge.style import johnson
 
     models = [johnson.load(p) for p in model_paths]
-    bf16 = johnson.bf16_ok()
+    bf16 = cpu_bf16_ok()
     result = johnson.stylize_fast(content, models, weights, opts.strength, bf16)
     if opts.preserve_color == "luminance":
         result = color.keep_colours(result, content)
