@@ -33,8 +33,9 @@ import torch
 
 from museforge.emotion import MOODS, art_direction, emotion_from_label
 from museforge.evaluate.music import melody_metrics, polyphony, voice_leading_violations
-from museforge.music.compose import Form, Note, Score, compose
+from museforge.music.compose import Form, compose
 from museforge.music.data import grid_to_notes, load_chorales, load_folk
+from museforge.music.score import Note, Score
 from museforge.music.theory import Key, Meter, parse_meter
 
 KEYS = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "empty_beat_rate", "pitch_range")

@@ -23,10 +23,11 @@ import numpy as np
 import torch
 
 from museforge.emotion import art_direction, emotion_from_label
-from museforge.music.compose import Form, Note, compose
+from museforge.music.compose import Form, compose
 from museforge.music.guard import compose_guarded, shipped_index
 from museforge.music.midi import score_to_midi
 from museforge.music.render import find_soundfont, render_fluidsynth, synthesise
+from museforge.music.score import Note
 from museforge.music.theory import Meter
 
 # "Ode to Joy" phrase shape, 16 bars of quarters and halves (not a chorale melody)

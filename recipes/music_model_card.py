@@ -9,13 +9,13 @@ figures, training CPU time); the text around them is fixed per model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import sys
 from pathlib import Path
 
-from safetensors import safe_open
+from museforge.checkpoints import load_checkpoint, metadata_strings
+from museforge.hashing import sha256_file
 
 CARDS = {
     "music-harmonizer": {
@@ -62,11 +62,11 @@ def main() -> None:
     folder = Path(sys.argv[1])
     card = CARDS[folder.name]
     weights = folder / "model.safetensors"
-    with safe_open(str(weights), framework="pt") as f:
-        meta = f.metadata()
-        n_params = sum(f.get_tensor(k).numel() for k in f.keys())  # noqa: SIM118
+    tensors, decoded = load_checkpoint(weights)
+    meta = metadata_strings(decoded)
+    n_params = sum(t.numel() for t in tensors.values())
     metrics = json.loads((folder / "metrics.json").read_text())
-    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    sha = sha256_file(weights)
     lines = [
         f"# {card['title']}", "",
         card["what"], "",

@@ -134,11 +134,9 @@ def _previous(path: Path | None) -> str | None:
     """The recipe line of the model a second phase started from."""
     if path is None:
         return None
-    from safetensors import safe_open
+    from museforge.checkpoints import read_metadata
 
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-    return json.loads(meta.get("recipe", "null"))
+    return read_metadata(path).get("recipe")
 
 
 def save(a, decoder, net, data_hash, step, elapsed, history, rows, bf16) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import wave
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mido
 import numpy as np
@@ -13,28 +13,35 @@ import torch
 from PIL import Image
 
 from museforge import engines
-from museforge.engines import Artifact, Engine, OutputFile, Request
+from museforge.engines import Artifact, Engine, OutputFile, Request, param
 from museforge.runtime import numpy_rng
 
 
-@pytest.fixture(autouse=True)
-def museforge_home(tmp_path_factory, monkeypatch):
-    """Keep signing keys out of the real home folder."""
+@pytest.fixture(autouse=True, scope="session")
+def museforge_home(tmp_path_factory):
+    """Keep signing keys out of the real home folder; one key for the session, as a person has
+    one, so files made in different tests compare byte for byte (seals included)."""
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("MUSEFORGE_HOME", str(home))
-    return home
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MUSEFORGE_HOME", str(home))
+        yield home
 
 
 @dataclass(frozen=True)
 class FakeParams:
-    size: int = field(default=8, metadata={"help": "edge in pixels"})
-    fail: bool = field(default=False, metadata={"help": "raise mid-run"})
+    size: int = param(8, "edge in pixels", range=(1, 64))
+    fail: bool = param(False, "raise mid-run")
+
+
+RUNS: list[str] = []
+"""Names of the fake engines run, in order (tests clear it)."""
 
 
 class FakeText(Engine):
     name, modality, version, Params, priority = "fake-text", "text", "1", FakeParams, 100
 
     def run(self, request: Request, generator: torch.Generator) -> Artifact:
+        RUNS.append(self.name)
         word = int(torch.randint(0, 1000, (1,), generator=generator))
         text = f"{request.prompt} {word}"
         return Artifact("text", [OutputFile("poem.txt", text.encode(), "text/plain")], {"text": text})

@@ -11,8 +11,8 @@ import os
 import pytest
 from PIL import Image
 
+from museforge.cli.image import add_dataset_parser, add_paint_parser, add_sculpt_parser
 from museforge.errors import MuseforgeError
-from museforge.image.cli import add_dataset_parser, add_paint_parser, add_sculpt_parser
 from museforge.provenance import read_embedded
 
 
@@ -58,7 +58,7 @@ def test_paint_writes_png_and_svg_with_provenance(tmp_path, capsys) -> None:
     (["--size", "0"], "size must be an integer from 16 to 2048"),
     (["--size", "4096"], "size must be an integer from 16 to 2048"),
     (["--density", "9"], "density must lie in 0.1..4"),
-    (["--out", "/nonexistent/dir/p.png"], "does not exist"),
+    (["--out", "/proc/museforge/p.png"], "cannot write to /proc"),
     (["--out", "painting.jpg"], "must end in .png"),
 ])
 def test_paint_bad_input(tmp_path, monkeypatch, argv, needle) -> None:
@@ -66,6 +66,13 @@ def test_paint_bad_input(tmp_path, monkeypatch, argv, needle) -> None:
     with pytest.raises(MuseforgeError, match=needle) as err:
         run(["paint", "sea", "--size", "32", *argv] if "--size" not in argv else ["paint", "sea", *argv])
     assert "\n" not in str(err.value)
+
+
+def test_paint_makes_missing_folders(tmp_path, capsys) -> None:
+    out = tmp_path / "new" / "deeper" / "p.png"
+    assert run(["paint", "sea", "--size", "32", "--seed", "1", "--out", str(out)]) == 0
+    assert Image.open(out).size == (32, 32)
+    assert capsys.readouterr().out.split() == [str(out)]
 
 
 def test_paint_refuses_existing_and_readonly(tmp_path) -> None:

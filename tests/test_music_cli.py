@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from museforge.errors import MuseforgeError
-from museforge.music.cli import (
+from museforge.cli import main
+from museforge.cli.music import (
     add_compose_parser,
     add_continue_parser,
     add_harmonize_parser,
     add_score_parser,
-    main,
 )
+from museforge.errors import MuseforgeError
 from museforge.music.harmonizer import Harmonizer, HarmonizerConfig, save_checkpoint
 from museforge.music.melody_model import MelodyConfig, MelodyModel
 from museforge.originality.melody import MelodyIndex
@@ -102,8 +102,8 @@ def test_score_lasts_the_requested_seconds(tmp_path, seconds):
 
 @pytest.mark.parametrize("seconds,meter", [(4, "4/4"), (30, "6/8"), (61.5, "5/4"), (200, "3/4")])
 def test_scene_tempo_map_hits_the_length(seconds, meter):
-    from museforge.music.compose import seconds_at
     from museforge.music.scene import plan_tempo, split_bars
+    from museforge.music.score import seconds_at
     from museforge.music.theory import parse_meter
 
     for felt in (48, 96, 148):
@@ -179,19 +179,17 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_learned_composer_engine_with_tiny_models(tiny_models, monkeypatch):
-    from museforge.create import run_engine
-    from museforge.emotion import emotion_from_label
+    from museforge import jobs
     from museforge.evaluate.music import voice_leading_violations
     from museforge.music.learned import LearnedComposer, LearnedParams
-    from museforge.runtime import library_versions, no_progress
 
     monkeypatch.setenv("MUSEFORGE_MODELS", str(tiny_models))
     params = LearnedParams(bars=4, meter="3/4", renderer="builtin")
-    art, files, record = run_engine(LearnedComposer, params, "a quiet lake", "en",
-                                    emotion_from_label("serene"), 5, "cpu", no_progress, library_versions())
+    work = jobs.run(LearnedComposer, params, seed=5, prompt="a quiet lake", emotion="serene", lang="en")
+    art, files = work.record.artifacts[0], work.files
     assert [f.name for f in files][:2] == ["music.mid", "music.musicxml"]
     assert art.summary["meter"] == "3/4" and len(art.summary["tracks"]) == 4
-    assert record["model_sha256"] and len(record["model_sha256"]) == 64
+    assert art.model_sha256 and len(art.model_sha256) == 64
     from museforge.music.io import musicxml_to_score
 
     score = musicxml_to_score(next(f.data for f in files if f.name == "music.musicxml"))
@@ -200,8 +198,8 @@ def test_learned_composer_engine_with_tiny_models(tiny_models, monkeypatch):
 
 
 def test_harmonize_and_continue_keep_a_files_tempo_changes(tmp_path, tiny_models, monkeypatch):
-    from museforge.music.compose import Note, Score, Track
     from museforge.music.midi import midi_to_score, score_to_midi
+    from museforge.music.score import Note, Score, Track
     from museforge.music.theory import parse_key, parse_meter
 
     monkeypatch.setenv("MUSEFORGE_MODELS", str(tiny_models))

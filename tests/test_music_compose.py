@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from museforge.emotion import MOODS, art_direction, emotion_from_label
-from museforge.music.compose import DRUM_CHANNEL, Form, compose
+from museforge.music.compose import Form, compose
 from museforge.music.midi import midi_to_score, score_to_midi
+from museforge.music.score import DRUM_CHANNEL
 from museforge.music.theory import parse_key, parse_meter
 
 
@@ -138,7 +139,7 @@ def test_midi_round_trip_keeps_notes_meter_and_every_tempo_change(meter):
 
 
 def test_tempo_map_seconds_by_hand():
-    from museforge.music.compose import Score, quarters_at, seconds_at
+    from museforge.music.score import Score, quarters_at, seconds_at
 
     tmap = ((0.0, 120.0), (8.0, 60.0))
     assert seconds_at(tmap, 16.0) == pytest.approx(4.0 + 8.0)  # 8 beats at 120, 8 at 60

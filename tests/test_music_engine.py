@@ -119,9 +119,9 @@ def _onsets_after(pcm: np.ndarray, rate: int, seconds: float) -> float:
 @pytest.mark.parametrize("renderer", ["builtin", pytest.param("fluidsynth", marks=pytest.mark.skipif(
     not HAS_FLUIDSYNTH, reason="fluidsynth or a GM soundfont is not installed"))])
 def test_wav_follows_tempo_changes(renderer):
-    from museforge.music.compose import Note, Score, Track
     from museforge.music.midi import score_to_midi
     from museforge.music.render import TAIL_SECONDS
+    from museforge.music.score import Note, Score, Track
     from museforge.music.theory import Key, Meter
 
     # 8 beats at 120 then 8 beats at 60: 4 s + 8 s = 12 s; the second note starts at beat 12 = 8 s

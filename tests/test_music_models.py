@@ -10,7 +10,6 @@ import torch
 
 from museforge.errors import MuseforgeError
 from museforge.evaluate.music import voice_leading_violations
-from museforge.music.compose import Note
 from museforge.music.data import HOLD, REST, grid_to_notes, notes_to_grid, token_of
 from museforge.music.harmonize import check_range, harmonize, melody_to_string, model_file
 from museforge.music.harmonizer import (
@@ -21,6 +20,7 @@ from museforge.music.harmonizer import (
     save_checkpoint,
 )
 from museforge.music.melody_model import MelodyConfig, MelodyModel
+from museforge.music.score import Note
 from museforge.music.theory import Meter
 
 MELODY = [Note(i * 1.0, 1.0, p, 80) for i, p in enumerate([67, 67, 69, 71, 72, 71, 69, 67,

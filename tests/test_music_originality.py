@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from museforge.emotion import MOODS, art_direction, emotion_from_label
-from museforge.music.compose import Form, Note, compose
+from museforge.music.compose import Form, compose
 from museforge.music.guard import compose_guarded, guard_line, melody_pitches, repair_melody
 from museforge.music.midi import score_to_midi
+from museforge.music.score import Note
 from museforge.music.theory import Key, Meter
 from museforge.originality.melody import NGRAM, MelodyIndex, guarded, interval_codes, repair
 

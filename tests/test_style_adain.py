@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
+from museforge.cli.style import add_style_parser
 from museforge.errors import MuseforgeError
 from museforge.provenance import read_png_texts
 from museforge.style import adain
-from museforge.style.cli import add_style_parser
 from museforge.style.features import VGG16, VGGFeatures, hed_weights_path
 
 

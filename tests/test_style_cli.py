@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from museforge.cli.style import add_style_parser
 from museforge.errors import MuseforgeError
 from museforge.provenance import read_png_texts
 from museforge.style import io as sio
-from museforge.style.cli import add_style_parser
 from museforge.style.features import hed_weights_path
 
 

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from museforge.cli.style import add_style_parser
 from museforge.errors import MuseforgeError
 from museforge.provenance import RECORD_KEY, read_png_texts
 from museforge.style import johnson, johnson_train, train_data
-from museforge.style.cli import add_style_parser
 from museforge.style.features import VGG16, VGGFeatures
 
 TINY = johnson.FastConfig(channels=(4, 8), blocks=1, stem_kernel=3)

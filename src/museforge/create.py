@@ -1,42 +1,24 @@
-"""The ``create`` job: one prompt becomes one Work holding a poem, a painting and music."""
+"""The ``create`` job: one prompt becomes one Work holding a poem, a painting and music; a loop of
+:func:`museforge.jobs.prepare` over the modalities, then one :func:`museforge.jobs.run_steps`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from museforge import __version__
-from museforge.emotion import Emotion, detect_emotion, detect_language, emotion_from_label
-from museforge.engines import (
-    MODALITIES,
-    Artifact,
-    Engine,
-    OutputFile,
-    Request,
-    default_engine,
-    get_engine,
-    make_params,
-)
+from museforge import engines as registry
+from museforge.engines import MODALITIES, ParamError, default_engine, get_engine
 from museforge.errors import MuseforgeError
-from museforge.provenance import embed, load_signing_key, sign_manifest
-from museforge.report import render_report
-from museforge.runtime import (
-    Progress,
-    derive_seed,
-    library_versions,
-    make_generator,
-    no_progress,
-    sha256_bytes,
-)
-from museforge.work import FORMAT_VERSION, prepare_destination, write_work
+from museforge.jobs import check_prompt, prepare, resolve_emotion, run_steps
+from museforge.runtime import MAX_SEED, Progress, derive_seed, no_progress
+from museforge.work import prepare_destination
 
 EXAMPLE_PROMPT = "在一片神秘的森林中，"
-MAX_PROMPT_CHARS = 4000
-LANGS = ("zh", "en")
+
+__all__ = ["CreateOptions", "check_prompt", "create_work", "parse_modalities", "resolve_emotion"]
 
 
 @dataclass
@@ -51,21 +33,9 @@ class CreateOptions:
     modalities: tuple[str, ...] = MODALITIES
     engines: dict[str, str] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: dict[str, list[str]] = field(default_factory=dict)
     device: str = "cpu"
     overwrite: bool = False
-
-
-def check_prompt(prompt: str) -> str:
-    """The prompt stripped, or a one-line error when it is empty or too long."""
-    text = prompt.strip()
-    if not text:
-        raise MuseforgeError("the prompt is empty; say what the work is about, e.g. 'a stormy sea at night'")
-    if len(text) > MAX_PROMPT_CHARS:
-        raise MuseforgeError(
-            f"the prompt has {len(text):,} characters; the limit is {MAX_PROMPT_CHARS:,}."
-            " Give a theme or an opening, not a whole text"
-        )
-    return text
 
 
 def parse_modalities(text: str) -> tuple[str, ...]:
@@ -83,10 +53,6 @@ def parse_modalities(text: str) -> tuple[str, ...]:
     return tuple(m for m in MODALITIES if m in asked)
 
 
-def resolve_emotion(prompt: str, lang: str, label: str | None) -> Emotion:
-    return emotion_from_label(label) if label else detect_emotion(prompt, lang)
-
-
 def slugify(text: str, limit: int = 24) -> str:
     """A folder-friendly short form of a prompt (keeps CJK characters).
 
@@ -102,146 +68,37 @@ def default_out(prompt: str, root: Path = Path("works")) -> Path:
     return root / f"{stamp}-{slugify(prompt)}"
 
 
-def provenance_record(
-    prompt: str,
-    lang: str,
-    emotion: Emotion,
-    engine: type[Engine],
-    params: dict[str, Any],
-    seed: int,
-    model_sha256: str | None,
-    libraries: dict[str, str],
-) -> dict[str, Any]:
-    """The record embedded in every file: all that decides its bytes, and nothing that varies."""
-    return {
-        "prompt": prompt,
-        "lang": lang,
-        "emotion": emotion.to_dict(),
-        "engine": engine.name,
-        "engine_version": engine.version,
-        "model_sha256": model_sha256,
-        "params": params,
-        "seed": seed,
-        "libraries": libraries,
-    }
-
-
-def run_engine(
-    engine_cls: type[Engine],
-    params: Any,
-    prompt: str,
-    lang: str,
-    emotion: Emotion,
-    seed: int,
-    device: str,
-    progress: Progress,
-    libraries: dict[str, str],
-) -> tuple[Artifact, list[OutputFile], dict[str, Any]]:
-    """Run one engine and embed provenance in its files; shared by ``create`` and ``reproduce``."""
-    engine = engine_cls()
-    request = Request(prompt, lang, emotion, seed, params, device, progress)
-    artifact = engine.run(request, make_generator(seed))
-    record = provenance_record(
-        prompt,
-        lang,
-        emotion,
-        engine_cls,
-        asdict(params),
-        seed,
-        engine.model_sha256(params),
-        libraries,
-    )
-    files = [embedded for f in artifact.files for embedded in embed(f, record)]
-    return artifact, files, record
-
-
 def create_work(opts: CreateOptions, progress: Progress = no_progress) -> tuple[Path, list[str]]:
-    """Run the job and write the Work; returns its folder and the warnings to show."""
+    """Check everything, run one engine per modality, write the Work; returns its folder and the
+    warnings to show. Nothing runs until every parameter and input has been checked."""
     prompt = check_prompt(opts.prompt)
-    if opts.lang is not None and opts.lang not in LANGS:
-        raise MuseforgeError(f"unknown language {opts.lang!r}; choose zh or en")
-    lang = opts.lang or detect_language(prompt)
-    emotion = resolve_emotion(prompt, lang, opts.emotion)
-    plan = []
+    steps = []
+    owners = set(opts.params) | {key.partition(".")[0] for key in opts.inputs}
+    unknown = sorted(o for o in owners if o not in MODALITIES and o not in registry.load_engines())
+    if unknown:
+        raise MuseforgeError(f"--param or --input names {unknown[0]!r}, which is neither a modality "
+                             f"({', '.join(MODALITIES)}) nor an installed engine")
     for modality in opts.modalities:
-        engine_cls = (
-            get_engine(opts.engines[modality]) if modality in opts.engines else default_engine(modality)
-        )
-        if engine_cls.modality != modality:
-            raise MuseforgeError(f"engine {engine_cls.name!r} makes {engine_cls.modality}, not {modality}")
-        overrides = {**opts.params.get(modality, {}), **opts.params.get(engine_cls.name, {})}
-        plan.append((modality, engine_cls, make_params(engine_cls.Params, overrides)))
+        engine = get_engine(opts.engines[modality]) if modality in opts.engines else default_engine(modality)
+        if engine.modality != modality:
+            raise MuseforgeError(f"engine {engine.name!r} makes {engine.modality}, not {modality}")
+        values = {**opts.params.get(modality, {}), **opts.params.get(engine.name, {})}
+        inputs = {**_inputs_for(opts.inputs, modality), **_inputs_for(opts.inputs, engine.name)}
+        seed = derive_seed(opts.seed, modality) & MAX_SEED
+        try:
+            steps.append(prepare(engine, values, inputs, seed))
+        except ParamError as err:  # named as the person wrote it: image.size=5
+            owner = modality if err.name in opts.params.get(modality, {}) else engine.name
+            raise err.rephrase(f"{owner}.{err.name}={values.get(err.name)}") from None
     prepare_destination(opts.out, opts.overwrite)
+    work = run_steps(steps, prompt=prompt, seed=opts.seed, emotion=opts.emotion, lang=opts.lang,
+                     device=opts.device, progress=progress)
+    progress("writing", 0.0)
+    out = work.save(opts.out, opts.overwrite)
+    progress("writing", 1.0)
+    return out, [w for a in work.record.artifacts for w in a.warnings]
 
-    libraries = library_versions()
-    entries, files, summaries, warnings = [], [], {}, []
-    started = time.perf_counter()
-    for modality, engine_cls, params in plan:
-        seed = derive_seed(opts.seed, modality)
-        t0 = time.perf_counter()
-        progress(f"{modality}: {engine_cls.name}", 0.0)
-        artifact, made, record = run_engine(
-            engine_cls,
-            params,
-            prompt,
-            lang,
-            emotion,
-            seed,
-            opts.device,
-            lambda stage, frac, m=modality: progress(f"{m}: {stage}", frac),
-            libraries,
-        )
-        progress(f"{modality}: {engine_cls.name}", 1.0)
-        names = {f.name for f in files}
-        clash = [f.name for f in made if f.name in names]
-        if clash:
-            raise MuseforgeError(
-                f"engine {engine_cls.name!r} wrote {clash[0]!r}, which another engine already wrote"
-            )
-        files.extend(made)
-        warnings.extend(artifact.warnings)
-        summaries[modality] = artifact.summary
-        entries.append(
-            {
-                "modality": modality,
-                "engine": engine_cls.name,
-                "engine_version": engine_cls.version,
-                "model_sha256": record["model_sha256"],
-                "params": record["params"],
-                "seed": seed,
-                "files": [
-                    {
-                        "name": f.name,
-                        "media_type": f.media_type,
-                        "sha256": sha256_bytes(f.data),
-                        "bytes": len(f.data),
-                    }
-                    for f in made
-                ],
-                "summary": artifact.summary,
-                "warnings": artifact.warnings,
-                "seconds": round(time.perf_counter() - t0, 3),
-            }
-        )
 
-    manifest: dict[str, Any] = {
-        "format": FORMAT_VERSION,
-        "museforge": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "prompt": prompt,
-        "lang": lang,
-        "seed": opts.seed,
-        "emotion": emotion.to_dict(),
-        "device": opts.device,
-        "libraries": libraries,
-        "artifacts": entries,
-        "originality": None,
-        "evaluation": None,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    progress("signing and writing", 0.0)
-    manifest["signature"] = sign_manifest(manifest, load_signing_key())
-    report = OutputFile("report.html", render_report(manifest).encode(), "text/html")
-    out = write_work(opts.out, manifest, [*files, report], opts.overwrite)
-    progress("signing and writing", 1.0)
-    return out, warnings
+def _inputs_for(inputs: dict[str, list[str]], owner: str) -> dict[str, list[str]]:
+    """``{"image.content": [...]}`` entries of one owner, by role."""
+    return {key.partition(".")[2]: paths for key, paths in inputs.items() if key.partition(".")[0] == owner}

@@ -1,35 +1,48 @@
-"""What is recorded in every artifact, how it is embedded, and how a manifest is signed.
+"""The record inside every file a person may share alone, its seal, and signing.
 
-Embedding puts the record inside each file a person may share alone: PNG text chunks (with an
+Each format carries the record where other tools look for metadata: PNG text chunks (with an
 AUTOMATIC1111-style ``parameters`` chunk that other tools display), a MIDI text meta event, a WAV
 ``LIST/INFO`` comment, SVG ``<metadata>``; other files get a ``NAME.provenance.json`` sidecar.
-The record holds nothing that changes between runs (no times), so embedding keeps files
-byte-identical under ``reproduce``.
+
+Beside the record each file carries a *seal*: the SHA-256 of the file's own content (the file
+without what museforge embedded), a hash per block of it, and an Ed25519 signature over the
+record and those hashes. So a lone file verifies on its own, and a change is located to the
+block. Embedding is a pure insertion at one place per format, so it can be undone exactly, and
+records hold nothing that changes between runs (no times): ``reproduce`` stays byte-exact.
 """
 
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import re
 import struct
 import warnings
 import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import mido
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from museforge import __version__
-from museforge.engines import OutputFile
+from museforge.errors import MuseforgeError
+from museforge.hashing import sha256_bytes
+from museforge.record import Record, RecordError
+
+if TYPE_CHECKING:
+    from museforge.engines import OutputFile
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RECORD_KEY = "museforge"
+SEAL_KEY = "museforge-seal"
+SIDECAR_SUFFIX = ".provenance.json"
+MAX_BLOCKS = 512
+MIN_BLOCK = 64
 
 
 def canonical_json(data: Any) -> bytes:
@@ -37,34 +50,49 @@ def canonical_json(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def a1111_parameters(record: dict[str, Any], size: tuple[int, int] | None) -> str:
-    """The ``parameters`` text in the layout the AUTOMATIC1111 web UI writes and reads.
+def _record_json(record: Record | Mapping[str, Any]) -> dict[str, Any]:
+    return record.to_json() if isinstance(record, Record) else dict(record)
 
-    >>> r = {"prompt": "moon", "engine": "e", "engine_version": "1", "seed": 3,
-    ...      "model_sha256": None, "params": {"style": "ink"}, "emotion": {"label": "serene"}}
+
+# ---------------------------------------------------------------- AUTOMATIC1111 parameters
+
+
+def a1111_parameters(record: Record | Mapping[str, Any], size: tuple[int, int] | None) -> str:
+    """The ``parameters`` text in the layout the AUTOMATIC1111 web UI writes and reads; empty
+    values are left out (A1111's parser reads ``Key: ,`` as an error).
+
+    >>> r = {"prompt": "moon", "lang": "en", "engine": "e", "engine_version": "1", "seed": 3,
+    ...      "model_sha256": None, "params": {"style": "ink", "key": ""}, "libraries": {},
+    ...      "emotion": {"label": "serene", "valence": 0.6, "arousal": -0.6}}
     >>> print(a1111_parameters(r, (64, 32)).replace(", Model", ",\\nModel"))
     moon
     Steps: 1, Sampler: e, Seed: 3, Size: 64x32,
     Model: e-1, Emotion: serene, Style: ink, Version: museforge 0.1.0
     """
-    params = record.get("params", {})
-    fields = [
+    rec = record if isinstance(record, Record) else Record.from_json(dict(record))
+    params = rec.params
+    fields: list[tuple[str, Any]] = [
         ("Steps", params.get("steps", 1)),
-        ("Sampler", params.get("sampler", record["engine"])),
-        ("Seed", record["seed"]),
+        ("Sampler", params.get("sampler", rec.engine)),
+        ("Seed", rec.seed),
     ]
     if size:
         fields.append(("Size", f"{size[0]}x{size[1]}"))
-    if record.get("model_sha256"):
-        fields.append(("Model hash", record["model_sha256"][:10]))
-    fields.append(("Model", f"{record['engine']}-{record['engine_version']}"))
-    fields.append(("Emotion", record["emotion"]["label"]))
+    if rec.model_sha256:
+        fields.append(("Model hash", rec.model_sha256[:10]))
+    fields.append(("Model", f"{rec.engine}-{rec.engine_version}"))
+    if rec.emotion is not None:
+        fields.append(("Emotion", rec.emotion.label))
     for key, value in sorted(params.items()):
         if key not in ("steps", "sampler", "size"):
             fields.append((key.replace("_", " ").capitalize(), value))
+    roles: dict[str, list[str]] = {}
+    for item in rec.inputs:
+        roles.setdefault(item.role, []).append(item.name)
+    fields += [(role.replace("_", " ").capitalize(), ";".join(names)) for role, names in roles.items()]
     fields.append(("Version", f"museforge {__version__}"))
-    body = ", ".join(f"{k}: {_a1111_value(v)}" for k, v in fields)
-    return f"{record['prompt']}\n{body}"
+    body = ", ".join(f"{k}: {_a1111_value(v)}" for k, v in fields if str(v).strip() != "")
+    return f"{rec.prompt}\n{body}"
 
 
 def _a1111_value(value: Any) -> str:
@@ -72,7 +100,30 @@ def _a1111_value(value: Any) -> str:
     return json.dumps(text, ensure_ascii=False) if ("," in text or ":" in text) else text
 
 
-# ---------------------------------------------------------------- PNG
+# ---------------------------------------------------------------- containers
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A file with museforge's texts inserted: ``inserted`` bytes at offset ``at``."""
+
+    data: bytes
+    at: int
+    inserted: int
+
+
+class Container:
+    """How one file format carries museforge's texts (``museforge`` and ``museforge-seal``)."""
+
+    def embed(self, payload: bytes, texts: dict[str, str]) -> Embedded:
+        raise NotImplementedError
+
+    def read(self, data: bytes) -> dict[str, str]:
+        raise NotImplementedError
+
+    def strip(self, data: bytes) -> bytes:
+        """The file as the engine made it, before anything was embedded."""
+        raise NotImplementedError
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -88,58 +139,141 @@ def _png_text_chunk(key: str, text: str) -> bytes:
 
 
 def png_size(data: bytes) -> tuple[int, int]:
-    if not data.startswith(PNG_SIGNATURE):
+    if not data.startswith(PNG_SIGNATURE) or len(data) < 24:
         raise ValueError("not a PNG file")
     return struct.unpack(">II", data[16:24])
 
 
-def embed_png(data: bytes, texts: dict[str, str]) -> bytes:
-    """Insert text chunks right after IHDR, so readers see them before the image data."""
-    ihdr_end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4
-    chunks = b"".join(_png_text_chunk(k, v) for k, v in texts.items())
-    return data[:ihdr_end] + chunks + data[ihdr_end:]
+def _png_chunks(data: bytes) -> list[tuple[int, int, bytes, bytes]]:
+    """``(start, end, kind, payload)`` of each chunk."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG file")
+    chunks, pos = [], 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            raise ValueError("truncated PNG chunk")
+        chunks.append((pos, end, kind, data[pos + 8 : pos + 8 + length]))
+        pos = end
+        if kind == b"IEND":
+            break
+    return chunks
+
+
+def _png_text(kind: bytes, payload: bytes) -> tuple[str, str] | None:
+    if kind == b"tEXt":
+        key, _, value = payload.partition(b"\0")
+        return key.decode("latin-1"), value.decode("latin-1")
+    if kind == b"iTXt":
+        key, _, rest = payload.partition(b"\0")
+        if rest[:1] == b"\0":  # uncompressed, as written here
+            _lang, _, rest = rest[2:].partition(b"\0")
+            _translated, _, value = rest.partition(b"\0")
+            return key.decode("latin-1"), value.decode("utf-8", "replace")
+    return None
 
 
 def read_png_texts(data: bytes) -> dict[str, str]:
     """All tEXt/iTXt chunks of a PNG (uncompressed iTXt only, as written here)."""
     texts: dict[str, str] = {}
-    pos = 8
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        payload = data[pos + 8 : pos + 8 + length]
-        if kind == b"tEXt":
-            key, _, value = payload.partition(b"\0")
-            texts[key.decode("latin-1")] = value.decode("latin-1")
-        elif kind == b"iTXt":
-            key, _, rest = payload.partition(b"\0")
-            if rest[:1] == b"\0":
-                _lang, _, rest = rest[2:].partition(b"\0")
-                _translated, _, value = rest.partition(b"\0")
-                texts[key.decode("latin-1")] = value.decode()
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
+    for _, _, kind, payload in _png_chunks(data):
+        found = _png_text(kind, payload)
+        if found:
+            texts[found[0]] = found[1]
     return texts
 
 
-# ---------------------------------------------------------------- MIDI, WAV, SVG
+class PngContainer(Container):
+    """Text chunks right after IHDR, so readers see them before the image data."""
+
+    KEYS = ("parameters", RECORD_KEY, SEAL_KEY)
+
+    def embed(self, payload: bytes, texts: dict[str, str]) -> Embedded:
+        at = 8 + 8 + struct.unpack(">I", payload[8:12])[0] + 4
+        size = png_size(payload)
+        texts = {"parameters": a1111_parameters(json.loads(texts[RECORD_KEY]), size), **texts}
+        chunks = b"".join(_png_text_chunk(k, texts[k]) for k in self.KEYS if k in texts)
+        return Embedded(payload[:at] + chunks + payload[at:], at, len(chunks))
+
+    def read(self, data: bytes) -> dict[str, str]:
+        return read_png_texts(data)
+
+    def strip(self, data: bytes) -> bytes:
+        kept = [data[:8]]
+        for start, end, kind, payload in _png_chunks(data):
+            found = _png_text(kind, payload)
+            if not (found and found[0] in self.KEYS):
+                kept.append(data[start:end])
+        return b"".join(kept)
 
 
-def embed_midi(data: bytes, record_json: str) -> bytes:
-    """Add the record as a text meta event at the start of the first track."""
-    midi = mido.MidiFile(file=io.BytesIO(data))
-    midi.tracks[0].insert(0, mido.MetaMessage("text", text=f"{RECORD_KEY}:{record_json}", time=0))
-    out = io.BytesIO()
-    midi.save(file=out)
-    return out.getvalue()
+def _varlen(n: int) -> bytes:
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
 
 
-def read_midi_record(data: bytes) -> str | None:
-    midi = mido.MidiFile(file=io.BytesIO(data))
-    for msg in midi.tracks[0]:
-        if msg.type == "text" and msg.text.startswith(f"{RECORD_KEY}:"):
-            return msg.text[len(RECORD_KEY) + 1 :]
-    return None
+def _read_varlen(data: bytes, pos: int) -> tuple[int, int]:
+    value = 0
+    for _ in range(4):
+        byte = data[pos]
+        pos += 1
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, pos
+    raise ValueError("bad MIDI variable-length number")
+
+
+class MidiContainer(Container):
+    """Text meta events (``museforge:{...}``) at the start of the first track."""
+
+    def _track0(self, data: bytes) -> int:
+        if data[:4] != b"MThd" or len(data) < 22:
+            raise ValueError("not a MIDI file")
+        at = 8 + struct.unpack(">I", data[4:8])[0]
+        if data[at : at + 4] != b"MTrk":
+            raise ValueError("not a MIDI file")
+        return at
+
+    def embed(self, payload: bytes, texts: dict[str, str]) -> Embedded:
+        track = self._track0(payload)
+        events = b""
+        for key in (RECORD_KEY, SEAL_KEY):
+            if key in texts:
+                text = f"{key}:{texts[key]}".encode("latin-1")
+                events += b"\x00\xff\x01" + _varlen(len(text)) + text
+        length = struct.unpack(">I", payload[track + 4 : track + 8])[0] + len(events)
+        at = track + 8
+        data = payload[: track + 4] + struct.pack(">I", length) + events + payload[at:]
+        return Embedded(data, at, len(events))
+
+    def _events(self, data: bytes) -> tuple[int, int, dict[str, str]]:
+        """Offset of track 0's events, the end of museforge's events there, and their texts."""
+        track = self._track0(data)
+        pos = start = track + 8
+        texts: dict[str, str] = {}
+        while data[pos : pos + 3] == b"\x00\xff\x01":
+            length, body = _read_varlen(data, pos + 3)
+            text = data[body : body + length].decode("latin-1")
+            key, sep, value = text.partition(":")
+            if not sep or key not in (RECORD_KEY, SEAL_KEY):
+                break
+            texts[key] = value
+            pos = body + length
+        return start, pos, texts
+
+    def read(self, data: bytes) -> dict[str, str]:
+        return self._events(data)[2]
+
+    def strip(self, data: bytes) -> bytes:
+        start, end, _ = self._events(data)
+        track = start - 8
+        length = struct.unpack(">I", data[track + 4 : track + 8])[0] - (end - start)
+        return data[: track + 4] + struct.pack(">I", length) + data[end:]
 
 
 def _riff_sub(kind: bytes, payload: bytes) -> bytes:
@@ -149,91 +283,376 @@ def _riff_sub(kind: bytes, payload: bytes) -> bytes:
     return kind + struct.pack("<I", len(payload)) + payload
 
 
-def embed_wav(data: bytes, record_json: str) -> bytes:
-    """Append a ``LIST/INFO`` chunk with the record as comment (ICMT) and the software (ISFT)."""
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise ValueError("not a WAV file")
-    info = b"INFO" + _riff_sub(b"ISFT", f"museforge {__version__}".encode())
-    info += _riff_sub(b"ICMT", record_json.encode("ascii"))
-    body = data[8:] + b"LIST" + struct.pack("<I", len(info)) + info
-    return b"RIFF" + struct.pack("<I", len(body)) + body
+class WavContainer(Container):
+    """A ``LIST/INFO`` chunk appended to the file: software (ISFT), the record as comment (ICMT)
+    and the seal (ISGN)."""
 
+    IDS: ClassVar[dict[str, bytes]] = {RECORD_KEY: b"ICMT", SEAL_KEY: b"ISGN"}
 
-def read_wav_record(data: bytes) -> str | None:
-    pos = 12
-    while pos + 8 <= len(data):
-        kind, size = struct.unpack("<4sI", data[pos : pos + 8])
-        if kind == b"LIST" and data[pos + 8 : pos + 12] == b"INFO":
-            sub = pos + 12
-            while sub + 8 <= pos + 8 + size:
-                sub_kind, sub_size = struct.unpack("<4sI", data[sub : sub + 8])
-                if sub_kind == b"ICMT":
-                    return data[sub + 8 : sub + 8 + sub_size].rstrip(b"\0").decode("ascii")
-                sub += 8 + sub_size + (sub_size % 2)
-        pos += 8 + size + (size % 2)
-    return None
+    def _chunks(self, data: bytes) -> list[tuple[int, int, bytes]]:
+        if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+            raise ValueError("not a WAV file")
+        chunks, pos = [], 12
+        while pos + 8 <= len(data):
+            kind, size = struct.unpack("<4sI", data[pos : pos + 8])
+            end = pos + 8 + size + (size % 2)
+            chunks.append((pos, min(end, len(data)), kind))
+            pos = end
+        return chunks
 
+    def embed(self, payload: bytes, texts: dict[str, str]) -> Embedded:
+        self._chunks(payload)
+        info = b"INFO" + _riff_sub(b"ISFT", f"museforge {__version__}".encode())
+        for key, sub in self.IDS.items():
+            if key in texts:
+                info += _riff_sub(sub, texts[key].encode("ascii"))
+        chunk = b"LIST" + struct.pack("<I", len(info)) + info
+        body = payload[8:] + chunk
+        return Embedded(b"RIFF" + struct.pack("<I", len(body)) + body, len(payload), len(chunk))
 
-def embed_svg(data: bytes, record_json: str) -> bytes:
-    text = data.decode()
-    match = re.search(r"<svg\b[^>]*>", text)
-    if not match:
-        raise ValueError("not an SVG file")
-    escaped = record_json.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    meta = f'<metadata id="{RECORD_KEY}">{escaped}</metadata>'
-    return (text[: match.end()] + meta + text[match.end() :]).encode()
-
-
-def read_svg_record(data: bytes) -> str | None:
-    match = re.search(rf'<metadata id="{RECORD_KEY}">(.*?)</metadata>', data.decode(), re.S)
-    if not match:
+    def _ours(self, data: bytes) -> tuple[int, int] | None:
+        chunks = self._chunks(data)
+        if chunks and chunks[-1][2] == b"LIST" and data[chunks[-1][0] + 8 : chunks[-1][0] + 12] == b"INFO":
+            return chunks[-1][0], chunks[-1][1]
         return None
-    return match.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    def read(self, data: bytes) -> dict[str, str]:
+        found = self._ours(data)
+        if not found:
+            return {}
+        start, end = found
+        texts, sub = {}, start + 12
+        names = {v: k for k, v in self.IDS.items()}
+        while sub + 8 <= end:
+            kind, size = struct.unpack("<4sI", data[sub : sub + 8])
+            if kind in names:
+                texts[names[kind]] = data[sub + 8 : sub + 8 + size].rstrip(b"\0").decode("ascii", "replace")
+            sub += 8 + size + (size % 2)
+        return texts
+
+    def strip(self, data: bytes) -> bytes:
+        found = self._ours(data)
+        if not found or not self.read(data):
+            return data
+        body = data[8 : found[0]] + data[found[1] :]
+        return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-# ---------------------------------------------------------------- dispatch
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def embed(file: OutputFile, record: dict[str, Any]) -> list[OutputFile]:
-    """The file with its record embedded, plus a sidecar when the format cannot hold one."""
-    ascii_json = json.dumps(record, sort_keys=True, ensure_ascii=True)
-    suffix = Path(file.name).suffix.lower()
-    if suffix == ".png":
-        texts = {
-            "parameters": a1111_parameters(record, png_size(file.data)),
-            RECORD_KEY: json.dumps(record, sort_keys=True, ensure_ascii=False),
-        }
-        return [OutputFile(file.name, embed_png(file.data, texts), file.media_type)]
-    if suffix in (".mid", ".midi"):
-        return [OutputFile(file.name, embed_midi(file.data, ascii_json), file.media_type)]
-    if suffix == ".wav":
-        return [OutputFile(file.name, embed_wav(file.data, ascii_json), file.media_type)]
-    if suffix == ".svg":
-        return [OutputFile(file.name, embed_svg(file.data, ascii_json), file.media_type)]
-    sidecar = json.dumps(record, sort_keys=True, ensure_ascii=False, indent=2).encode() + b"\n"
-    return [file, OutputFile(f"{file.name}.provenance.json", sidecar, "application/json")]
+def _xml_unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+class SvgContainer(Container):
+    """``<metadata id="museforge">`` elements right after the opening ``<svg>`` tag."""
+
+    PATTERN = re.compile(r'<metadata id="(museforge|museforge-seal)">(.*?)</metadata>', re.S)
+
+    def embed(self, payload: bytes, texts: dict[str, str]) -> Embedded:
+        text = payload.decode()
+        match = re.search(r"<svg\b[^>]*>", text)
+        if not match:
+            raise ValueError("not an SVG file")
+        meta = "".join(f'<metadata id="{k}">{_xml_escape(texts[k])}</metadata>'
+                       for k in (RECORD_KEY, SEAL_KEY) if k in texts)
+        at = len(text[: match.end()].encode())
+        inserted = meta.encode()
+        return Embedded(payload[:at] + inserted + payload[at:], at, len(inserted))
+
+    def read(self, data: bytes) -> dict[str, str]:
+        return {k: _xml_unescape(v) for k, v in self.PATTERN.findall(data.decode("utf-8", "replace"))}
+
+    def strip(self, data: bytes) -> bytes:
+        return self.PATTERN.sub("", data.decode("utf-8", "replace")).encode()
+
+
+CONTAINERS: dict[str, Container] = {
+    ".png": PngContainer(),
+    ".mid": MidiContainer(),
+    ".midi": MidiContainer(),
+    ".wav": WavContainer(),
+    ".svg": SvgContainer(),
+}
+
+
+def container_of(name: str) -> Container | None:
+    """The container for a file name, or None when the record goes in a sidecar."""
+    return CONTAINERS.get(Path(name).suffix.lower())
+
+
+def sidecar_name(name: str) -> str:
+    return name + SIDECAR_SUFFIX
+
+
+# ---------------------------------------------------------------- seals
+
+
+def block_size(length: int) -> int:
+    """Block size for per-block hashes: at least 64 bytes, at most 512 blocks a file.
+
+    >>> block_size(10_000), block_size(10_000_000)
+    (64, 32768)
+    """
+    size = MIN_BLOCK
+    while length > size * MAX_BLOCKS:
+        size *= 2
+    return size
+
+
+def file_stamp(name: str, media_type: str, payload: bytes) -> dict[str, Any]:
+    """What a seal says about a file's own content: hash, size and a hash per block."""
+    block = block_size(len(payload))
+    return {
+        "name": name,
+        "media_type": media_type,
+        "sha256": sha256_bytes(payload),
+        "bytes": len(payload),
+        "block": block,
+        "blocks": [sha256_bytes(payload[i : i + block])[:16] for i in range(0, len(payload), block)],
+    }
+
+
+def public_key_b64(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def fingerprint(public_key_b64_text: str) -> str:
+    """A short, readable fingerprint of a public key: ``SHA256:`` and 16 hex digits."""
+    try:
+        raw = base64.b64decode(public_key_b64_text, validate=True)
+    except ValueError:
+        return "SHA256:invalid"
+    digest = sha256_bytes(raw)[:16]
+    return "SHA256:" + ":".join(digest[i : i + 4] for i in range(0, 16, 4))
+
+
+def make_seal(record: dict[str, Any], stamp: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+    """The seal of one file: its stamp and a signature over the record and the stamp."""
+    message = canonical_json({"record": record, "file": stamp})
+    return {
+        "file": stamp,
+        "algorithm": "ed25519",
+        "public_key": public_key_b64(key),
+        "signature": base64.b64encode(key.sign(message)).decode(),
+    }
+
+
+def seal_signature_ok(record: dict[str, Any], seal: Any) -> bool:
+    """True when ``seal`` carries a valid Ed25519 signature over ``record`` and its stamp."""
+    if not (isinstance(seal, dict) and seal.get("algorithm") == "ed25519"
+            and isinstance(seal.get("file"), dict)):
+        return False
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(seal["public_key"]))
+        public.verify(base64.b64decode(seal["signature"]),
+                      canonical_json({"record": record, "file": seal["file"]}))
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- embedding
+
+
+def _texts(record: dict[str, Any], seal: dict[str, Any] | None, ascii_only: bool) -> dict[str, str]:
+    texts = {RECORD_KEY: json.dumps(record, sort_keys=True, ensure_ascii=ascii_only)}
+    if seal is not None:
+        texts[SEAL_KEY] = json.dumps(seal, sort_keys=True, ensure_ascii=True)
+    return texts
+
+
+def _sidecar(record: dict[str, Any], seal: dict[str, Any] | None) -> bytes:
+    body = dict(record)
+    if seal is not None:
+        body["seal"] = seal
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, indent=2).encode() + b"\n"
+
+
+def embed_texts(name: str, payload: bytes, record: dict[str, Any],
+                seal: dict[str, Any] | None) -> Embedded:
+    """``payload`` with the record (and seal) embedded; for formats without a container the
+    payload itself (its sidecar is made by :func:`embed`)."""
+    container = container_of(name)
+    if container is None:
+        return Embedded(payload, len(payload), 0)
+    ascii_only = not isinstance(container, PngContainer)
+    return container.embed(payload, _texts(record, seal, ascii_only))
+
+
+def embed(file: OutputFile, record: Record | Mapping[str, Any],
+          key: Ed25519PrivateKey | None = None) -> list[OutputFile]:
+    """The file with its record embedded (and, given a signing key, sealed), plus a sidecar
+    when the format cannot hold a record."""
+    from museforge.engines import OutputFile
+
+    data = _record_json(record)
+    seal = make_seal(data, file_stamp(file.name, file.media_type, file.data), key) if key else None
+    embedded = embed_texts(file.name, file.data, data, seal)
+    out = [OutputFile(file.name, embedded.data, file.media_type)]
+    if container_of(file.name) is None:
+        out.append(OutputFile(sidecar_name(file.name), _sidecar(data, seal), "application/json"))
+    return out
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """What a file carries: its record and seal as JSON, and the file's own content."""
+
+    record: dict[str, Any] | None
+    seal: dict[str, Any] | None
+    payload: bytes
+    at: int = 0
+    inserted: int = 0
+
+
+def read_embedding(path: Path, data: bytes | None = None) -> Embedding:
+    """The record, seal and own content of a file (a sidecar is read for other formats)."""
+    data = path.read_bytes() if data is None else data
+    container = container_of(path.name)
+    try:
+        if container is None:
+            sidecar = path.with_name(sidecar_name(path.name))
+            if not sidecar.is_file():
+                return Embedding(None, None, data)
+            body = json.loads(sidecar.read_text(encoding="utf-8"))
+            if not isinstance(body, dict):
+                raise ValueError("the sidecar is not an object")
+            seal = body.pop("seal", None)
+            return Embedding(body, seal, data, len(data), 0)
+        texts = container.read(data)
+        payload = container.strip(data)
+    except (ValueError, IndexError, struct.error, UnicodeDecodeError) as err:
+        raise MuseforgeError(f"{path}: cannot read its museforge record ({err})") from None
+    if RECORD_KEY not in texts:
+        return Embedding(None, None, data)
+    try:
+        record = json.loads(texts[RECORD_KEY])
+        seal = json.loads(texts[SEAL_KEY]) if SEAL_KEY in texts else None
+    except json.JSONDecodeError as err:
+        raise MuseforgeError(f"{path}: its museforge record is damaged ({err.msg})") from None
+    if not isinstance(record, dict):
+        raise MuseforgeError(f"{path}: its museforge record is not an object")
+    return Embedding(record, seal, payload, *_insertion(path.name, payload, record, seal))
+
+
+def _insertion(name: str, payload: bytes, record: dict[str, Any], seal: Any) -> tuple[int, int]:
+    try:
+        embedded = embed_texts(name, payload, record, seal if isinstance(seal, dict) else None)
+    except (ValueError, UnicodeEncodeError, struct.error, KeyError, RecordError):
+        return 0, 0
+    return embedded.at, embedded.inserted
 
 
 def read_embedded(path: Path) -> dict[str, Any] | None:
-    """The record embedded in (or beside) a file, or None when there is none."""
+    """The record embedded in (or beside) a file, as JSON, or None when there is none."""
+    return read_embedding(Path(path)).record
+
+
+def read_record(path: Path) -> Record | None:
+    """The typed record of a file, or None; one-line error when it is malformed."""
+    data = read_embedded(path)
+    return Record.from_json(data, f"{path}: record") if data is not None else None
+
+
+def reseal(name: str, payload: bytes, record: dict[str, Any], seal: dict[str, Any] | None) -> bytes:
+    """A file rebuilt from its content, record and seal (the inverse of reading an embedding)."""
+    return embed_texts(name, payload, record, seal).data
+
+
+# ---------------------------------------------------------------- checking a lone file
+
+
+@dataclass(frozen=True)
+class FileVerdict:
+    """What ``verify`` finds about one file."""
+
+    name: str
+    status: str
+    """``ok``, ``changed``, ``unsigned``, ``no record``, ``forged`` or ``missing``."""
+    detail: str = ""
+    signer: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def changed_ranges(payload: bytes, stamp: dict[str, Any], at: int, inserted: int) -> list[tuple[int, int]]:
+    """File offsets (first, last) of the content blocks whose hashes differ from the stamp; the
+    bytes museforge inserted at ``at`` are skipped over."""
+    block = stamp.get("block") or MIN_BLOCK
+    blocks = stamp.get("blocks") or []
+    spans: list[tuple[int, int]] = []
+    for i in range(max(len(blocks), -(-len(payload) // block))):
+        piece = payload[i * block : (i + 1) * block]
+        if i < len(blocks) and piece and sha256_bytes(piece)[:16] == blocks[i]:
+            continue
+        first = i * block
+        last = max(first, len(payload) - 1) if i >= len(blocks) - 1 else min(len(payload), first + block) - 1
+        spans.append((first, last))
+        if i >= len(blocks) - 1:
+            break
+    ranges: list[tuple[int, int]] = []
+    for first, last in spans:
+        parts = [(first, last)] if last < at or first >= at else [(first, at - 1), (at, last)]
+        for a, b in parts:
+            a, b = (a + inserted, b + inserted) if a >= at else (a, b)
+            if ranges and ranges[-1][1] + 1 >= a:
+                ranges[-1] = (ranges[-1][0], b)
+            else:
+                ranges.append((a, b))
+    return ranges
+
+
+def describe_ranges(ranges: list[tuple[int, int]]) -> str:
+    """``bytes 1,024-2,047 and 8,192-8,200``."""
+    parts = [f"{a:,}" if a == b else f"{a:,}-{b:,}" for a, b in ranges[:4]]
+    more = f" and {len(ranges) - 4} more ranges" if len(ranges) > 4 else ""
+    single = len(ranges) == 1 and ranges[0][0] == ranges[0][1]
+    return ("byte " if single else "bytes ") + ", ".join(parts) + more
+
+
+def check_file(path: Path) -> FileVerdict:
+    """Verify a lone file: its seal's signature, its content against the sealed hashes (naming
+    the bytes that changed), and that the embedded texts are exactly what was sealed."""
+    name = path.name
+    if not path.is_file():
+        return FileVerdict(name, "missing", "no such file")
     data = path.read_bytes()
-    suffix = path.suffix.lower()
-    text: str | None
-    if suffix == ".png":
-        text = read_png_texts(data).get(RECORD_KEY)
-    elif suffix in (".mid", ".midi"):
-        text = read_midi_record(data)
-    elif suffix == ".wav":
-        text = read_wav_record(data)
-    elif suffix == ".svg":
-        text = read_svg_record(data)
-    else:
-        sidecar = path.with_name(path.name + ".provenance.json")
-        text = sidecar.read_text() if sidecar.exists() else None
-    return json.loads(text) if text else None
+    found = read_embedding(path, data)
+    if found.record is None:
+        return FileVerdict(name, "no record", "it carries no museforge record")
+    if found.seal is None:
+        return FileVerdict(name, "unsigned", "its record is not sealed (made before seals existed)")
+    if not seal_signature_ok(found.record, found.seal):
+        return FileVerdict(name, "forged", "the record or its seal was changed after signing")
+    signer = fingerprint(str(found.seal.get("public_key", "")))
+    stamp = found.seal["file"]
+    if sha256_bytes(found.payload) != stamp.get("sha256") or len(found.payload) != stamp.get("bytes"):
+        ranges = changed_ranges(found.payload, stamp, found.at, found.inserted)
+        where = describe_ranges(ranges) if ranges else "its length"
+        return FileVerdict(name, "changed", f"{where} changed since it was signed", signer)
+    if reseal(name, found.payload, found.record, found.seal) != data:
+        return FileVerdict(name, "changed", "the embedded text (parameters or record) was edited", signer)
+    return FileVerdict(name, "ok", "", signer)
 
 
-# ---------------------------------------------------------------- signing
+def strip_seal(path: Path, data: bytes | None = None) -> bytes:
+    """The file's bytes with its seal left out (record kept): what ``reproduce`` compares, as a
+    seal depends on the key that signed it."""
+    found = read_embedding(path, data)
+    if found.record is None:
+        return path.read_bytes() if data is None else data
+    if container_of(path.name) is None:
+        return found.payload + b"\0" + _sidecar(found.record, None)
+    return reseal(path.name, found.payload, found.record, None)
+
+
+# ---------------------------------------------------------------- keys and manifests
 
 
 def key_path() -> Path:
@@ -245,17 +664,24 @@ def load_signing_key() -> Ed25519PrivateKey:
     """This person's Ed25519 key, made on first use; a throwaway key when it cannot be stored."""
     path = key_path()
     if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (ValueError, TypeError) as err:
+            raise MuseforgeError(f"the signing key {path} is damaged ({err}); move it away and a new "
+                                 "key is made on the next run") from None
         if isinstance(key, Ed25519PrivateKey):
             return key
+        raise MuseforgeError(f"{path} holds a key of another kind, not Ed25519; move it away and a new "
+                             "key is made on the next run")
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pem)
-        path.chmod(0o600)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
     except OSError as exc:
         warnings.warn(
             f"cannot store the signing key at {path} ({exc.strerror}); this Work is signed with a"
@@ -265,18 +691,17 @@ def load_signing_key() -> Ed25519PrivateKey:
     return key
 
 
-def sign_manifest(manifest: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, str]:
+def sign_manifest(manifest: Mapping[str, Any], key: Ed25519PrivateKey) -> dict[str, str]:
     """A signature over the canonical JSON of the manifest without its ``signature`` field."""
     body = {k: v for k, v in manifest.items() if k != "signature"}
-    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return {
         "algorithm": "ed25519",
-        "public_key": base64.b64encode(public).decode(),
+        "public_key": public_key_b64(key),
         "value": base64.b64encode(key.sign(canonical_json(body))).decode(),
     }
 
 
-def verify_manifest(manifest: dict[str, Any]) -> bool:
+def verify_manifest(manifest: Mapping[str, Any]) -> bool:
     """True when the manifest's signature matches its content and its public key."""
     sig = manifest.get("signature")
     if not isinstance(sig, dict) or sig.get("algorithm") != "ed25519":
@@ -285,6 +710,6 @@ def verify_manifest(manifest: dict[str, Any]) -> bool:
     try:
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(sig["public_key"]))
         public.verify(base64.b64decode(sig["value"]), canonical_json(body))
-    except (InvalidSignature, ValueError, KeyError):
+    except (InvalidSignature, ValueError, KeyError, TypeError):
         return False
     return True

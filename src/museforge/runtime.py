@@ -9,9 +9,14 @@ import platform
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
+from museforge.errors import MuseforgeError
+from museforge.hashing import sha256_bytes as sha256_bytes  # re-exported: tests/test_work.py imports it here
+
+if TYPE_CHECKING:  # torch and numpy load on first use, so light commands start fast
+    import numpy as np
+    import torch
 
 Progress = Callable[[str, float], None]
 """``progress(stage, fraction)``: fraction in [0, 1] of the named stage."""
@@ -23,13 +28,32 @@ def no_progress(stage: str, fraction: float) -> None:
     """The default progress callback: says nothing."""
 
 
+MAX_SEED = 2**53 - 1
+"""The largest seed: every seed a record holds stays exact in JSON readers and web pages."""
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` when it lies in 0..MAX_SEED, else a one-line error.
+
+    >>> check_seed(2**53)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    museforge.errors.MuseforgeError: seed 9007199254740992 is out of range: ... 0 to 9007199254740991
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise MuseforgeError(f"seed {seed} is out of range: use a whole number from 0 to {MAX_SEED}")
+    return seed
+
+
 def resolve_seed(seed: int | None) -> int:
-    """The seed asked for, or a fresh random one (recorded with the result, so it can be replayed)."""
-    return seed if seed is not None else secrets.randbelow(2**31)
+    """The seed asked for (checked), or a fresh random one (recorded, so it can be replayed)."""
+    return check_seed(seed) if seed is not None else secrets.randbelow(2**31)
 
 
 def make_generator(seed: int) -> torch.Generator:
     """One seed becomes one CPU ``torch.Generator``, threaded through every random step."""
+    import torch
+
     gen = torch.Generator(device="cpu")
     gen.manual_seed(seed)
     return gen
@@ -49,19 +73,22 @@ def derive_seed(seed: int, name: str) -> int:
 
 def numpy_rng(generator: torch.Generator) -> np.random.Generator:
     """A numpy generator drawn from (and advancing) the torch generator, for numpy-side code."""
+    import numpy as np
+    import torch
+
     seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
     return np.random.default_rng(seed)
 
 
 def choose_device(requested: str | None = None) -> torch.device:
     """CPU unless asked otherwise; ``"auto"`` picks CUDA when present."""
+    import torch
+
     if requested in (None, "cpu"):
         return torch.device("cpu")
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        from museforge.errors import MuseforgeError
-
         raise MuseforgeError(f"device {requested!r} asked for but CUDA is not available; use --device cpu")
     return torch.device(requested)
 
@@ -82,6 +109,3 @@ def models_root() -> Path:
     env = os.environ.get("MUSEFORGE_MODELS")
     return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
 
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -1,7 +1,9 @@
-"""A Work: one folder with ``work.json`` and the artifacts a job made; save, load, verify.
+"""A Work: the typed record (``work.json``) and the files a job made; save, load, verify.
 
-A Work is built in a hidden temporary folder beside its destination and renamed into place at
-the end, so an interrupted or failed job never leaves a half-written Work behind.
+A Work is saved either as a folder (``work.json``, ``report.html`` and the artifacts) or as its
+files alone, each carrying its own sealed record. Both are written atomically: a folder is built
+in a hidden temporary folder beside its destination and renamed into place; a file is written
+beside its destination and renamed. An interrupted or failed job leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -10,41 +12,121 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from museforge.engines import OutputFile
 from museforge.errors import MuseforgeError
-from museforge.provenance import verify_manifest
-from museforge.runtime import sha256_bytes
+from museforge.hashing import sha256_bytes
+from museforge.provenance import (
+    SIDECAR_SUFFIX,
+    FileVerdict,
+    check_file,
+    fingerprint,
+    read_embedding,
+    verify_manifest,
+)
+from museforge.record import ArtifactRecord, FileRecord, Record, RecordError, WorkRecord
+
+if TYPE_CHECKING:
+    from museforge.engines import OutputFile
 
 MANIFEST = "work.json"
-FORMAT_VERSION = 1
+REPORT = "report.html"
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class Work:
+    """A Work in memory: its record and its files (sealed, final bytes), in order."""
+
+    record: WorkRecord
+    files: list[OutputFile] = field(default_factory=list)
+
+    def file(self, name: str) -> OutputFile:
+        for f in self.files:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def report_html(self) -> str:
+        from museforge.report import render_report
+
+        return render_report(self.record)
+
+    def save(self, out: Path, overwrite: bool = False) -> Path:
+        """Write the Work as a folder: every file, ``work.json`` and ``report.html``."""
+        from museforge.engines import OutputFile
+
+        report = OutputFile(REPORT, self.report_html().encode(), "text/html")
+        return write_work(out, self.record.to_json(), [*self.files, report], overwrite)
+
+    def save_files(self, targets: dict[str, Path], overwrite: bool = False) -> list[Path]:
+        """Write chosen files alone (each carries its sealed record); ``targets`` maps a file's
+        name to its path, and a sidecar follows its file. Every path is checked first."""
+        plan: list[tuple[Path, bytes]] = []
+        for f in self.files:
+            if f.name in targets:
+                plan.append((targets[f.name], f.data))
+            elif f.name.endswith(SIDECAR_SUFFIX) and f.name.removesuffix(SIDECAR_SUFFIX) in targets:
+                main = targets[f.name.removesuffix(SIDECAR_SUFFIX)]
+                plan.append((main.with_name(main.name + SIDECAR_SUFFIX), f.data))
+        for path, _ in plan:
+            check_writable_file(path, overwrite)
+        for path, data in plan:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, data)
+        return [p for p, _ in plan]
+
+    def save_into(self, folder: Path, overwrite: bool = False) -> list[Path]:
+        """Write every file alone into ``folder`` (made if missing), keeping their names."""
+        if folder.exists() and not folder.is_dir():
+            raise MuseforgeError(f"{folder} exists and is not a folder; choose another --out")
+        return self.save_files({f.name: folder / f.name for f in self.files
+                                if not f.name.endswith(SIDECAR_SUFFIX)}, overwrite)
+
+
+# ---------------------------------------------------------------- writing
 
 
 def prepare_destination(out: Path, overwrite: bool) -> None:
-    """Fail early, with one line, when ``out`` cannot become a Work."""
+    """Fail early, with one line, when ``out`` cannot become a Work folder."""
     if out.exists() and not out.is_dir():
         raise MuseforgeError(f"{out} exists and is not a folder; choose another --out")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise MuseforgeError(
             f"{out} already exists and is not empty; choose another --out or pass --overwrite"
         )
+    _check_creatable(out)
+
+
+def _check_creatable(path: Path) -> None:
+    """The nearest existing folder above ``path`` must be a folder we can write in (tried, not
+    guessed: permissions can say yes where the file system says no)."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise MuseforgeError(f"cannot write to {path.parent}: {parent} is a file, not a folder; "
+                             "choose another --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise MuseforgeError(f"cannot write to {parent}: permission denied; choose another --out")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.mkdtemp(prefix=f".{out.name}.probe-", dir=out.parent)
-        Path(probe).rmdir()
+        Path(tempfile.mkdtemp(prefix=f".{path.name}.probe-", dir=parent)).rmdir()
     except OSError as exc:
-        raise MuseforgeError(
-            f"cannot write to {out.parent}: {exc.strerror or exc}; choose another --out"
-        ) from None
+        raise MuseforgeError(f"cannot write to {parent}: {exc.strerror or exc}; choose another --out") \
+            from None
 
 
 def write_work(out: Path, manifest: dict[str, Any], files: list[OutputFile], overwrite: bool) -> Path:
     """Write every file and ``work.json`` into a temporary folder, then rename it to ``out``."""
     prepare_destination(out, overwrite)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:
+        raise MuseforgeError(f"cannot write to {out.parent}: {exc.strerror or exc}; choose another --out") \
+            from None
     try:
         for f in files:
             (tmp / f.name).write_bytes(f.data)
@@ -65,52 +147,6 @@ def write_work(out: Path, manifest: dict[str, Any], files: list[OutputFile], ove
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
-
-
-def load_manifest(work_dir: Path) -> dict[str, Any]:
-    """``work.json`` of a Work folder (or the file itself), with one-line errors."""
-    path = work_dir if work_dir.name == MANIFEST else work_dir / MANIFEST
-    if not path.exists():
-        raise MuseforgeError(f"{path} not found; pass a folder written by 'museforge create'")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MuseforgeError(f"{path} is not valid JSON ({exc}); the Work is damaged") from None
-    if not isinstance(manifest, dict) or "artifacts" not in manifest:
-        raise MuseforgeError(f"{path} is not a museforge work manifest")
-    if manifest.get("format", 0) > FORMAT_VERSION:
-        raise MuseforgeError(f"{path} was written by a newer museforge; upgrade to read it")
-    return manifest
-
-
-def work_folder(path: Path) -> Path:
-    return path.parent if path.name == MANIFEST else path
-
-
-@dataclass(frozen=True)
-class FileCheck:
-    name: str
-    status: str  # "ok" | "changed" | "missing"
-
-
-def verify_work(work_dir: Path) -> tuple[bool, list[FileCheck]]:
-    """Whether the signature holds, and whether each listed file still has its recorded hash."""
-    manifest = load_manifest(work_dir)
-    folder = work_folder(work_dir)
-    checks = []
-    for artifact in manifest["artifacts"]:
-        for entry in artifact["files"]:
-            path = folder / entry["name"]
-            if not path.exists():
-                checks.append(FileCheck(entry["name"], "missing"))
-            elif sha256_bytes(path.read_bytes()) != entry["sha256"]:
-                checks.append(FileCheck(entry["name"], "changed"))
-            else:
-                checks.append(FileCheck(entry["name"], "ok"))
-    return verify_manifest(manifest), checks
-
-
-# ---------------------------------------------------------------- single files
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -135,16 +171,161 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def check_writable_file(path: Path, overwrite: bool) -> None:
-    """Fail early, with one line, when ``path`` cannot be written."""
+    """Fail early, with one line, when ``path`` cannot be written (missing folders are made
+    when it is written)."""
     if path.is_dir():
         raise MuseforgeError(f"{path} is a folder; give a file name such as painting.png")
     if path.exists() and not overwrite:
         raise MuseforgeError(f"{path} already exists; choose another --out or pass --overwrite")
-    parent = path.parent
-    if parent.exists() and not parent.is_dir():
-        raise MuseforgeError(f"cannot write to {parent}: it is a file, not a folder; "
-                             "choose another --out")
-    if not parent.is_dir():
-        raise MuseforgeError(f"folder {parent} does not exist; create it or choose another --out")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise MuseforgeError(f"cannot write to {parent}: permission denied; choose another --out")
+    _check_creatable(path)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def work_folder(path: Path) -> Path:
+    return path.parent if path.name == MANIFEST else path
+
+
+def _read_manifest_json(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise MuseforgeError(f"{path} not found; pass a Work folder, its work.json, or a file museforge made")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise MuseforgeError(f"{path} is larger than any work.json museforge writes; the Work is damaged")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MuseforgeError(f"{path} is not valid JSON ({exc}); the Work is damaged") from None
+    except RecursionError:
+        raise MuseforgeError(f"{path} is nested too deeply to be a museforge work manifest") from None
+    if not isinstance(data, dict) or "artifacts" not in data:
+        raise MuseforgeError(f"{path} is not a museforge work manifest")
+    return data
+
+
+def load_manifest(work_dir: Path) -> dict[str, Any]:
+    """``work.json`` of a Work folder (or the file itself) as JSON, checked against the schema."""
+    path = work_dir if work_dir.name == MANIFEST else work_dir / MANIFEST
+    data = _read_manifest_json(path)
+    WorkRecord.from_json(data, str(path))
+    return data
+
+
+def load_record(work_dir: Path) -> WorkRecord:
+    """The typed ``work.json`` of a Work folder."""
+    path = work_dir if work_dir.name == MANIFEST else work_dir / MANIFEST
+    return WorkRecord.from_json(_read_manifest_json(path), str(path))
+
+
+def lone_record(path: Path) -> WorkRecord:
+    """A one-artifact WorkRecord from the record a lone file carries."""
+    if not path.is_file():
+        raise MuseforgeError(f"{path} not found; pass a Work folder, its work.json, or a file museforge made")
+    found = read_embedding(path)
+    if found.record is None:
+        raise MuseforgeError(f"{path} carries no museforge record")
+    try:
+        record = Record.from_json(found.record, f"{path}: record")
+    except RecordError as err:
+        raise MuseforgeError(str(err)) from None
+    data = path.read_bytes()
+    media = found.seal.get("file", {}).get("media_type", "") if isinstance(found.seal, dict) else ""
+    artifact = ArtifactRecord(
+        modality="", engine=record.engine, engine_version=record.engine_version,
+        model_sha256=record.model_sha256, params=record.params, seed=record.seed,
+        files=[FileRecord(path.name, str(media), sha256_bytes(data), len(data))],
+        inputs=record.inputs, uses_mood=record.emotion is not None,
+    )
+    return WorkRecord(
+        museforge=record.libraries.get("museforge", "?"), created="", prompt=record.prompt,
+        lang=record.lang, seed=record.seed, emotion=record.emotion, device="cpu",
+        libraries=record.libraries, artifacts=[artifact], format=0,
+    )
+
+
+def is_work_folder(path: Path) -> bool:
+    return path.name == MANIFEST or (path.is_dir() and (path / MANIFEST).is_file())
+
+
+def sealed_files(folder: Path) -> list[Path]:
+    """The files of a folder that carry a museforge record (sidecars are read with their file)."""
+    found = []
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and not p.name.endswith(SIDECAR_SUFFIX) and not p.name.startswith("."):
+            try:
+                if read_embedding(p).record is not None:
+                    found.append(p)
+            except MuseforgeError:
+                found.append(p)
+    return found
+
+
+# ---------------------------------------------------------------- verifying
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    name: str
+    status: str  # "ok" | "changed" | "missing"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What ``verify`` found: whether the record's signature holds, who signed, each file."""
+
+    signed: bool
+    signer: str
+    files: list[FileVerdict]
+
+    @property
+    def intact(self) -> bool:
+        return self.signed and bool(self.files) and all(f.ok for f in self.files)
+
+
+def verify_work(work_dir: Path) -> tuple[bool, list[FileCheck]]:
+    """Whether the signature holds, and whether each listed file still has its recorded hash."""
+    verdict = verify_folder(work_folder(work_dir))
+    return verdict.signed, [FileCheck(f.name, f.status, f.detail) for f in verdict.files]
+
+
+def verify_folder(folder: Path) -> Verdict:
+    """Check ``work.json``'s signature and every file it lists; a changed file's seal names the
+    bytes that changed."""
+    data = load_manifest(folder)
+    record = WorkRecord.from_json(data)
+    signer = fingerprint(record.signature.public_key) if record.signature else ""
+    files = []
+    for artifact in record.artifacts:
+        for entry in artifact.files:
+            path = folder / entry.name
+            if not path.is_file():
+                files.append(FileVerdict(entry.name, "missing", "listed in work.json but not found"))
+            elif sha256_bytes(path.read_bytes()) != entry.sha256:
+                detail = ""
+                if not entry.name.endswith(SIDECAR_SUFFIX):
+                    try:
+                        detail = check_file(path).detail
+                    except MuseforgeError:
+                        detail = "its record cannot be read"
+                files.append(FileVerdict(entry.name, "changed", detail or "its bytes differ from work.json"))
+            else:
+                files.append(FileVerdict(entry.name, "ok", "", signer))
+    return Verdict(verify_manifest(data), signer, files)
+
+
+def verify_path(path: Path) -> Verdict:
+    """Verify a Work folder, its ``work.json``, a lone file, or a folder of lone files."""
+    if is_work_folder(path):
+        return verify_folder(work_folder(path))
+    if path.is_dir():
+        files = [check_file(p) for p in sealed_files(path)]
+        if not files:
+            raise MuseforgeError(f"{path} holds no work.json and no file with a museforge record")
+        signers = {f.signer for f in files if f.signer}
+        return Verdict(all(f.status not in ("forged", "unsigned") for f in files),
+                       ", ".join(sorted(signers)), files)
+    if not path.exists():
+        raise MuseforgeError(f"{path} not found; pass a Work folder, its work.json, or a file museforge made")
+    verdict = check_file(path)
+    return Verdict(verdict.status not in ("forged", "unsigned", "no record"), verdict.signer, [verdict])

@@ -21,22 +21,16 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from museforge.emotion.moods import MOOD_PROTOTYPES, MOODS, Emotion, nearest_mood
+from museforge.emotion.moods import MOODS_TABLE, Emotion, nearest_mood
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _EN_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)*|[.,;:!?]")
 _ZH_BREAK = frozenset("，。、；：！？,.;:!?…—\n「」『』“”《》（）()")
 
-# The mood a negated word leans toward ("not happy" -> melancholy, "不怕" -> serene); a negated
-# word of a mood absent here ("no secret", "not old") casts no vote.
-NEGATED_MOOD = {
-    "joyful": "melancholy",
-    "serene": "tense",
-    "melancholy": "serene",
-    "tense": "serene",
-    "angry": "serene",
-}
-NEGATION_WEIGHT = 0.6  # a negated word votes this much for NEGATED_MOOD
+# A negated word votes this much for the mood it leans toward, its mood's ``MoodSpec.negated``
+# ("not happy" -> melancholy, "不怕" -> serene); a negated word of a mood without one ("no
+# secret", "not old") casts no vote.
+NEGATION_WEIGHT = 0.6
 INSIDE_WORD_WEIGHT = 0.5  # a lexicon term found inside a longer, unknown Chinese word
 NEGATION_SCOPE = 3  # words after a negation that it can reach
 VADER_SHARE = 0.4  # share of VADER's valence in the English valence when the lexicon voted
@@ -144,8 +138,9 @@ def _votes(hits: Iterable[Hit]) -> dict[str, float]:
     for hit in hits:
         for mood, weight in hit.moods.items():
             if hit.negated:
-                if mood in NEGATED_MOOD:
-                    votes[NEGATED_MOOD[mood]] += weight * hit.scale * NEGATION_WEIGHT
+                opposite = MOODS_TABLE[mood].negated
+                if opposite is not None:
+                    votes[opposite] += weight * hit.scale * NEGATION_WEIGHT
             else:
                 votes[mood] += weight * hit.scale
     return votes
@@ -169,9 +164,9 @@ def _combine(hits: list[Hit], vader: float | None, arousal_bonus: float) -> Emot
     if total <= 0.0:
         valence = 0.8 * vader if vader else 0.0
         return _fallback(valence, arousal_bonus, 0.3 * abs(valence))
-    label = max(MOODS, key=lambda m: (votes.get(m, 0.0), strongest.get(m, 0.0)))
-    valence = sum(w * MOOD_PROTOTYPES[m][0] for m, w in votes.items()) / total
-    arousal = sum(w * MOOD_PROTOTYPES[m][1] for m, w in votes.items()) / total
+    label = max(MOODS_TABLE, key=lambda m: (votes.get(m, 0.0), strongest.get(m, 0.0)))
+    valence = sum(w * MOODS_TABLE[m].valence for m, w in votes.items()) / total
+    arousal = sum(w * MOODS_TABLE[m].arousal for m, w in votes.items()) / total
     if vader:
         valence = (1 - VADER_SHARE) * valence + VADER_SHARE * vader
     share = votes[label] / total
@@ -209,7 +204,7 @@ def load_lexicon(lang: str) -> Lexicon:
         if not line.strip() or line.startswith("#"):
             continue
         term, mood, weight, *flags = line.split("\t")
-        if mood not in MOOD_PROTOTYPES:
+        if mood not in MOODS_TABLE:
             raise ValueError(f"{path.name}: unknown mood {mood!r} for {term!r}")
         entries[term][mood] = float(weight)
         if "solo" in flags:

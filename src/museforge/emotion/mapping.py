@@ -3,21 +3,22 @@
 Write ``a = (arousal + 1) / 2`` and ``v = (valence + 1) / 2``, both in [0, 1]. Then:
 
 Images
-    hue          the mood's base hue (``MOOD_HUES``); the palette spreads around it by
+    hue          the mood's base hue (``MoodSpec.hue``); the palette spreads around it by
                  ``20 + 40 a`` degrees and adds one accent a third of the wheel away
     saturation   ``0.30 + 0.50 a``     calm moods are muted, excited ones vivid
     lightness    ``0.30 + 0.40 v``     sad moods are dark, glad ones light
     contrast     ``0.35 + 0.65 a``
     stroke energy ``a``                length, curvature noise and density of marks
 Music
-    mode         ``MOOD_MODES`` (major, minor, dorian, phrygian, lydian, mixolydian)
-    tonic        ``MOOD_TONICS``
+    mode         ``MoodSpec.mode`` (major, minor, dorian, phrygian, lydian, mixolydian)
+    tonic        ``MoodSpec.tonic``
     tempo        ``round(56 + 84 a + 8 valence)`` beats per minute
     register     melody centre ``60 + round(7 valence)`` (MIDI pitch)
     dynamics     velocity ``round(46 + 64 a)``
     density      ``0.75 + 1.5 a`` notes per beat in the melody
 Text
-    mood words   ``MOOD_WORDS[label][lang]``: imagery the poem leans toward
+    mood words   ``MOOD_WORDS[label][lang]``: imagery the poem leans toward (none for a mood
+                 without an entry there)
     line energy  ``a``: short, exclamatory lines when high; long, quiet lines when low
 """
 
@@ -26,38 +27,9 @@ from __future__ import annotations
 import colorsys
 from dataclasses import dataclass
 
-from museforge.emotion.moods import Emotion
+from museforge.emotion.moods import MOODS_TABLE, Emotion
 
-MOOD_HUES = {
-    "joyful": 45.0,
-    "awed": 275.0,
-    "serene": 175.0,
-    "nostalgic": 30.0,
-    "melancholy": 220.0,
-    "mysterious": 250.0,
-    "tense": 15.0,
-    "angry": 0.0,
-}
-MOOD_MODES = {
-    "joyful": "major",
-    "awed": "lydian",
-    "serene": "major",
-    "nostalgic": "mixolydian",
-    "melancholy": "minor",
-    "mysterious": "dorian",
-    "tense": "minor",
-    "angry": "phrygian",
-}
-MOOD_TONICS = {
-    "joyful": "G",
-    "awed": "D",
-    "serene": "F",
-    "nostalgic": "C",
-    "melancholy": "D",
-    "mysterious": "E",
-    "tense": "C",
-    "angry": "E",
-}
+# Imagery words per mood and language (vocabulary; every other per-mood setting is in MOODS_TABLE).
 MOOD_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "joyful": {
         "zh": ("春", "花", "笑", "歌", "晴", "暖", "莺", "桃", "喜", "光"),
@@ -127,6 +99,15 @@ MOOD_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+def imagery(label: str) -> dict[str, tuple[str, ...]]:
+    """A mood's imagery words by language; none for a mood without an entry in ``MOOD_WORDS``.
+
+    >>> imagery("serene")["en"][:3], imagery("no such mood")
+    (('still', 'quiet', 'moon'), {'zh': (), 'en': ()})
+    """
+    return MOOD_WORDS.get(label) or {"zh": (), "en": ()}
+
+
 @dataclass(frozen=True)
 class ArtDirection:
     """The concrete choices derived from one Emotion; every engine reads the same object."""
@@ -158,7 +139,7 @@ def make_palette(emotion: Emotion, size: int = 6) -> tuple[tuple[int, int, int],
     """
     a = (emotion.arousal + 1) / 2
     v = (emotion.valence + 1) / 2
-    hue = MOOD_HUES[emotion.label]
+    hue = MOODS_TABLE[emotion.label].hue
     spread = 20 + 40 * a
     sat = 0.30 + 0.50 * a
     light = 0.30 + 0.40 * v
@@ -179,17 +160,18 @@ def art_direction(emotion: Emotion) -> ArtDirection:
     """
     a = (emotion.arousal + 1) / 2
     v = (emotion.valence + 1) / 2
+    spec = MOODS_TABLE[emotion.label]
     return ArtDirection(
         palette=make_palette(emotion),
         saturation=0.30 + 0.50 * a,
         lightness=0.30 + 0.40 * v,
         contrast=0.35 + 0.65 * a,
         stroke_energy=a,
-        mode=MOOD_MODES[emotion.label],
-        tonic=MOOD_TONICS[emotion.label],
+        mode=spec.mode,
+        tonic=spec.tonic,
         tempo=round(56 + 84 * a + 8 * emotion.valence),
         register=60 + round(7 * emotion.valence),
         velocity=round(46 + 64 * a),
         density=0.75 + 1.5 * a,
-        mood_words=MOOD_WORDS[emotion.label],
+        mood_words=imagery(emotion.label),
     )

@@ -196,7 +196,7 @@ def melody_metrics(notes: Iterable[NoteLike], bar: float, beat: float, length: f
 
 
 def summary_metrics(score: Any) -> dict[str, Any]:
-    """Metrics of a :class:`~museforge.music.compose.Score`: the first track as the melody, the
+    """Metrics of a :class:`~museforge.music.score.Score`: the first track as the melody, the
     pitched tracks together for polyphony, and voice leading when there are four voices."""
     pitched = [t for t in score.tracks if t.channel != 9 and t.notes]
     if not pitched:

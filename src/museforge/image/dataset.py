@@ -31,8 +31,9 @@ from museforge import __version__
 from museforge.emotion import MOOD_PROTOTYPES, MOODS, Emotion, art_direction
 from museforge.engines import Request
 from museforge.errors import MuseforgeError
+from museforge.hashing import sha256_bytes
 from museforge.image.procedural import STYLES, ProceduralPainting, ProceduralParams
-from museforge.runtime import derive_seed, library_versions, make_generator, numpy_rng, sha256_bytes
+from museforge.runtime import derive_seed, library_versions, make_generator, numpy_rng
 
 MAX_N = 1_000_000
 MIN_SIZE, MAX_SIZE = 16, 512
@@ -115,6 +116,9 @@ def make_item(job: tuple[int, int, int, str]) -> dict[str, Any]:
     png = art.files[0].data
     words_rng = np.random.default_rng(item_seed)
     pool = art_direction(emotion).mood_words["en"]
+    if len(pool) < 2:
+        raise MuseforgeError(f"mood {emotion.label!r} has too few words in museforge.emotion.mapping"
+                             f".MOOD_WORDS for a caption; add two or more English ones there")
     words = tuple(pool[i] for i in sorted(words_rng.choice(len(pool), 2, replace=False)))
     text = caption(style, art.summary["motifs"], art.summary["palette"], emotion, words)
     name = f"images/{index:06d}.png"

@@ -14,16 +14,19 @@ organic
     An icosphere displaced along its radii by random waves and lobes, then smoothed: arousal adds
     high-frequency ripples, valence smooths them away.
 
-Meshes are scaled to 100 units tall (millimetres in STL, which is Z-up); the GLB is Y-up as glTF
-requires and carries vertex colours from the mood palette. ``render_preview`` is a small
-painter's-algorithm rasteriser (PIL), so no OpenGL is needed. All randomness comes from the
-engine's generator.
+Units and axes: every sculpture is a tabletop piece ``HEIGHT_M`` (0.3 m) tall. The GLB is in
+metres and Y-up, as glTF requires, with vertex normals, vertex colours from the mood palette and
+one PBR material (``pbrMetallicRoughness``: a white base colour factor, so the vertex colours show
+as they are, unmetallic, a satin roughness: glazed ceramic). The binary STL is in millimetres
+(``HEIGHT`` = 300 mm) and Z-up, as slicers expect; its 80-byte header says so. ``render_preview``
+is a small painter's-algorithm rasteriser (PIL), so no OpenGL is needed. All randomness comes
+from the engine's generator.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,22 +34,33 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from museforge.emotion import ArtDirection, art_direction
-from museforge.engines import Artifact, Engine, OutputFile, Request
+from museforge.engines import Artifact, Engine, OutputFile, Request, param
 from museforge.errors import MuseforgeError
 from museforge.image.procedural.canvas import png_bytes, to_rgb01
 from museforge.image.procedural.motifs import find_motifs
 from museforge.runtime import numpy_rng
 
 FORMS = ("superformula", "tree", "organic")
-HEIGHT = 100.0
-"""Height of every sculpture, in model units (millimetres for STL)."""
+HEIGHT_M = 0.3
+"""Height of every sculpture in metres: a tabletop piece (the GLB's unit)."""
+HEIGHT = HEIGHT_M * 1000.0
+"""The same height in millimetres: the unit of the Z-up mesh and of the STL."""
+MATERIAL = {
+    "name": "museforge-glaze",
+    "pbrMetallicRoughness": {"baseColorFactor": [1.0, 1.0, 1.0, 1.0], "metallicFactor": 0.0,
+                             "roughnessFactor": 0.55},
+    "doubleSided": False,
+}
+"""The GLB's one material: the base colour factor multiplies the vertex colours (white keeps
+them), no metal, a satin finish."""
+STL_HEADER = b"museforge sculpture; units: millimetres; Z up"
 
 
 @dataclass(frozen=True)
 class SculptParams:
-    form: str = field(default="auto", metadata={
-        "help": "auto (from the prompt's motifs and the mood) or one of: " + ", ".join(FORMS)})
-    detail: int = field(default=2, metadata={"help": "mesh resolution, 1 (coarse) .. 3 (fine)"})
+    form: str = param("auto", "auto (from the prompt's motifs and the mood) or a form",
+                      choices=("auto", *FORMS))
+    detail: int = param(2, "mesh resolution: 1 coarse and fast, 2 default, 3 fine", range=(1, 3))
 
 
 def _trimesh() -> Any:
@@ -352,14 +366,37 @@ def sculpt(prompt: str, direction: ArtDirection, arousal: float, valence: float,
     return Sculpture(mesh, colour_by_height(np.asarray(mesh.vertices), direction), form)
 
 
-def export_files(s: Sculpture, direction: ArtDirection, preview_size: int = 512) -> list[OutputFile]:
-    """GLB (Y-up, vertex colours), binary STL (Z-up) and a PNG preview."""
+def _with_material(tree: dict) -> None:
+    """glTF tree post-processor: every primitive gets ``MATERIAL``."""
+    tree["materials"] = [MATERIAL]
+    for mesh in tree.get("meshes", []):
+        for prim in mesh["primitives"]:
+            prim["material"] = 0
+
+
+def glb_bytes(mesh: Any, colours: np.ndarray) -> bytes:
+    """The Z-up millimetre ``mesh`` as a GLB in metres, Y-up (x, z, -y), with vertex normals,
+    vertex colours and ``MATERIAL``."""
     tm = _trimesh()
-    stl = s.mesh.export(file_type="stl")
+    v = np.asarray(mesh.vertices) / 1000.0
+    gl = tm.Trimesh(np.stack([v[:, 0], v[:, 2], -v[:, 1]], 1), np.asarray(mesh.faces),
+                    vertex_colors=colours, process=False)
+    return gl.export(file_type="glb", include_normals=True, tree_postprocessor=_with_material)
+
+
+def stl_bytes(mesh: Any) -> bytes:
+    """Binary STL in millimetres, Z-up, its header naming the unit."""
+    data = bytearray(mesh.export(file_type="stl"))
+    data[:80] = STL_HEADER.ljust(80, b" ")
+    return bytes(data)
+
+
+def export_files(s: Sculpture, direction: ArtDirection, preview_size: int = 512) -> list[OutputFile]:
+    """GLB (metres, Y-up, normals, vertex colours, a PBR material), binary STL (millimetres,
+    Z-up) and a PNG preview."""
+    stl = stl_bytes(s.mesh)
+    glb = glb_bytes(s.mesh, s.colours)
     v = np.asarray(s.mesh.vertices)
-    gl = tm.Trimesh(np.stack([v[:, 0], v[:, 2], -v[:, 1]], 1), np.asarray(s.mesh.faces),
-                    vertex_colors=s.colours, process=False)
-    glb = gl.export(file_type="glb")
     preview = render_preview(v, np.asarray(s.mesh.faces), s.colours, direction, preview_size)
     return [OutputFile("sculpture.glb", glb, "model/gltf-binary"),
             OutputFile("sculpture.stl", stl, "model/stl"),
@@ -389,6 +426,7 @@ class ProceduralSculpture(Engine):
         summary = {"form": s.form, "vertices": len(s.mesh.vertices), "faces": len(s.mesh.faces),
                    "watertight": bool(s.mesh.is_watertight),
                    "volume": round(float(s.mesh.volume), 1), "height": HEIGHT,
+                   "units": "mm (STL), m (GLB)",
                    "motifs": list(find_motifs(request.prompt))}
         return Artifact("sculpture", files, summary)
 

@@ -20,15 +20,16 @@ All randomness comes from the numpy Generator passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from museforge.emotion.mapping import ArtDirection
+from museforge.emotion.moods import MOODS_TABLE, mode_mood
 from museforge.errors import MuseforgeError
+from museforge.music.instruments import RANGES, fit_octave, fold_into, instrument_range
+from museforge.music.score import DRUM_CHANNEL, Note, Score, Track, quarter_tempo
 from museforge.music.theory import (
     Chord,
     Key,
@@ -38,22 +39,10 @@ from museforge.music.theory import (
     roman_chord,
 )
 
-DRUM_CHANNEL = 9
 FORMS = ("aaba", "period")
 
-# Melody, chords, bass: (track name, General MIDI program, 0-based).
-MOOD_INSTRUMENTS: dict[str, tuple[tuple[str, int], tuple[str, int], tuple[str, int]]] = {
-    "joyful": (("flute", 73), ("acoustic guitar", 24), ("acoustic bass", 32)),
-    "awed": (("french horn", 60), ("string ensemble", 48), ("contrabass", 43)),
-    "serene": (("flute", 73), ("harp", 46), ("cello", 42)),
-    "nostalgic": (("clarinet", 71), ("acoustic piano", 0), ("acoustic bass", 32)),
-    "melancholy": (("acoustic piano", 0), ("string ensemble", 48), ("contrabass", 43)),
-    "mysterious": (("vibraphone", 11), ("warm pad", 89), ("fretless bass", 35)),
-    "tense": (("violin", 40), ("tremolo strings", 44), ("contrabass", 43)),
-    "angry": (("overdriven guitar", 29), ("brass section", 61), ("electric bass", 34)),
-}
-MODE_MOODS = {"major": "joyful", "minor": "melancholy", "dorian": "mysterious",
-              "phrygian": "angry", "lydian": "awed", "mixolydian": "nostalgic"}
+# A mood's instruments (melody, chords, bass) are its MoodSpec.instruments in MOODS_TABLE; a
+# piece in a bare key borrows those of the first mood in the key's mode (mode_mood).
 
 # Chords a phrase may wander through, per mode, most characteristic first.
 CHORD_POOLS: dict[str, tuple[str, ...]] = {
@@ -68,172 +57,8 @@ CHORD_POOLS: dict[str, tuple[str, ...]] = {
 DRUM_KICK, DRUM_SIDESTICK, DRUM_SNARE, DRUM_HAT, DRUM_CRASH = 36, 37, 38, 42, 49
 DEGREE_RANGE = (-3, 9)
 """Melody range in scale degrees around the melody's tonic (a fifth below to a tenth above)."""
-
-
-@dataclass
-class Note:
-    """One note; times in quarter-note beats from the start of the piece."""
-
-    start: float
-    duration: float
-    pitch: int
-    velocity: int
-
-
-@dataclass
-class Track:
-    name: str
-    program: int
-    channel: int
-    notes: list[Note] = field(default_factory=list)
-
-    @property
-    def is_drums(self) -> bool:
-        return self.channel == DRUM_CHANNEL
-
-
-TempoMap = tuple[tuple[float, float], ...]
-"""``(offset in quarters, quarter notes a minute)`` pairs in time order, the first at 0."""
-
-
-MIN_TEMPO, MAX_TEMPO = 20.0, 300.0
-"""The tempi every engine accepts, in beats a minute."""
-
-
-def check_tempo(bpm: float, from_mood: bool = False) -> None:
-    """One-line error unless ``bpm`` is in 20-300 (or 0, meaning "from the mood", if allowed).
-
-    >>> check_tempo(72); check_tempo(0, from_mood=True)
-    >>> check_tempo(500)
-    Traceback (most recent call last):
-    museforge.errors.MuseforgeError: tempo must be 20-300 beats a minute, got 500
-    """
-    if from_mood and bpm == 0:
-        return
-    if not MIN_TEMPO <= bpm <= MAX_TEMPO:
-        either = "0 (from the mood) or " if from_mood else ""
-        raise MuseforgeError(f"tempo must be {either}20-300 beats a minute, got {bpm:g}")
-
-
-def tempo_changes_text(changes: TempoMap) -> str:
-    """Tempo changes as an engine parameter: ``"OFFSET:BPM,..."`` (offsets in quarters).
-
-    >>> tempo_changes_text(((8.0, 60.0), (12.5, 72.0)))
-    '8:60,12.5:72'
-    """
-    return ",".join(f"{q:g}:{b:g}" for q, b in changes)
-
-
-def parse_tempo_changes(text: str) -> TempoMap:
-    """The inverse of :func:`tempo_changes_text`; empty text is no change.
-
-    >>> parse_tempo_changes("8:60,12.5:72")
-    ((8.0, 60.0), (12.5, 72.0))
-    """
-    try:
-        pairs = (part.split(":") for part in text.split(",") if part)
-        changes = tuple((float(q), float(b)) for q, b in pairs)
-    except ValueError as err:
-        raise MuseforgeError(f"tempo changes {text!r}: give OFFSET:BPM pairs such as 8:60,16:72") from err
-    for _, bpm in changes:
-        check_tempo(bpm)
-    return changes
-
-
-def seconds_at(tempo_map: TempoMap, quarters: ArrayLike) -> Any:
-    """Seconds from the start to ``quarters`` (a number or an array) under a tempo map; the last
-    tempo holds past the last change.
-
-    >>> seconds_at(((0.0, 120.0), (8.0, 60.0)), 16.0)  # 8 beats at 120, then 8 at 60
-    12.0
-    >>> seconds_at(((0.0, 120.0),), np.array([0.0, 1.0, 3.0])).tolist()
-    [0.0, 0.5, 1.5]
-    """
-    offsets = np.array([q for q, _ in tempo_map], dtype=np.float64)
-    spq = 60.0 / np.array([b for _, b in tempo_map], dtype=np.float64)  # seconds a quarter
-    starts = np.concatenate([[0.0], np.cumsum(np.diff(offsets) * spq[:-1])])
-    q = np.asarray(quarters, dtype=np.float64)
-    i = np.clip(np.searchsorted(offsets, q, side="right") - 1, 0, None)
-    out = starts[i] + (q - offsets[i]) * spq[i]
-    return float(out) if out.ndim == 0 else out
-
-
-def quarters_at(tempo_map: TempoMap, seconds: ArrayLike) -> Any:
-    """Quarter-note offset reached after ``seconds``: the inverse of :func:`seconds_at`.
-
-    >>> quarters_at(((0.0, 120.0), (8.0, 60.0)), [4.0, 12.0]).tolist()
-    [8.0, 16.0]
-    """
-    offsets = np.array([q for q, _ in tempo_map], dtype=np.float64)
-    starts = np.asarray(seconds_at(tempo_map, offsets), dtype=np.float64).reshape(-1)
-    qps = np.array([b for _, b in tempo_map], dtype=np.float64) / 60.0
-    s = np.asarray(seconds, dtype=np.float64)
-    i = np.clip(np.searchsorted(starts, s, side="right") - 1, 0, None)
-    out = offsets[i] + (s - starts[i]) * qps[i]
-    return float(out) if out.ndim == 0 else out
-
-
-@dataclass
-class Score:
-    """A piece as plain note lists; tempi are in quarter notes per minute.
-
-    ``tempo`` is the tempo at the start; ``tempo_changes`` lists later changes as ``(offset in
-    quarters, tempo)``. The constructor sorts them, moves a change at offset 0 into ``tempo`` and
-    drops changes that keep the tempo in force, so ``tempo_map`` (the start, then the changes) is
-    always well formed and ``replace(score, tempo=...)`` changes the opening tempo only.
-
-    >>> s = Score([], 120, Meter(4, 4), Key("C", "major"), 4, tempo_changes=((8, 60), (12, 60)))
-    >>> s.tempo_map, s.seconds
-    (((0.0, 120.0), (8.0, 60.0)), 12.0)
-    """
-
-    tracks: list[Track]
-    tempo: float
-    meter: Meter
-    key: Key
-    bars: int
-    form: str = ""
-    chords: list[tuple[float, float, str]] = field(default_factory=list)
-    """``(start, duration, Roman numeral)`` of each chord, for summaries and the piano roll."""
-    tempo_changes: TempoMap = ()
-
-    def __post_init__(self) -> None:
-        changes = sorted(((float(q), float(b)) for q, b in self.tempo_changes), key=lambda c: c[0])
-        if any(q < 0 or not b > 0 for q, b in changes) or not self.tempo > 0:
-            raise MuseforgeError("tempi must be positive and tempo changes at offsets >= 0")
-        while changes and changes[0][0] < 1e-9:  # a change at the start sets the opening tempo
-            self.tempo = changes.pop(0)[1]
-        kept: list[tuple[float, float]] = []
-        for q, b in changes:
-            if kept and abs(kept[-1][0] - q) < 1e-9:
-                kept.pop()  # two changes at one offset: the later one holds
-            if b != (kept[-1][1] if kept else self.tempo):
-                kept.append((q, b))
-        self.tempo_changes = tuple(kept)
-
-    @property
-    def tempo_map(self) -> TempoMap:
-        """The opening tempo at offset 0, then each change."""
-        return ((0.0, float(self.tempo)), *self.tempo_changes)
-
-    @property
-    def quarters(self) -> float:
-        return self.bars * self.meter.bar_quarters
-
-    @property
-    def seconds(self) -> float:
-        """Length in seconds, following every tempo change."""
-        return self.seconds_at(self.quarters)
-
-    def seconds_at(self, quarters: ArrayLike) -> Any:
-        """Seconds from the start to a quarter-note offset (or an array of them)."""
-        return seconds_at(self.tempo_map, quarters)
-
-    def track(self, name: str) -> Track:
-        for t in self.tracks:
-            if t.name == name:
-                return t
-        raise KeyError(name)
+MELODY_REACH = (DEGREE_RANGE[0], DEGREE_RANGE[1] + 1)
+"""Every degree a melody can take: a cadence may be approached from one step above the range."""
 
 
 @dataclass(frozen=True)
@@ -294,17 +119,6 @@ def plan_phrases(bars: int, structure: str = "aaba") -> list[Phrase]:
 def energy_of(direction: ArtDirection) -> float:
     """Arousal in [0, 1], recovered from the direction's melodic density (``0.75 + 1.5 a``)."""
     return float(np.clip((direction.density - 0.75) / 1.5, 0.0, 1.0))
-
-
-def quarter_tempo(bpm: float, meter: Meter) -> float:
-    """Quarter notes per minute for a felt-beat tempo (the dotted quarter in 6/8, the half in 2/2).
-
-    >>> quarter_tempo(80, Meter(6, 8)), quarter_tempo(80, Meter(4, 4)), quarter_tempo(80, Meter(7, 8))
-    (120.0, 80.0, 80.0)
-    """
-    if meter.compound or meter.denominator <= 4:
-        return float(bpm * meter.beat_quarters)
-    return float(bpm)
 
 
 # --- harmony -------------------------------------------------------------------------------
@@ -580,9 +394,14 @@ def compose(
         return harmony[max(i, 0)][2]
 
     # melody
+    mood = mood if mood in MOODS_TABLE else mode_mood(key.mode)
+    (mname, mprog), (cname, cprog), (bname, bprog) = MOODS_TABLE[mood].instruments
     register = direction.register
     tonic_pitch = min((register - 4 + d for d in range(-6, 7) if (register - 4 + d) % 12 == key.tonic),
                       key=lambda p: abs(p - (register - 4)))
+    scale = {(key.tonic + i) % 12 for i in key.intervals}
+    chromatic = {pc for _, _, chord in harmony for pc in chord.pitch_classes} - scale
+    tonic_pitch = melody_tonic(key, tonic_pitch, RANGES[mprog], chromatic)
     writer = MelodyWriter(key, meter, tonic_pitch, rng)
     density = direction.density
     motifs: dict[str, Motif] = {}
@@ -674,14 +493,15 @@ def compose(
         melody_notes.append(Note(_q(s), _q(du * legato if du > 0.25 else du),
                                  writer.pitch(dg, chord_at(s)), _vel(vel + 4 + accent)))
 
-    mood = mood if mood in MOOD_INSTRUMENTS else MODE_MOODS[key.mode]
-    (mname, mprog), (cname, cprog), (bname, bprog) = MOOD_INSTRUMENTS[mood]
     tracks = [Track(f"melody ({mname})", mprog, 0, melody_notes),
-              Track(f"chords ({cname})", cprog, 1, chord_track(harmony, meter, register, vel, energy)),
-              Track(f"bass ({bname})", bprog, 2, bass_track(harmony, meter, vel, energy))]
+              Track(f"chords ({cname})", cprog, 1,
+                    chord_track(harmony, meter, register, vel, energy, RANGES[cprog])),
+              Track(f"bass ({bname})", bprog, 2, bass_track(harmony, meter, vel, energy, RANGES[bprog]))]
     if percussion if percussion is not None else energy >= 0.65:
         tracks.append(Track("percussion", 0, DRUM_CHANNEL,
                             drum_track(form.bars, meter, phrases, vel, energy)))
+    # placed in range above; folding by octaves is only the last resort of an instrument too narrow
+    tracks = [Track(t.name, t.program, t.channel, fold_into(t.notes, instrument_range(t))) for t in tracks]
     return Score(tracks, quarter_tempo(bpm, meter), meter, key, form.bars,
                  "".join(p.label for p in phrases),
                  [(_q(s), _q(d), c.numeral) for s, d, c in harmony])
@@ -714,9 +534,35 @@ def voicing(chord: Chord, previous: list[int] | None, low: int, high: int) -> li
                                                                        strict=False)), v))
 
 
-def chord_track(harmony: Harmony, meter: Meter, register: int, vel: int, energy: float) -> list[Note]:
-    """Sustained pad (calm), broken chords (moderate) or rhythmic comping (excited)."""
+def melody_tonic(key: Key, tonic_pitch: int, span: tuple[int, int], chromatic: Collection[int] = ()) -> int:
+    """The melody's tonic pitch moved by octaves, if need be, so that every pitch the melody
+    can reach lies in the instrument's ``span``: the degrees of :data:`MELODY_REACH`, and a
+    semitone beside them where that is one of the ``chromatic`` pitch classes (chord tones
+    outside the scale, such as minor's raised leading tone, which :meth:`MelodyWriter.pitch`
+    may take). Unchanged when it already fits, or when no octave does.
+
+    >>> melody_tonic(Key("E", "minor"), 52, (55, 105), {3})  # a violin: E3 -> E4
+    64
+    >>> melody_tonic(Key("C", "major"), 60, (60, 96))  # a flute: G3 is out of reach, C5 it is
+    72
+    >>> melody_tonic(Key("F", "major"), 65, (60, 96))  # C4 to Bb5 fits: F4 stays
+    65
+    """
+    pitches = [key.degree_pitch(d, tonic_pitch) for d in range(MELODY_REACH[0], MELODY_REACH[1] + 1)]
+    pcs = set(chromatic)
+    reach = [q for p in pitches for q in (p - 1, p, p + 1) if q == p or q % 12 in pcs]
+    low, high = min(reach), max(reach)
+    shift = fit_octave(low, high, span, (low + high) / 2)
+    return tonic_pitch + (shift or 0)
+
+
+def chord_track(harmony: Harmony, meter: Meter, register: int, vel: int, energy: float,
+                span: tuple[int, int] = (0, 127)) -> list[Note]:
+    """Sustained pad (calm), broken chords (moderate) or rhythmic comping (excited), voiced
+    below the melody's register (moved by octaves into the instrument's ``span`` if need be)."""
     low, high = max(45, register - 13), register + 4
+    shift = fit_octave(low, high, span, (low + high) / 2)
+    low, high = (low + shift, high + shift) if shift is not None else span
     notes: list[Note] = []
     prev: list[int] | None = None
     beat = meter.beat_quarters
@@ -745,16 +591,19 @@ def chord_track(harmony: Harmony, meter: Meter, register: int, vel: int, energy:
     return notes
 
 
-def bass_track(harmony: Harmony, meter: Meter, vel: int, energy: float) -> list[Note]:
-    """Roots held (calm), root and fifth (moderate) or a driving pulse (excited)."""
+def bass_track(harmony: Harmony, meter: Meter, vel: int, energy: float,
+               span: tuple[int, int] = (0, 127)) -> list[Note]:
+    """Roots held (calm), root and fifth (moderate) or a driving pulse (excited). Roots lie in
+    the octave from G#1 up, or from the instrument's lowest note where that is higher (a
+    cello's C2); the fifth and the octave leap stay below its highest."""
     notes: list[Note] = []
     beat = meter.beat_quarters
     v = vel - 6
+    floor = max(32, span[0])
     for s, d, chord in harmony:
-        root = 36 + (chord.root - 36) % 12
-        if root > 43:
-            root -= 12
-        fifth = root + 7
+        root = floor + (chord.root - floor) % 12
+        fifth = root + 7 if root + 7 <= span[1] else root - 5
+        octave = root + 12 if root + 12 <= span[1] else root
         if energy < 0.35 or d <= beat:
             notes.append(Note(_q(s), _q(d), root, _vel(v)))
         elif energy < 0.65:
@@ -765,7 +614,7 @@ def bass_track(harmony: Harmony, meter: Meter, vel: int, energy: float) -> list[
             sub = beat / 3 if meter.compound else beat / 2
             t, k = s, 0
             while t < s + d - 1e-9:
-                pitch = root + 12 if k % 4 == 3 else root
+                pitch = octave if k % 4 == 3 else root
                 length = _q(min(sub, s + d - t) * 0.85)
                 notes.append(Note(_q(t), length, pitch, _vel(v + (6 if k == 0 else 0))))
                 t += sub

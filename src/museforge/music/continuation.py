@@ -11,33 +11,31 @@ count; runs that join the motif to new notes do.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import torch
 
-from museforge.engines import Artifact, Engine, Request
+from museforge.engines import Artifact, Engine, InputSpec, Request, param
 from museforge.errors import MuseforgeError
-from museforge.music.compose import Note, Score, Track, check_tempo, parse_tempo_changes
 from museforge.music.guard import guard_line, shipped_index
 from museforge.music.harmonize import model_file
-from museforge.music.harmonizer import read_checkpoint
-from museforge.music.melody_model import MelodyConfig, MelodyModel
-from museforge.music.theory import Key, parse_key, parse_meter
+from museforge.music.instruments import first_fitting
+from museforge.music.melody_model import MelodyModel, load_melody_model
+from museforge.music.render import RENDERERS
+from museforge.music.score import MAX_TEMPO, Note, Score, Track, check_tempo, parse_tempo_changes
+from museforge.music.theory import Key, note_name, parse_key, parse_meter
 from museforge.originality.melody import MelodyIndex
 
 MELODY = "music-melody"
+LINE_INSTRUMENTS = (("flute", 73), ("clarinet", 71), ("viola", 41), ("cello", 42), ("acoustic piano", 0))
+"""Who plays a continued line: the first of these whose range holds all of it."""
 
 
 @cache
 def _load(path: str, mtime: float) -> tuple[MelodyModel, dict[str, str]]:
-    import json
-
-    tensors, meta = read_checkpoint(Path(path))
-    model = MelodyModel(MelodyConfig(**json.loads(meta["config"])))
-    model.load_state_dict(tensors)
-    return model.eval(), meta
+    return load_melody_model(Path(path))
 
 
 def shipped_melody_model() -> tuple[MelodyModel, dict[str, str], MelodyIndex | None]:
@@ -67,46 +65,58 @@ def continue_melody(model: MelodyModel, motif: list[Note], key: Key, meter: str,
 
 @dataclass(frozen=True)
 class ContinuerParams:
-    motif: str = field(default="D4:0.5 E4:0.5 F4 A4 D5:2", metadata={
-        "help": "the motif as a note string (duration in quarters after ':')"})
-    bars: int = field(default=8, metadata={"help": "bars to add, 1-64"})
-    meter: str = field(default="4/4", metadata={"help": "time signature of the motif"})
-    key: str = field(default="", metadata={"help": "key of the motif; empty: found from its notes"})
-    tempo: int = field(default=100, metadata={"help": "quarter notes a minute, 20-300"})
-    tempo_changes: str = field(default="", metadata={
-        "help": "later tempo changes as OFFSET:BPM pairs (offsets in quarters), e.g. '16:60,24:72'"})
-    temperature: float = field(default=0.9, metadata={"help": "sampling temperature, 0.1-2"})
-    harmonize: bool = field(default=False, metadata={"help": "add alto, tenor and bass"})
-    renderer: str = field(default="auto", metadata={"help": "auto, fluidsynth or builtin"})
+    motif: str = param("D4:0.5 E4:0.5 F4 A4 D5:2", "the motif as a note string (duration in quarters "
+                       "after ':'), when no motif file is given")
+    bars: int = param(8, "bars to add", range=(1, 64))
+    meter: str = param("", "time signature of the motif (empty: the file's, or 4/4 for a note string)")
+    key: str = param("", "key of the motif, e.g. 'D minor' (empty: found from its notes)")
+    tempo: int = param(0, "quarter notes a minute, 20-300 (0: the file's, or 100)", range=(0, int(MAX_TEMPO)))
+    tempo_changes: str = param("", "later tempo changes as OFFSET:BPM pairs (offsets in quarters), "
+                               "e.g. '16:60,24:72'")
+    transpose: int = param(0, "semitones to move the motif first", range=(-48, 48))
+    temperature: float = param(0.9, "sampling temperature: lower is safer, higher more surprising",
+                               range=(0.1, 2.0))
+    harmonize: bool = param(False, "also harmonise the result in four parts with the chorale model")
+    renderer: str = param("auto", "audio renderer: auto (FluidSynth when installed, else built in), "
+                          "fluidsynth or builtin", choices=RENDERERS)
 
 
 class FolkContinuer(Engine):
     name = "folk-continuer"
     modality = "music"
-    version = "2"
+    version = "3"
     description = "continues a motif in its key and meter with a model trained on folk tunes"
     Params = ContinuerParams
+    inputs = (InputSpec("motif", "music", "a MIDI or MusicXML file whose top line is the motif",
+                        required=False),)
+    uses_mood = False
     priority = -10  # needs a motif: never the default for 'create'
 
+    @classmethod
+    def check(cls, params: ContinuerParams) -> None:
+        if params.meter:
+            parse_meter(params.meter)
+        if params.key.strip():
+            parse_key(params.key)
+        if params.tempo:
+            check_tempo(params.tempo)
+        parse_tempo_changes(params.tempo_changes)
+
     def model_sha256(self, params: ContinuerParams) -> str | None:
-        from museforge.music.render import file_sha256
+        from museforge.hashing import sha256_file
 
         path = model_file(MELODY)
-        return file_sha256(path) if path.is_file() else None
+        return sha256_file(path) if path.is_file() else None
 
     def run(self, request: Request, generator: torch.Generator) -> Artifact:
         from museforge.music.engine import score_artifact
-        from museforge.music.io import parse_note_string
+        from museforge.music.io import melody_input, tempo_of
 
         p: ContinuerParams = request.params
-        meter = parse_meter(p.meter)
-        if not 1 <= p.bars <= 64:
-            raise MuseforgeError(f"bars must be 1-64, got {p.bars}")
-        if not 0.1 <= p.temperature <= 2:
-            raise MuseforgeError(f"temperature must be 0.1-2, got {p.temperature}")
-        check_tempo(p.tempo)
-        motif_score = parse_note_string(p.motif, p.meter)
-        motif = motif_score.tracks[0].notes
+        file = request.input("motif")
+        motif, motif_score = melody_input(file, p.motif, p.meter, p.transpose)
+        meter = motif_score.meter
+        tempo, changes = tempo_of(file, motif_score, p.tempo, p.tempo_changes, 100)
         key = parse_key(p.key) if p.key.strip() else motif_score.key
         model, _, index = shipped_melody_model()
         seed = int(torch.randint(0, 2**62, (1,), generator=generator))
@@ -125,7 +135,12 @@ class FolkContinuer(Engine):
         notes = motif + new
         end = max(n.start + n.duration for n in notes)
         bars = max(1, math.ceil(end / meter.bar_quarters - 1e-9))
-        tracks = [Track("melody (flute)", 73, 0, notes)]
+        player = first_fitting(LINE_INSTRUMENTS, notes)
+        if player is None:
+            raise MuseforgeError(f"the line spans {note_name(min(n.pitch for n in notes))}-"
+                                 f"{note_name(max(n.pitch for n in notes))}, beyond the piano's A0-C8; "
+                                 "transpose the motif by octaves")
+        tracks = [Track(f"melody ({player[0]})", player[1], 0, notes)]
         if p.harmonize:
             from museforge.music.harmonize import CHOIR, harmonize, shipped_harmonizer
 
@@ -133,7 +148,7 @@ class FolkContinuer(Engine):
             tracks = [Track(f"{v} (choir)", CHOIR, i, ns)
                       for i, (v, ns) in enumerate(zip(("soprano", "alto", "tenor", "bass"), voices,
                                                       strict=True))]
-        score = Score(tracks, float(p.tempo), meter, key, bars, "continuation",
-                      tempo_changes=parse_tempo_changes(p.tempo_changes))
+        score = Score(tracks, tempo, meter, key, bars, "continuation",
+                      tempo_changes=parse_tempo_changes(changes))
         extra = {"motif_notes": len(motif), "new_notes": len(new), "originality": report}
         return score_artifact(score, request, p.renderer, extra)

@@ -3,19 +3,20 @@ melody kept free of 8-interval runs of the training corpus (:mod:`museforge.musi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from museforge.emotion import art_direction
-from museforge.engines import Artifact, Engine, OutputFile, Request
+from museforge.engines import Artifact, Engine, OutputFile, Request, param
 from museforge.errors import MuseforgeError
 from museforge.evaluate.music import summary_metrics
-from museforge.music.compose import FORMS, Form, Score, check_tempo
+from museforge.music.compose import FORMS, Form
 from museforge.music.guard import compose_guarded, shipped_index
 from museforge.music.midi import score_to_midi
 from museforge.music.render import RENDERERS, pianoroll_png, render_wav
+from museforge.music.score import Score, check_tempo
 from museforge.music.theory import parse_key, parse_meter
 from museforge.runtime import numpy_rng
 
@@ -25,20 +26,18 @@ MUSICXML_TYPE = "application/vnd.recordare.musicxml+xml"
 
 @dataclass(frozen=True)
 class RuleComposerParams:
-    bars: int = field(default=16, metadata={"help": "length in bars, 1-256"})
-    meter: str = field(default="4/4", metadata={"help": "time signature such as 3/4, 6/8 or 5/4"})
-    key: str = field(default="", metadata={
-        "help": "key such as 'D minor' or 'F# lydian'; a bare tonic takes the mood's mode; "
-                "empty: from the mood"})
-    tempo: int = field(default=0, metadata={
-        "help": "beats a minute (the dotted quarter in 6/8), 20-300; 0: from the mood"})
-    form: str = field(default="aaba", metadata={"help": "phrase structure: aaba or period"})
-    percussion: str = field(default="auto", metadata={
-        "help": "auto (drums for excited moods), on or off"})
-    renderer: str = field(default="auto", metadata={
-        "help": "audio renderer: auto (FluidSynth if installed), fluidsynth or builtin"})
-    pianoroll: bool = field(default=True, metadata={"help": "also write pianoroll.png"})
-    musicxml: bool = field(default=True, metadata={"help": "also write music.musicxml (sheet music)"})
+    bars: int = param(16, "length in bars", range=(1, 256))
+    meter: str = param("4/4", "time signature such as 3/4, 6/8 or 5/4")
+    key: str = param("", "key such as 'D minor', 'F# major' or 'A dorian'; a bare tonic takes the mood's "
+                     "mode; empty: from the mood")
+    tempo: int = param(0, "beats a minute (the dotted quarter in 6/8), 20-300; 0: from the mood",
+                       range=(0, 300))
+    form: str = param("aaba", "phrase structure", choices=FORMS)
+    percussion: str = param("auto", "drums: auto (for excited moods), on or off", choices=PERCUSSION)
+    renderer: str = param("auto", "audio renderer: auto (FluidSynth when installed, else built in), "
+                          "fluidsynth or builtin", choices=RENDERERS)
+    pianoroll: bool = param(True, "also write pianoroll.png")
+    musicxml: bool = param(True, "also write music.musicxml (sheet music)")
 
 
 def validate(params: RuleComposerParams) -> None:
@@ -63,6 +62,10 @@ class RuleComposer(Engine):
     description = "rule-based composer: motif, phrases and cadences in the mood's key, MIDI + WAV"
     Params = RuleComposerParams
     priority = 10
+
+    @classmethod
+    def check(cls, params: RuleComposerParams) -> None:
+        validate(params)
 
     def run(self, request: Request, generator: torch.Generator) -> Artifact:
         params: RuleComposerParams = request.params

@@ -27,7 +27,9 @@ from typing import Any
 import numpy as np
 
 from museforge.emotion.mapping import ArtDirection
-from museforge.music.compose import Form, Note, Score, compose
+from museforge.music.compose import Form, compose
+from museforge.music.instruments import instrument_range
+from museforge.music.score import Note, Score
 from museforge.music.theory import Key, Meter, roman_chord
 from museforge.originality.melody import MelodyIndex, guarded, repair
 
@@ -51,11 +53,12 @@ def shipped_index() -> MelodyIndex | None:
 
 
 def note_alternatives(notes: list[Note], key: Key, meter: Meter,
-                      chords: list[tuple[float, float, str]] | None = None
-                      ) -> Callable[[int, list[int]], list[int]]:
+                      chords: list[tuple[float, float, str]] | None = None,
+                      span: tuple[int, int] = (0, 127)) -> Callable[[int, list[int]], list[int]]:
     """For note ``j``: the pitches within a major third it could take instead, nearest first
     (chord tones before other scale tones at the same distance). Scale tones of the key and
-    tones of the chord sounding then; on a strong beat only chord tones, when chords are known.
+    tones of the chord sounding then; on a strong beat only chord tones, when chords are known;
+    never outside ``span`` (the instrument's range).
 
     >>> alt = note_alternatives([Note(0, 1, 64, 80), Note(1, 1, 65, 80)], Key("C", "major"), Meter(4, 4),
     ...                         [(0.0, 4.0, "I")])
@@ -80,7 +83,8 @@ def note_alternatives(notes: list[Note], key: Key, meter: Meter,
         tones = chord_pcs(t)
         strong = bool(tones) and round(t % meter.bar_quarters, 6) in meter.strong_beats
         allowed = tones if strong else scale | tones
-        out = [q for q in range(p - LEAP, p + LEAP + 1) if q != p and q % 12 in allowed and 0 <= q <= 127]
+        out = [q for q in range(p - LEAP, p + LEAP + 1)
+               if q != p and q % 12 in allowed and span[0] <= q <= span[1]]
         return sorted(out, key=lambda q: (abs(q - p), q % 12 not in tones, q))
 
     return alternatives
@@ -88,22 +92,24 @@ def note_alternatives(notes: list[Note], key: Key, meter: Meter,
 
 def repair_melody(notes: list[Note], key: Key, meter: Meter, index: MelodyIndex,
                   chords: list[tuple[float, float, str]] | None = None, context: int = 0,
-                  frozen: Collection[int] = ()) -> tuple[list[Note], int]:
-    """The line with the fewest notes moved (see :func:`note_alternatives`) so that no run past
-    the first ``context`` notes is a corpus run; the last note, the first ``context`` and those
-    in ``frozen`` stay. Returns the notes and how many moved."""
+                  frozen: Collection[int] = (), span: tuple[int, int] = (0, 127)) -> tuple[list[Note], int]:
+    """The line with the fewest notes moved (see :func:`note_alternatives`; none leaves
+    ``span``) so that no run past the first ``context`` notes is a corpus run; the last note,
+    the first ``context`` and those in ``frozen`` stay. Returns the notes and how many moved."""
     if not notes:
         return notes, 0
     keep = {len(notes) - 1, *range(context), *frozen}
-    pitches, changed = repair([n.pitch for n in notes], index, note_alternatives(notes, key, meter, chords),
-                              keep, context)
+    pitches, changed = repair([n.pitch for n in notes], index,
+                              note_alternatives(notes, key, meter, chords, span), keep, context)
     return [replace(n, pitch=p) for n, p in zip(notes, pitches, strict=True)], len(changed)
 
 
 def guard_score(score: Score, index: MelodyIndex) -> tuple[Score, int]:
-    """The Score with its melody (first track) repaired by :func:`repair_melody`; notes moved."""
+    """The Score with its melody (first track) repaired by :func:`repair_melody`, inside its
+    instrument's range; notes moved."""
     melody = sorted(score.tracks[0].notes, key=lambda n: (n.start, -n.pitch))
-    fixed, moved = repair_melody(melody, score.key, score.meter, index, score.chords)
+    fixed, moved = repair_melody(melody, score.key, score.meter, index, score.chords,
+                                 span=instrument_range(score.tracks[0]))
     if not moved:
         return score, 0
     tracks = [replace(score.tracks[0], notes=fixed), *score.tracks[1:]]
@@ -137,14 +143,16 @@ def compose_guarded(direction: ArtDirection, rng: np.random.Generator, form: For
 
 
 def guard_line(make: Callable[[int], list[Note]], given: list[Note], index: MelodyIndex, key: Key,
-               meter: Meter, context: int, attempts: int = 8) -> tuple[list[Note], dict[str, Any]]:
+               meter: Meter, context: int, attempts: int = 8, span: tuple[int, int] = (0, 127)
+               ) -> tuple[list[Note], dict[str, Any]]:
     """New notes after ``given`` from ``make(attempt)`` (a sampler that already masks corpus
     runs), drawn again while ``given + new`` holds a counted run and repaired after ``attempts``
-    draws; ``context`` leading notes of ``given`` are the user's (their runs do not count).
-    ``given`` never changes."""
+    draws (inside ``span``); ``context`` leading notes of ``given`` are the user's (their runs do
+    not count). ``given`` never changes."""
     new, report = guarded(make, lambda ns: [n.pitch for n in given + ns], index, attempts, context)
     line, moved = given + new, 0
     if report["reproduces"]:
-        line, moved = repair_melody(line, key, meter, index, context=context, frozen=range(len(given)))
+        line, moved = repair_melody(line, key, meter, index, context=context, frozen=range(len(given)),
+                                    span=span)
     return line[len(given):], {**report, "repaired": moved,
                                "reproduces": index.reproduces([n.pitch for n in line], context=context)}

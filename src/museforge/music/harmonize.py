@@ -1,22 +1,23 @@
 """Harmonise a melody in four parts with the shipped chorale model, as the ``chorale-harmonizer``
-engine (its one parameter of substance is the melody itself, as a note string, so a Work
-records everything needed to reproduce it)."""
+engine. The melody comes as an input file (MIDI or MusicXML, hashed into the record) or as a
+note string parameter, so a Work records everything needed to reproduce it."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from museforge.engines import Artifact, Engine, Request
+from museforge.engines import Artifact, Engine, InputSpec, Request, param
 from museforge.errors import MuseforgeError
-from museforge.music.compose import Note, Score, Track, check_tempo, parse_tempo_changes
 from museforge.music.data import STEP, grid_to_notes, notes_to_grid
 from museforge.music.harmonizer import SOPRANO_INPUT_RANGE, VOICE_RANGES, Harmonizer, load_harmonizer
+from museforge.music.render import RENDERERS
+from museforge.music.score import MAX_TEMPO, Note, Score, Track, check_tempo, parse_tempo_changes
 from museforge.music.theory import Meter, find_key, note_name, parse_key, parse_meter
 
 CHOIR = 52  # General MIDI "choir aahs"
@@ -68,7 +69,7 @@ def check_range(notes: list[Note]) -> None:
     >>> check_range([Note(0, 1, 48, 80), Note(1, 1, 52, 80)])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    museforge.errors.MuseforgeError: the melody spans C3-E3, below the soprano range A3-C6 ... 12)
+    museforge.errors.MuseforgeError: the melody spans C3-E3, below the soprano range C4-C6 ... 12)
     """
     lo, hi = SOPRANO_INPUT_RANGE
     low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
@@ -120,41 +121,57 @@ def harmonize(model: Harmonizer, melody: list[Note], meter: Meter, beam: int = 4
 
 @dataclass(frozen=True)
 class HarmonizerParams:
-    melody: str = field(default="C4 D4 E4 F4 G4:2 E4:2", metadata={
-        "help": "the melody as a note string, e.g. 'C4 D4 E4:2' (duration in quarters after ':')"})
-    meter: str = field(default="4/4", metadata={"help": "time signature such as 3/4"})
-    key: str = field(default="", metadata={"help": "key for the signature; empty: found from the notes"})
-    tempo: int = field(default=72, metadata={"help": "quarter notes a minute, 20-300"})
-    tempo_changes: str = field(default="", metadata={
-        "help": "later tempo changes as OFFSET:BPM pairs (offsets in quarters), e.g. '16:60,24:72'"})
-    beam: int = field(default=4, metadata={"help": "beam width of the constrained search, 1-16"})
-    renderer: str = field(default="auto", metadata={"help": "auto, fluidsynth or builtin"})
+    melody: str = param("C4 D4 E4 F4 G4:2 E4:2", "the melody as a note string, e.g. 'C4 D4 E4:2' "
+                        "(duration in quarters after ':'), when no melody file is given")
+    meter: str = param("", "time signature such as 3/4 (empty: the file's, or 4/4 for a note string)")
+    key: str = param("", "key for the signature, e.g. 'G major' (empty: found from the notes)")
+    tempo: int = param(0, "quarter notes a minute, 20-300 (0: the file's, or 72)", range=(0, int(MAX_TEMPO)))
+    tempo_changes: str = param("", "later tempo changes as OFFSET:BPM pairs (offsets in quarters), "
+                               "e.g. '16:60,24:72'")
+    transpose: int = param(0, "semitones to move the melody first", range=(-48, 48))
+    beam: int = param(4, "beam width of the constrained search", range=(1, 16))
+    renderer: str = param("auto", "audio renderer: auto (FluidSynth when installed, else built in), "
+                          "fluidsynth or builtin", choices=RENDERERS)
+
+
+MELODY = InputSpec("melody", "music", "a MIDI or MusicXML file whose top line is the melody", required=False)
 
 
 class ChoraleHarmonizer(Engine):
     name = "chorale-harmonizer"
     modality = "music"
-    version = "1"
+    version = "2"
     description = "four-part (SATB) harmonisation of a melody by a model trained on Bach's chorales"
     Params = HarmonizerParams
+    inputs = (MELODY,)
+    uses_mood = False
     priority = -10  # needs a melody: never the default for 'create'
 
+    @classmethod
+    def check(cls, params: HarmonizerParams) -> None:
+        if params.meter:
+            parse_meter(params.meter)
+        if params.key.strip():
+            parse_key(params.key)
+        if params.tempo:
+            check_tempo(params.tempo)
+        parse_tempo_changes(params.tempo_changes)
+
     def model_sha256(self, params: HarmonizerParams) -> str | None:
-        from museforge.music.render import file_sha256
+        from museforge.hashing import sha256_file
 
         path = model_file(HARMONIZER)
-        return file_sha256(path) if path.is_file() else None
+        return sha256_file(path) if path.is_file() else None
 
     def run(self, request: Request, generator: torch.Generator) -> Artifact:
         from museforge.music.engine import score_artifact
-        from museforge.music.io import parse_note_string
+        from museforge.music.io import melody_input, tempo_of
 
         p: HarmonizerParams = request.params
-        meter = parse_meter(p.meter)
-        check_tempo(p.tempo)
-        if not 1 <= p.beam <= 16:
-            raise MuseforgeError(f"beam must be 1-16, got {p.beam}")
-        melody = parse_note_string(p.melody, p.meter).tracks[0].notes
+        file = request.input("melody")
+        melody, source = melody_input(file, p.melody, p.meter, p.transpose)
+        meter = source.meter
+        tempo, changes = tempo_of(file, source, p.tempo, p.tempo_changes, 72)
         check_range(melody)
         model, _ = shipped_harmonizer()
         request.progress("harmonising", 0.0)
@@ -167,8 +184,8 @@ class ChoraleHarmonizer(Engine):
         tracks = [Track(f"{name} (choir)", CHOIR, i, v) for i, (name, v) in enumerate(zip(names, voices,
                                                                                        strict=True))]
         end = max(n.start + n.duration for n in everything)
-        score = Score(tracks, float(p.tempo), meter, key, max(1, math.ceil(end / meter.bar_quarters - 1e-9)),
-                      "chorale", tempo_changes=parse_tempo_changes(p.tempo_changes))
+        score = Score(tracks, tempo, meter, key, max(1, math.ceil(end / meter.bar_quarters - 1e-9)),
+                      "chorale", tempo_changes=parse_tempo_changes(changes))
         return score_artifact(score, request, p.renderer, {"voices": list(names)})
 
 

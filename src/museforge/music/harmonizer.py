@@ -15,7 +15,6 @@ voice is always allowed, so a step never dead-ends).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from museforge.checkpoints import MUSIC_KINDS, load_checkpoint, metadata_strings
+from museforge.checkpoints import save_checkpoint as save
 from museforge.errors import MuseforgeError
 from museforge.music.data import HIGH, HOLD, LOW, N_TOKENS, PITCH0, REST, pitch_of
+from museforge.music.instruments import VOICE_RANGES as CHOIR_RANGES
 
-VOICE_RANGES = {"soprano": (60, 81), "alto": (53, 74), "tenor": (48, 69), "bass": (36, 62)}
-"""Bach's usual ranges, MIDI pitches (C4-A5, F3-D5, C3-A4, C2-D4)."""
-SOPRANO_INPUT_RANGE = (57, 84)
-"""The melodies ``harmonize`` accepts: a third around Bach's soprano range."""
+VOICE_RANGES = {"soprano": (60, 81), "alto": (53, 74), "tenor": (48, 69), "bass": (40, 62)}
+"""Where the decoder keeps each voice: Bach's usual ranges inside the choir's
+(:data:`museforge.music.instruments.VOICE_RANGES`), MIDI pitches C4-A5, F3-D5, C3-A4, E2-D4."""
+SOPRANO_INPUT_RANGE = CHOIR_RANGES["soprano"]
+"""The melodies ``harmonize`` accepts: what a choir's sopranos sing (C4-C6)."""
 MAX_POS, END_BUCKETS = 48, 16
 
 
@@ -275,33 +278,19 @@ def _top(logp: np.ndarray, mask: np.ndarray, k: int) -> list[int]:
 
 
 def save_checkpoint(model: nn.Module, path: Path, config: Any, metadata: dict[str, Any]) -> None:
-    """Save weights as safetensors with the config and ``metadata`` (strings) in the header."""
-    from safetensors.torch import save_file
-
-    meta = {"config": json.dumps(asdict(config)), "class": type(model).__name__,
-            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path), metadata=meta)
-
-
-def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Tensors and header metadata of a safetensors file, or a one-line error."""
-    from safetensors import safe_open
-
-    if not path.is_file():
-        raise MuseforgeError(f"model file {path} not found; train it with its recipe in recipes/")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
-    except Exception as exc:
-        raise MuseforgeError(f"cannot read model {path} ({exc}); retrain it or restore the file") from None
-    return tensors, meta
+    """Save weights with the config, the model's class and ``metadata`` in the header
+    (:func:`museforge.checkpoints.save_checkpoint`; the kind follows the class)."""
+    name = type(model).__name__
+    kind = MUSIC_KINDS.get(name, f"museforge-{name.lower()}")
+    save(path, model.state_dict(), config=asdict(config), kind=kind, metadata={"class": name, **metadata})
 
 
 def load_harmonizer(path: Path) -> tuple[Harmonizer, dict[str, str]]:
-    """The harmoniser in a safetensors checkpoint, in eval mode, and its metadata."""
-    tensors, meta = read_checkpoint(path)
-    model = Harmonizer(HarmonizerConfig(**json.loads(meta["config"])))
+    """The harmoniser in a checkpoint, in eval mode, and its metadata (values as strings: JSON for
+    anything but a string, as the header was written before :mod:`museforge.checkpoints`)."""
+    if not Path(path).is_file():
+        raise MuseforgeError(f"model file {path} not found; train it with its recipe in recipes/")
+    tensors, meta = load_checkpoint(path, kind=MUSIC_KINDS["Harmonizer"])
+    model = Harmonizer(HarmonizerConfig(**meta["config"]))
     model.load_state_dict(tensors)
-    return model.eval(), meta
+    return model.eval(), metadata_strings(meta)

@@ -11,53 +11,60 @@ instrument).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from museforge.emotion import art_direction
-from museforge.engines import Artifact, Engine, Request
+from museforge.emotion.moods import MOODS_TABLE
+from museforge.engines import Artifact, Engine, Request, param
 from museforge.errors import MuseforgeError
-from museforge.music.compose import MOOD_INSTRUMENTS, Form, Note, Score, Track, check_tempo
+from museforge.music.compose import Form
 from museforge.music.guard import compose_guarded, guard_line, repair_melody
 from museforge.music.harmonizer import SOPRANO_INPUT_RANGE
+from museforge.music.instruments import RANGES, fold_into
+from museforge.music.render import RENDERERS
+from museforge.music.score import Note, Score, Track, check_tempo
 from museforge.music.theory import parse_key, parse_meter
 from museforge.runtime import numpy_rng
 
 
 @dataclass(frozen=True)
 class LearnedParams:
-    bars: int = field(default=16, metadata={"help": "length in bars, 2-64"})
-    meter: str = field(default="4/4", metadata={"help": "time signature such as 3/4 or 6/8"})
-    key: str = field(default="", metadata={"help": "key such as 'D minor'; empty: from the mood"})
-    tempo: int = field(default=0, metadata={"help": "beats a minute, 20-300; 0: from the mood"})
-    temperature: float = field(default=0.9, metadata={"help": "melody sampling temperature, 0.1-2"})
-    renderer: str = field(default="auto", metadata={"help": "auto, fluidsynth or builtin"})
+    bars: int = param(16, "length in bars", range=(2, 64))
+    meter: str = param("4/4", "time signature such as 3/4 or 6/8")
+    key: str = param("", "key such as 'D minor'; empty: from the mood")
+    tempo: int = param(0, "beats a minute, 20-300; 0: from the mood", range=(0, 300))
+    temperature: float = param(0.9, "melody sampling temperature", range=(0.1, 2.0))
+    renderer: str = param("auto", "audio renderer: auto, fluidsynth or builtin", choices=RENDERERS)
 
 
-def fit_octave(notes: list[Note]) -> list[Note]:
-    """The line moved by whole octaves into the soprano range; a line too wide for it has its
-    outlying notes folded in by octaves.
+def melody_span(program: int) -> tuple[int, int]:
+    """Where the melody may lie: the soprano range the harmoniser takes, within the range of the
+    instrument that plays it (a horn's top is F5).
+
+    >>> melody_span(73), melody_span(60)
+    ((60, 84), (60, 77))
+    """
+    (lo, hi), (ilo, ihi) = SOPRANO_INPUT_RANGE, RANGES[program]
+    return max(lo, ilo), min(hi, ihi)
+
+
+def fit_octave(notes: list[Note], span: tuple[int, int] = SOPRANO_INPUT_RANGE) -> list[Note]:
+    """The line moved by whole octaves into ``span`` (the soprano range by default), the
+    smallest move first; a line too wide for it has its outlying notes folded in by octaves.
 
     >>> [n.pitch for n in fit_octave([Note(0, 1, 50, 80), Note(1, 1, 55, 80)])]
     [62, 67]
     >>> [n.pitch for n in fit_octave([Note(0, 1, 40, 80), Note(1, 1, 90, 80)])]
     [64, 78]
     """
-    lo, hi = SOPRANO_INPUT_RANGE
+    lo, hi = span
     low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
     for k in sorted(range(-36, 37, 12), key=abs):
         if low + k >= lo and high + k <= hi:
             return [Note(n.start, n.duration, n.pitch + k, n.velocity) for n in notes]
-    folded = []
-    for n in notes:
-        pitch = n.pitch
-        while pitch < lo:
-            pitch += 12
-        while pitch > hi:
-            pitch -= 12
-        folded.append(Note(n.start, n.duration, pitch, n.velocity))
-    return folded
+    return fold_into(notes, span)
 
 
 class LearnedComposer(Engine):
@@ -69,15 +76,13 @@ class LearnedComposer(Engine):
     priority = 5
 
     def model_sha256(self, params: LearnedParams) -> str | None:
-        import hashlib
-
+        from museforge.hashing import sha256_bytes, sha256_file
         from museforge.music.harmonize import model_file
-        from museforge.music.render import file_sha256
 
         paths = [model_file("music-melody"), model_file("music-harmonizer")]
         if not all(p.is_file() for p in paths):
             return None
-        return hashlib.sha256("".join(file_sha256(p) for p in paths).encode()).hexdigest()
+        return sha256_bytes("".join(sha256_file(p) for p in paths).encode())
 
     def run(self, request: Request, generator: torch.Generator) -> Artifact:
         from museforge.music.continuation import continue_melody, shipped_melody_model
@@ -110,14 +115,15 @@ class LearnedComposer(Engine):
             new, report = guard_line(attempt, opening, index, ruled.key, meter, context=0)
         else:
             new, report = attempt(0), {"attempts": 1, "blocked": 0, "repaired": 0, "reproduces": None}
-        melody = fit_octave(opening + new)
+        mname, mprog = MOODS_TABLE[request.emotion.label].instruments[0]
+        span = melody_span(mprog)  # the soprano the harmoniser takes, playable by the instrument
+        melody = fit_octave(opening + new, span)
         if index is not None:  # folding outlying notes by octaves changes intervals: check again
-            melody, moved = repair_melody(melody, ruled.key, meter, index)
+            melody, moved = repair_melody(melody, ruled.key, meter, index, span=span)
             report = {**report, "repaired": report["repaired"] + moved,
                       "reproduces": index.reproduces([n.pitch for n in melody])}
         request.progress("harmony", 0.0)
         voices = harmonize(shipped_harmonizer()[0], melody, meter)
-        (mname, mprog), _, _ = MOOD_INSTRUMENTS.get(request.emotion.label, MOOD_INSTRUMENTS["serene"])
         vel = direction.velocity
         tracks = [Track(f"melody ({mname})", mprog, 0, [Note(n.start, n.duration, n.pitch, vel + 8)
                                                          for n in voices[0]])]

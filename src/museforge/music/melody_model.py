@@ -9,13 +9,16 @@ duration fits the time left, and the last note is the tonic, held to the end of 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from museforge.checkpoints import MUSIC_KINDS, load_checkpoint, metadata_strings
+from museforge.errors import MuseforgeError
 from museforge.originality.melody import MelodyIndex
 
 REL_LOW, REL_HIGH = -19, 30
@@ -189,4 +192,15 @@ def _sample(logits: torch.Tensor, top_k: int, generator: torch.Generator) -> int
 
 
 def config_json(config: MelodyConfig) -> str:
-    return json.dumps(config.__dict__)
+    return json.dumps(asdict(config))
+
+
+def load_melody_model(path: Path) -> tuple[MelodyModel, dict[str, str]]:
+    """The melody model in a checkpoint (:mod:`museforge.checkpoints`, saved with
+    ``harmonizer.save_checkpoint``), in eval mode, and its metadata as strings."""
+    if not Path(path).is_file():
+        raise MuseforgeError(f"model file {path} not found; train it with 'python recipes/music_melody.py'")
+    tensors, meta = load_checkpoint(path, kind=MUSIC_KINDS["MelodyModel"])
+    model = MelodyModel(MelodyConfig(**meta["config"]))
+    model.load_state_dict(tensors)
+    return model.eval(), metadata_strings(meta)

@@ -13,7 +13,7 @@ from collections import defaultdict
 import mido
 
 from museforge.errors import MuseforgeError
-from museforge.music.compose import DRUM_CHANNEL, Note, Score, Track
+from museforge.music.score import DRUM_CHANNEL, Note, Score, Track
 from museforge.music.theory import Key, Meter
 
 TICKS_PER_BEAT = 480

@@ -11,7 +11,6 @@ module, normalised to -1 dBFS.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import shutil
@@ -26,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from museforge.errors import MuseforgeError
-from museforge.music.compose import DRUM_CHANNEL, Score, TempoMap, Track, seconds_at
+from museforge.hashing import sha256_file
+from museforge.music.score import DRUM_CHANNEL, Score, TempoMap, Track, seconds_at
 
 SAMPLE_RATE = 44100
 SOUNDFONT_PATHS = (
@@ -51,20 +51,6 @@ def find_soundfont() -> Path | None:
         if c and Path(c).is_file():
             return Path(c)
     return None
-
-
-@cache
-def _file_sha256(path: str, size: int, mtime: float) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    st = path.stat()
-    return _file_sha256(str(path), st.st_size, st.st_mtime)
 
 
 @cache
@@ -113,7 +99,7 @@ def render_wav(score: Score, midi: bytes, renderer: str = "auto") -> tuple[bytes
             try:
                 data = render_fluidsynth(midi, score.seconds, binary, font)
                 info = {"renderer": "fluidsynth", "version": fluidsynth_version(binary),
-                        "soundfont": str(font), "soundfont_sha256": file_sha256(font),
+                        "soundfont": str(font), "soundfont_sha256": sha256_file(font),
                         "gain": FLUIDSYNTH_GAIN, "sample_rate": SAMPLE_RATE}
                 return data, info, None
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:

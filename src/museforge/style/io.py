@@ -25,15 +25,16 @@ MIN_EDGE = 16
 """Shortest side accepted for any input image, in pixels."""
 
 
-def open_rgb(path: Path | str, what: str = "image") -> Image.Image:
-    """An RGB PIL image from a file, with one-line errors for what cannot be used."""
+def open_rgb(path: Path | str, what: str = "image", data: bytes | None = None) -> Image.Image:
+    """An RGB PIL image from a file (or from its bytes ``data``, ``path`` naming it), with
+    one-line errors for what cannot be used."""
     path = Path(path)
-    if not path.is_file():
+    if data is None and not path.is_file():
         raise MuseforgeError(f"{what} {path}: no such file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path)
+            img = Image.open(path if data is None else io.BytesIO(data))
     except Image.DecompressionBombError as err:
         found = re.search(r"\((\d+) pixels\)", str(err))
         count = f"{int(found.group(1)):,} pixels" if found else "its size"

@@ -11,7 +11,6 @@ line, steps and minutes. Shipped styles live in ``models/style-fast-NAME/model.s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -21,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from museforge import checkpoints
+from museforge.checkpoints import load_checkpoint, save_checkpoint
 from museforge.errors import MuseforgeError
 from museforge.runtime import models_root
 from museforge.style.features import cpu_bf16_ok
@@ -206,39 +207,32 @@ def stylize_fast(
 
 
 def save_model(path: Path, net: TransformNet, meta: dict) -> None:
-    """One safetensors file, fp16 weights; ``meta`` (JSON-able) and the config go in the header."""
-    from safetensors.torch import save_file
-
-    tensors = {k: v.detach().half().contiguous() for k, v in net.state_dict().items()}
-    meta = {**meta, "kind": KIND, "config": net.config.to_json()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={k: json.dumps(v) for k, v in meta.items()})
-    path.chmod(0o644)  # safetensors writes 0600; a shipped model is read by everyone
+    """One checkpoint (:mod:`museforge.checkpoints`), fp16 weights; ``meta`` (JSON-able) and the
+    config go in the header."""
+    save_checkpoint(path, net.state_dict(), config=net.config.to_json(), kind=KIND, metadata=meta,
+                    dtype=torch.float16)
 
 
 def read_metadata(path: Path) -> dict | None:
     """The decoded header metadata of a fast-style file, or None for any other file."""
-    from safetensors import safe_open
-
     try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = dict(f.metadata() or {})
-        meta = {k: json.loads(v) for k, v in raw.items()}
-    except Exception:
+        meta = checkpoints.read_metadata(path)
+    except MuseforgeError:
         return None
     return meta if meta.get("kind") == KIND else None
 
 
 @cache
 def _load(path: str, mtime: float) -> FastStyle:
-    from safetensors.torch import load_file
-
-    meta = read_metadata(Path(path))
-    if meta is None:
-        raise MuseforgeError(f"{path}: not a museforge fast style; make one with 'museforge train style'")
+    try:
+        tensors, meta = load_checkpoint(path, kind=KIND)
+    except MuseforgeError as err:
+        raise MuseforgeError(
+            f"not a museforge fast style: {err}; make one with 'museforge train style'"
+        ) from None
     try:
         net = TransformNet(FastConfig.from_json(meta["config"]))
-        net.load_state_dict({k: v.float() for k, v in load_file(path).items()})
+        net.load_state_dict({k: v.float() for k, v in tensors.items()})
     except (KeyError, TypeError, RuntimeError) as err:
         raise MuseforgeError(f"{path}: fast-style weights do not fit ({str(err).splitlines()[0]})") from err
     return FastStyle(net, meta, Path(path))

@@ -10,7 +10,6 @@ autocast for the VGG passes where the CPU has it); about 12-15 minutes on one th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import time
@@ -110,10 +109,6 @@ class PerceptualLoss:
         tv = total_variation(out)
         loss = o.content_weight * lc + o.style_weight * ls + o.tv_weight * tv
         return loss, {"content": float(lc.detach()), "style": float(ls.detach()), "tv": float(tv.detach())}
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def train(

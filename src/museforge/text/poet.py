@@ -6,7 +6,6 @@ while decoding, mood steering, co-writing (opening / theme / kept lines) and the
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import torch
 
 from museforge.emotion import Emotion
 from museforge.errors import MuseforgeError
+from museforge.hashing import sha256_file, sha256_files
 from museforge.text.constraints import form_processor
 from museforge.text.forms import FORMS, check_poem, han_chars, line_syllables, split_lines
 from museforge.text.hf import TextCodec
@@ -117,15 +117,13 @@ def load_backend(path: str = "", device: str = "cpu") -> Backend:
         from museforge.text.model import GPT
 
         model, tok, _ = GPT.load(p, device=device)
-        sha = hashlib.sha256(p.read_bytes()).hexdigest()
+        sha = sha256_file(p)
         return Backend("museforge", model, TextCodec.from_char(tok), sha, p.parent.name)
     from museforge.text.hf import load_causal_lm
 
     model, codec = load_causal_lm(path, device=device)
-    h = hashlib.sha256()
-    for f in sorted(Path(path).glob("*.safetensors")) + sorted(Path(path).glob("*.bin")):
-        h.update(f.read_bytes())
-    return Backend("transformers", model, codec, h.hexdigest(), Path(path).name)
+    weights = sorted(Path(path).glob("*.safetensors")) + sorted(Path(path).glob("*.bin"))
+    return Backend("transformers", model, codec, sha256_files(weights), Path(path).name)
 
 
 class MoodBias:
@@ -187,9 +185,9 @@ class MoodBias:
 def mood_vocabulary(label: str, lang: str) -> tuple[str, ...]:
     """Mood words: ``MOOD_WORDS`` plus the emotion lexicon's terms for the mood (weight >= 2)."""
     from museforge.emotion.detect import load_lexicon
-    from museforge.emotion.mapping import MOOD_WORDS
+    from museforge.emotion.mapping import imagery
 
-    words = list(MOOD_WORDS[label][lang])
+    words = list(imagery(label)[lang])
     lex = load_lexicon(lang)
     for term, moods in lex.entries.items():
         if moods.get(label, 0) >= 2 and max(moods, key=moods.get) == label:

@@ -8,11 +8,14 @@ light"), so every quatrain rhymes ABAB by construction. Haiku are searched for 5
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
 from museforge.emotion import Emotion, art_direction
+from museforge.emotion.moods import mood_words
 from museforge.text.forms import line_syllables
 from museforge.text.poet_zh import detect_motifs
 
@@ -42,41 +45,65 @@ SUBJECTS: dict[str, list[tuple[str, str]]] = {
     "cloud": [("clouds", "drift"), ("skies", "open"), ("high clouds", "wander")],
 }
 
-ADJECTIVES: dict[str, list[str]] = {
-    "joyful": ["bright", "golden", "laughing", "sunlit", "warm", "blooming"],
-    "awed": ["vast", "ancient", "endless", "radiant", "towering", "solemn"],
-    "serene": ["still", "quiet", "gentle", "soft", "calm", "patient"],
-    "nostalgic": ["old", "faded", "familiar", "distant", "weathered", "remembered"],
-    "melancholy": ["grey", "cold", "lonely", "fading", "empty", "weary"],
-    "mysterious": ["hidden", "silent", "secret", "dim", "strange", "veiled"],
-    "tense": ["restless", "trembling", "sharp", "uneasy", "watchful", "dark"],
-    "angry": ["burning", "iron", "furious", "wild", "scorched", "raging"],
+@dataclass(frozen=True)
+class Voice:
+    """How a mood writes in English: scene adjectives ("the <adj> pines lean"), turns (a person
+    acting) and closing feelings."""
+
+    adjectives: tuple[str, ...]
+    turns: tuple[str, ...]
+    feelings: tuple[str, ...]
+
+
+# The words of each mood (vocabulary; its other settings are in emotion.moods.MOODS_TABLE).
+VOICES: dict[str, Voice] = {
+    "joyful": Voice(
+        adjectives=("bright", "golden", "laughing", "sunlit", "warm", "blooming"),
+        turns=("we sing and wander", "our laughter rises", "the children dance", "I run"),
+        feelings=("and all my heart is singing", "and joy runs over", "and every hope takes wing"),
+    ),
+    "awed": Voice(
+        adjectives=("vast", "ancient", "endless", "radiant", "towering", "solemn"),
+        turns=("I stand and marvel", "I climb and wonder", "the whole world opens"),
+        feelings=("and all my words fall silent", "and I am small and glad", "and wonder fills me"),
+    ),
+    "serene": Voice(
+        adjectives=("still", "quiet", "gentle", "soft", "calm", "patient"),
+        turns=("I sit and listen", "I rest a while", "a heron waits", "the hours drift"),
+        feelings=("and all my cares are resting", "and peace comes slowly", "and nothing calls me"),
+    ),
+    "nostalgic": Voice(
+        adjectives=("old", "faded", "familiar", "distant", "weathered", "remembered"),
+        turns=("I walk the old roads", "I think of home", "the years come back", "I read old letters"),
+        feelings=("and old days wait for me", "and I am young once more", "and memory stays"),
+    ),
+    "melancholy": Voice(
+        adjectives=("grey", "cold", "lonely", "fading", "empty", "weary"),
+        turns=("I walk alone", "my footsteps linger", "a single bird calls", "the last friend leaves"),
+        feelings=("and sorrow lingers", "and all my tears are falling", "and no one waits"),
+    ),
+    "mysterious": Voice(
+        adjectives=("hidden", "silent", "secret", "dim", "strange", "veiled"),
+        turns=("I follow a whisper", "a lantern wanders", "I stop and listen", "a stranger passes"),
+        feelings=("and something calls my name", "and secrets stir", "and no one answers"),
+    ),
+    "tense": Voice(
+        adjectives=("restless", "trembling", "sharp", "uneasy", "watchful", "dark"),
+        turns=("I hold my breath", "the drums are beating", "a warning sounds", "I hurry on"),
+        feelings=("and every heartbeat quickens", "and danger waits", "and nothing rests"),
+    ),
+    "angry": Voice(
+        adjectives=("burning", "iron", "furious", "wild", "scorched", "raging"),
+        turns=("I draw my sword", "the thunder answers", "I shout my anger", "the old walls shake"),
+        feelings=("and all my rage is burning", "and fury rises", "and nothing yields"),
+    ),
 }
 
-TURNS: dict[str, list[str]] = {
-    "joyful": ["we sing and wander", "our laughter rises", "the children dance", "I run"],
-    "awed": ["I stand and marvel", "I climb and wonder", "the whole world opens"],
-    "serene": ["I sit and listen", "I rest a while", "a heron waits", "the hours drift"],
-    "nostalgic": ["I walk the old roads", "I think of home", "the years come back",
-                  "I read old letters"],
-    "melancholy": ["I walk alone", "my footsteps linger", "a single bird calls",
-                   "the last friend leaves"],
-    "mysterious": ["I follow a whisper", "a lantern wanders", "I stop and listen",
-                   "a stranger passes"],
-    "tense": ["I hold my breath", "the drums are beating", "a warning sounds", "I hurry on"],
-    "angry": ["I draw my sword", "the thunder answers", "I shout my anger", "the old walls shake"],
-}
 
-FEELINGS: dict[str, list[str]] = {
-    "joyful": ["and all my heart is singing", "and joy runs over", "and every hope takes wing"],
-    "awed": ["and all my words fall silent", "and I am small and glad", "and wonder fills me"],
-    "serene": ["and all my cares are resting", "and peace comes slowly", "and nothing calls me"],
-    "nostalgic": ["and old days wait for me", "and I am young once more", "and memory stays"],
-    "melancholy": ["and sorrow lingers", "and all my tears are falling", "and no one waits"],
-    "mysterious": ["and something calls my name", "and secrets stir", "and no one answers"],
-    "tense": ["and every heartbeat quickens", "and danger waits", "and nothing rests"],
-    "angry": ["and all my rage is burning", "and fury rises", "and nothing yields"],
-}
+def voice(emotion: Emotion) -> Voice:
+    """The English words of the emotion's mood, or a one-line error naming the missing words."""
+    return mood_words(VOICES, emotion.label, "museforge.text.poet_en.VOICES")
+
 
 # Rhyme sets: endings that follow any clause. "motif:" restricts an ending to that motif.
 RHYMES: dict[str, list[str]] = {
@@ -98,7 +125,7 @@ RHYMES: dict[str, list[str]] = {
 }
 
 
-def _pick(items: list[T], rng: np.random.Generator) -> T:
+def _pick(items: Sequence[T], rng: np.random.Generator) -> T:
     return items[int(rng.integers(len(items)))]
 
 
@@ -110,9 +137,9 @@ def _subjects(prompt: str, rng: np.random.Generator) -> tuple[list[str], list[tu
 
 
 def _adjectives(emotion: Emotion) -> list[str]:
-    mine = ADJECTIVES[emotion.label]
+    mine = voice(emotion).adjectives
     given = [w for w in art_direction(emotion).mood_words["en"] if w in mine]
-    return mine + given  # words the shared mapping also names are drawn twice as often
+    return [*mine, *given]  # words the shared mapping also names are drawn twice as often
 
 
 def _endings(key: str, motifs: list[str]) -> list[str]:
@@ -146,6 +173,7 @@ def compose_quatrain(prompt: str, emotion: Emotion, rng: np.random.Generator) ->
     """A title and four lines rhymed ABAB."""
     motifs, pairs = _subjects(prompt, rng)
     adjs = _adjectives(emotion)
+    words = voice(emotion)
     keys = [k for k in RHYMES if len(_endings(k, motifs)) >= 2]
     a, b = (str(k) for k in rng.choice(keys, size=2, replace=False))
     ea, eb = _two_rhymes(_endings(a, motifs), rng), _two_rhymes(_endings(b, motifs), rng)
@@ -153,8 +181,8 @@ def compose_quatrain(prompt: str, emotion: Emotion, rng: np.random.Generator) ->
     lines = [
         f"{_scene(adjs, pairs, rng, used)} {ea[0]},",
         f"{_scene(adjs, pairs, rng, used)} {eb[0]};",
-        f"{_pick(TURNS[emotion.label], rng)} {ea[1]},",
-        f"{_pick(FEELINGS[emotion.label], rng)} {eb[1]}.",
+        f"{_pick(words.turns, rng)} {ea[1]},",
+        f"{_pick(words.feelings, rng)} {eb[1]}.",
     ]
     lines = [ln[0].upper() + ln[1:] for ln in lines]
     return _title(motifs, adjs, rng), lines
@@ -165,12 +193,13 @@ def compose_haiku(prompt: str, emotion: Emotion, rng: np.random.Generator,
     """A title and three lines searched for 5, 7 and 5 syllables."""
     motifs, pairs = _subjects(prompt, rng)
     adjs = _adjectives(emotion)
+    words = voice(emotion)
     endings = [e for k in RHYMES for e in _endings(k, motifs)]
     makers = [
         lambda: f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))}",
-        lambda: (f"{_pick(TURNS[emotion.label], rng)} {_pick(endings, rng)}" if rng.random() < 0.5
+        lambda: (f"{_pick(words.turns, rng)} {_pick(endings, rng)}" if rng.random() < 0.5
                  else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))} {_pick(endings, rng)}"),
-        lambda: (_pick(FEELINGS[emotion.label], rng).removeprefix("and ") if rng.random() < 0.5
+        lambda: (_pick(words.feelings, rng).removeprefix("and ") if rng.random() < 0.5
                  else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))}"),
     ]
     lines = []

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from museforge.emotion import Emotion, art_direction
-from museforge.text.bank_zh import MOODS, MOTIFS, words
+from museforge.emotion.moods import MOODS_TABLE, SEASONS, mood_words
+from museforge.text.bank_zh import MOODS, MOTIFS, Mood, words
 from museforge.text.forms import Form, line_final_group, tones
 
-SEASONS = ("spring", "summer", "autumn", "winter")
 _SEASON_CHARS = {
     "spring": "春柳桃燕莺杏蝶",
     "summer": "夏蝉荷莲萤",
@@ -48,22 +48,6 @@ _PROMPT_SEASON = {
 }
 _PROMPT_NIGHT = "夜 月 星 晚 暮 黄昏 night moon star evening dusk midnight"
 _PROMPT_DAY = "晨 朝 日 白天 清晨 day morning noon sun dawn"
-_MOOD_SEASONS = {
-    "joyful": ("spring", "summer"),
-    "awed": SEASONS,
-    "serene": SEASONS,
-    "nostalgic": ("autumn",),
-    "melancholy": ("autumn", "winter"),
-    "mysterious": ("summer", "autumn"),
-    "tense": ("autumn", "winter"),
-    "angry": ("autumn", "winter"),
-}
-_MOOD_EVENING = {
-    "joyful": 0.3, "awed": 0.3, "serene": 0.5, "nostalgic": 0.6,
-    "melancholy": 0.6, "mysterious": 0.7, "tense": 0.6, "angry": 0.4,
-}
-
-
 @dataclass(frozen=True)
 class Phrase:
     """A bank entry with what the composer needs to know about its sound and setting."""
@@ -124,6 +108,11 @@ class Plan:
     mood_chars: frozenset[str]
 
 
+def mood_bank(mood: str) -> Mood:
+    """The Chinese words of a mood, or a one-line error naming the missing words."""
+    return mood_words(MOODS, mood, "museforge.text.bank_zh.MOODS")
+
+
 def detect_motifs(prompt: str) -> list[str]:
     """Motifs named in the prompt, in order of first mention (longest keyword wins).
 
@@ -165,28 +154,28 @@ def make_plan(prompt: str, emotion: Emotion, rng: np.random.Generator) -> Plan:
     places = [m for m in found if not MOTIFS[m].universal]
     sky = [m for m in found if MOTIFS[m].universal]
     sky_named = bool(sky)
+    spec = MOODS_TABLE[emotion.label]
     if not places:
-        default = {"awed": "mountain", "nostalgic": "village", "tense": "city", "angry": "sea"}
-        places = [default.get(emotion.label) or str(rng.choice(["forest", "mountain", "river"]))]
+        places = [spec.place or str(rng.choice(["forest", "mountain", "river"]))]
     seasons = [s for s, keys in _PROMPT_SEASON.items() if _mentions(text, keys)]
     if "snow" in sky:
         seasons = seasons or ["winter"]
     if "flower" in places and not seasons:
         seasons = ["spring"]
-    season = seasons[0] if seasons else str(rng.choice(_MOOD_SEASONS[emotion.label]))
+    season = seasons[0] if seasons else str(rng.choice(spec.seasons))
     if "moon" in sky or "night" in sky or _mentions(text, _PROMPT_NIGHT):
         evening = True
     elif _mentions(text, _PROMPT_DAY):
         evening = False
     else:
-        evening = bool(rng.random() < _MOOD_EVENING[emotion.label])
+        evening = bool(rng.random() < spec.evening)
     if not sky:
         options = ["moon", "night", "wind"] if evening else ["wind", "cloud", "rain"]
         if season == "winter":
             options.append("snow")
         sky = [str(rng.choice(options))]
     zh_words = art_direction(emotion).mood_words["zh"]
-    mood_chars = frozenset(MOODS[emotion.label].chars + "".join(zh_words))
+    mood_chars = frozenset(mood_bank(emotion.label).chars + "".join(zh_words))
     title_motif = found[0] if found else places[0]
     return Plan(places[:2], sky[:2], sky_named, title_motif, season, evening, emotion.label,
                 emotion.valence, emotion.arousal, mood_chars)
@@ -232,7 +221,7 @@ class _Pool:
 
 
 def _bank(plan: Plan, name: str, entries: str | None = None) -> _Pool:
-    return _Pool(words(entries if entries is not None else getattr(MOODS[plan.mood], name)), plan)
+    return _Pool(words(entries if entries is not None else getattr(mood_bank(plan.mood), name)), plan)
 
 
 @dataclass
@@ -302,10 +291,10 @@ def _draft(plan: Plan, form: Form, rng: np.random.Generator,
                                        * sky_events.raw_total])
         pool.weights /= pool.weights.sum()
     conds = _bank(plan, "conds")
-    actors = _Pool(words(MOODS[plan.mood].actors) + words(primary.actors), plan)
+    actors = _Pool(words(mood_bank(plan.mood).actors) + words(primary.actors), plan)
     actions = _bank(plan, "actions")
     quants, feelings, tails = _bank(plan, "quants"), _bank(plan, "feelings"), _bank(plan, "tails")
-    turn_heads = _Pool(words(MOODS[plan.mood].conds) + words(primary.places), plan)
+    turn_heads = _Pool(words(mood_bank(plan.mood).conds) + words(primary.places), plan)
 
     rhyme_lines = [i for i in range(count) if i % 2 == 1]
     scene_rhymes = sum(1 for i in rhyme_lines if roles[i] == "scene")

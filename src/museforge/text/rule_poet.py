@@ -7,12 +7,12 @@ motif, feeling by mood) under the rules of the form, and every result is checked
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from museforge.emotion import Emotion
-from museforge.engines import Artifact, Engine, OutputFile, Request
+from museforge.engines import Artifact, Engine, OutputFile, Request, param
 from museforge.errors import MuseforgeError
 from museforge.runtime import numpy_rng
 from museforge.text import poet_en, poet_zh
@@ -23,11 +23,8 @@ FORM_CHOICES = ("auto", *(f for f in FORMS if f != "sonnet"))  # sonnets: the le
 
 @dataclass(frozen=True)
 class RulePoetParams:
-    form: str = field(
-        default="auto",
-        metadata={"help": "auto (Chinese: qijue, English: quatrain), " + ", ".join(FORM_CHOICES[1:])},
-    )
-    title: bool = field(default=True, metadata={"help": "put a title above the poem"})
+    form: str = param("auto", "the form; auto: qijue for Chinese, quatrain for English", choices=FORM_CHOICES)
+    title: bool = param(True, "put a title above the poem")
 
     def __post_init__(self) -> None:
         if self.form not in FORM_CHOICES:

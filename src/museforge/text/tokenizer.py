@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from museforge.errors import MuseforgeError
 
@@ -96,10 +97,16 @@ class CharTokenizer:
         """The text of token ids; special tokens are kept as written."""
         return "".join(self.itos[i] for i in ids)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"specials": list(self.specials), "chars": self.chars}
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> CharTokenizer:
+        return cls(tuple(obj["specials"]), obj["chars"])
+
     def to_json(self) -> str:
-        return json.dumps({"specials": list(self.specials), "chars": self.chars}, ensure_ascii=False)
+        return json.dumps(self.to_dict(), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, data: str) -> CharTokenizer:
-        obj = json.loads(data)
-        return cls(tuple(obj["specials"]), obj["chars"])
+        return cls.from_dict(json.loads(data))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from PIL import Image
 
 from museforge.emotion import ArtDirection, art_direction
-from museforge.engines import Artifact, Engine, OutputFile, Request
+from museforge.engines import Artifact, Engine, OutputFile, Request, param
 from museforge.errors import MuseforgeError
 from museforge.image.procedural import (
     botanical,
@@ -38,15 +38,11 @@ MIN_SIZE, MAX_SIZE = 16, 2048
 
 @dataclass(frozen=True)
 class ProceduralParams:
-    style: str = field(default="auto", metadata={
-        "help": "auto (chosen from the prompt's motifs and the mood) or one of: "
-                + ", ".join(STYLES)})
-    size: int = field(default=768, metadata={
-        "help": f"width and height in pixels, {MIN_SIZE}..{MAX_SIZE}"})
-    density: float = field(default=1.0, metadata={
-        "help": "stroke/mark density multiplier, 0.1..4"})
-    texture: float = field(default=1.0, metadata={
-        "help": "strength of paper, canvas and paint texture, 0..2"})
+    style: str = param("auto", "auto (chosen from the prompt's motifs and the mood) or a style",
+                       choices=("auto", *STYLES))
+    size: int = param(768, "width and height in pixels", range=(MIN_SIZE, MAX_SIZE))
+    density: float = param(1.0, "stroke/mark density multiplier", range=(0.1, 4.0))
+    texture: float = param(1.0, "strength of paper, canvas and paint texture", range=(0.0, 2.0))
 
 
 def choose_style(motifs: tuple[str, ...], direction: ArtDirection) -> str:

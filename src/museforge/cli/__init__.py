@@ -1,0 +1,114 @@
+"""The command line: thin parsers over the job layer, one module per command group.
+
+Only the command being run is imported and built, so ``museforge --help`` and ``museforge show``
+start without loading torch; ``build_parser()`` with no argument builds every command (for the
+documentation tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+
+from museforge import __version__
+from museforge.cli.common import Parser
+from museforge.errors import MuseforgeError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "create": ("work", "make one multimodal Work (poem, painting, music) from a prompt"),
+    "show": ("work", "print the record of a Work, or of a file museforge made"),
+    "verify": ("work", "check the signature and every byte of a Work or of a lone file"),
+    "reproduce": ("work", "rebuild a Work (or a lone file) from its record and compare the bytes"),
+    "engines": ("work", "list the installed engines, their inputs and parameters"),
+    "run": ("run", "run any installed engine by name (built in or from a plugin) into a Work"),
+    "poem": ("poem", "write a poem in a form (wujue, qijue, wulv, qilv, sonnet, haiku, free) or check one"),
+    "paint": ("image", "render one procedural painting (PNG, plus SVG for vector styles)"),
+    "sculpt": ("image", "model a procedural 3-D sculpture (GLB, STL, PNG preview)"),
+    "dataset": ("image", "write a captioned image data set (procedural paintings)"),
+    "compose": ("music", "compose a piece for a mood: MIDI, MusicXML, WAV and a piano roll"),
+    "harmonize": ("music", "harmonise a melody in four parts (SATB) like a Bach chorale"),
+    "continue": ("music", "continue a motif in its key and meter with a model trained on folk tunes"),
+    "score": ("music", "score a scene: a cue of exact length with build-up, climax and resolution"),
+    "style": ("style", "paint a photo in the style of one or more paintings"),
+    "train": ("train", "train a model on this machine (fast styles)"),
+    "export": ("export", "export the built-in text model as a transformers GPT-2 folder"),
+}
+"""Command -> (module under museforge.cli, one-line help)."""
+
+
+def build_parser(only: str | None = None, *, full: bool = True) -> argparse.ArgumentParser:
+    """The parser; ``only`` builds just that command in full (the others as names in the list),
+    and ``full=False`` with no ``only`` builds none (enough for ``--help``)."""
+    parser = Parser(
+        prog="museforge",
+        description="A local-first studio for AI-assisted art: poems, paintings and music from one"
+        " prompt, reproducible to the byte, each with a signed record of how it was made.",
+    )
+    parser.add_argument("--version", action="version", version=f"museforge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, (module, help_text) in COMMANDS.items():
+        if only == name or (only is None and full):
+            adder = getattr(importlib.import_module(f"museforge.cli.{module}"), f"add_{name}_parser")
+            adder(sub)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command word of an argument list (options before it take no values)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = func(args)
+    for w in caught:
+        print(f"museforge: warning: {w.message}", file=sys.stderr)
+    return code
+
+
+def _quiet_stdout() -> None:
+    """After the reader of our output went away (``| head``): send the rest nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = _command(args_list)
+    parser = build_parser(command if command in COMMANDS else None, full=False)
+    args = parser.parse_args(args_list)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        code = _run(args.func, args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    except MuseforgeError as exc:
+        print(f"museforge: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("museforge: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line for the person, the traceback on request
+        if os.environ.get("MUSEFORGE_DEBUG"):
+            raise
+        print(
+            f"museforge: internal error: {type(exc).__name__}: {exc}; nothing was written."
+            " Run again with MUSEFORGE_DEBUG=1 to see the traceback, and please report it",
+            file=sys.stderr,
+        )
+        return 70

@@ -1,0 +1,125 @@
+"""``museforge train``: train a model on this machine. Today: one fast style from a painting."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from museforge.cli.common import Parser, StageProgress
+from museforge.errors import MuseforgeError
+
+
+def add_train_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "train",
+        help="train a model on this machine (fast styles)",
+        description="Train a model on this machine's CPU; see 'museforge train style --help'.",
+    )
+    train_sub = p.add_subparsers(dest="train_command", metavar="WHAT", required=True, parser_class=Parser,
+                                 help="what to train: style")
+    add_train_style_parser(train_sub)
+    return p
+
+
+def cmd_train_style(args: argparse.Namespace) -> int:
+    """Handler for ``museforge train style``: train one fast style into a folder."""
+    import os
+    import platform
+
+    from museforge.hashing import sha256_file
+    from museforge.style import io as sio
+    from museforge.style.johnson_train import TrainOptions, run_training
+    from museforge.style.transfer import resolve_style
+
+    path = resolve_style(args.style_image)
+    image = sio.open_rgb(path, "style image")
+    opts = TrainOptions(
+        steps=args.steps,
+        size=args.size,
+        style_weight=args.style_weight,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    opts.check()
+    out = Path(args.out or f"style-{path.stem}")
+    if out.exists() and not args.overwrite and (out.is_file() or any(out.iterdir())):
+        raise MuseforgeError(f"{out} exists; pass --overwrite or another --out")
+    if out.is_file():
+        raise MuseforgeError(f"--out {out} is a file; give a folder")
+
+    def recipe(steps: int) -> str:
+        return (
+            f"museforge train style {args.style_image} --steps {steps} --size {opts.size} "
+            f"--style-weight {opts.style_weight:g} --seed {opts.seed} --threads {opts.threads}"
+        )
+
+    def log(row: dict[str, float]) -> None:
+        if not args.quiet:
+            print(
+                f"  step {row['step']:>5}: content {row['content']:.3f} style {row['style']:.3f} "
+                f"({row['minutes']:.1f} min)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    hardware = f"{os.cpu_count()}-core {platform.machine()} CPU, {opts.threads} thread(s)"
+    with StageProgress(enabled=not args.quiet) as progress:
+        doc = run_training(
+            image,
+            sha256_file(path),
+            out,
+            opts,
+            name=f"style-fast-{path.stem.replace('_', '-')}",
+            style_label=path.name,
+            style_notes=f"`{path.name}` (given by the user; its licence is theirs to check)",
+            recipe=recipe,
+            hardware=hardware,
+            usage=str(out),
+            progress=progress,
+            log=log,
+            log_every=50,
+        )
+    if not args.quiet:
+        print(
+            f"{out}: {doc['steps_done']} steps in {doc['train_minutes']} min; use it with "
+            f"'museforge style PHOTO {out} --fast'",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``style`` to the subcommands of ``museforge train``."""
+    from museforge.style.johnson_train import TrainOptions
+
+    d = TrainOptions()
+    p = train_sub.add_parser(
+        "style",
+        help="train a fast style network for one style image",
+        description="Train a small feed-forward network (Johnson et al. 2016) that paints any photo "
+        "in the style of STYLE_IMAGE in a few hundredths of a second, on the bundled photos and "
+        "procedural paintings, on the CPU (about 15 minutes on one thread by default). Writes DIR "
+        "with model.safetensors, training.json and README.md; use it with "
+        "'museforge style PHOTO DIR --fast'.",
+    )
+    p.add_argument("style_image", metavar="STYLE_IMAGE", help="the painting whose style is learnt")
+    p.add_argument("--out", metavar="DIR", help="the folder to write (default: ./style-STEM/)")
+    p.add_argument("--steps", type=int, default=d.steps, help=f"optimizer steps (default {d.steps})")
+    p.add_argument(
+        "--size", type=int, default=d.size, help=f"training crop size in pixels (default {d.size})"
+    )
+    p.add_argument(
+        "--style-weight",
+        type=float,
+        default=d.style_weight,
+        help=f"weight of the style loss; higher paints more, keeps less (default {d.style_weight:g})",
+    )
+    p.add_argument(
+        "--seed", type=int, default=d.seed, help=f"seed for data and initialisation (default {d.seed})"
+    )
+    p.add_argument("--threads", type=int, default=d.threads, help=f"CPU threads (default {d.threads})")
+    p.add_argument("--overwrite", action="store_true", help="write into DIR even if it holds files")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=cmd_train_style)
+    return p

@@ -1,0 +1,281 @@
+"""The one call every front end uses: run engines on a prompt and input files, get a Work.
+
+``prepare`` checks an engine's parameters and input files before anything runs; ``run_steps``
+resolves the prompt's language and mood, runs each engine with its own seed, embeds and seals
+the record in every file, and signs the Work. ``run`` does both for one engine. The command
+line, ``create`` (a loop over modalities), ``reproduce`` (a replay of a record) and the studio
+call nothing else to make a Work, and nothing here prints: progress goes through one callback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from museforge import __version__
+from museforge.emotion.moods import Emotion, emotion_from_label
+from museforge.engines import (
+    Engine,
+    InputFile,
+    OutputFile,
+    Request,
+    build_params,
+    get_engine,
+)
+from museforge.errors import MuseforgeError
+from museforge.hashing import sha256_bytes
+from museforge.provenance import embed, load_signing_key, sign_manifest
+from museforge.record import ArtifactRecord, FileRecord, InputRecord, Signature, WorkRecord
+from museforge.runtime import Progress, check_seed, library_versions, make_generator, no_progress
+from museforge.work import Work
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+MAX_PROMPT_CHARS = 4000
+LANGS = ("zh", "en")
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+"""The largest input file read (images are bounded further by their pixel count)."""
+
+
+def check_prompt(prompt: str) -> str:
+    """The prompt stripped, or a one-line error when it is empty or too long."""
+    text = prompt.strip()
+    if not text:
+        raise MuseforgeError("the prompt is empty; say what the work is about, e.g. 'a stormy sea at night'")
+    if len(text) > MAX_PROMPT_CHARS:
+        raise MuseforgeError(
+            f"the prompt has {len(text):,} characters; the limit is {MAX_PROMPT_CHARS:,}."
+            " Give a theme or an opening, not a whole text"
+        )
+    return text
+
+
+def resolve_language(prompt: str, lang: str | None) -> str:
+    """``lang`` when given (checked), else the prompt's language."""
+    if lang is not None:
+        if lang not in LANGS:
+            raise MuseforgeError(f"unknown language {lang!r}; choose zh or en")
+        return lang
+    from museforge.emotion.detect import detect_language
+
+    return detect_language(prompt)
+
+
+def resolve_emotion(prompt: str, lang: str, label: str | Emotion | None) -> Emotion:
+    """The mood the person gave (a label or an Emotion), else the one read from the prompt."""
+    if isinstance(label, Emotion):
+        return label
+    if label:
+        return emotion_from_label(label)
+    from museforge.emotion.detect import detect_emotion
+
+    return detect_emotion(prompt, lang)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def read_input(role: str, path: Path | str, builtin: bool = False) -> InputFile:
+    """An input file as bytes, with one-line errors; at most MAX_INPUT_BYTES are read."""
+    path = Path(path)
+    if not path.is_file():
+        raise MuseforgeError(f"{role} {path}: no such file")
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise MuseforgeError(f"{role} {path}: cannot read it ({exc.strerror or exc})") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise MuseforgeError(f"{role} {path}: larger than {MAX_INPUT_BYTES // 2**20} MiB; use a smaller file")
+    return InputFile(role, path.name, data, builtin)
+
+
+def builtin_input(engine: type[Engine], role: str, name: str) -> InputFile | None:
+    """A built-in asset an engine knows by name (a shipped style image or model), else None."""
+    finder = getattr(engine, "builtin_input", None)
+    path = finder(role, name) if finder else None
+    return read_input(role, path, builtin=True) if path is not None else None
+
+
+def open_input(engine: type[Engine], role: str, source: str | Path) -> InputFile:
+    """An input named on a command line: an engine's own lookup first (a model folder, a shipped
+    style by name), then a file, then a built-in asset of that name."""
+    locate = getattr(engine, "locate_input", None)
+    found = locate(role, str(source)) if locate else None
+    if found is not None:
+        path, label, builtin = found
+        return InputFile(role, label, read_input(role, path).data, builtin)
+    path = Path(source)
+    if not path.exists():
+        asset = builtin_input(engine, role, str(source))
+        if asset is not None:
+            return asset
+    return read_input(role, path)
+
+
+def gather_inputs(engine: type[Engine], given: Mapping[str, Sequence[str | Path | InputFile]]
+                  ) -> dict[str, tuple[InputFile, ...]]:
+    """Every input of ``engine`` read by role (files, or names the engine knows), then counted."""
+    specs = {s.role: s for s in engine.inputs}
+    out: dict[str, tuple[InputFile, ...]] = {}
+    for role, sources in given.items():
+        if role not in specs:
+            known = ", ".join(specs) or "none"
+            raise MuseforgeError(f"engine {engine.name!r} takes no input {role!r}; its inputs: {known}")
+        out[role] = tuple(s if isinstance(s, InputFile) else open_input(engine, role, s) for s in sources)
+    for spec in engine.inputs:
+        count = len(out.get(spec.role, ()))
+        if spec.required and not count:
+            raise MuseforgeError(f"engine {engine.name!r} needs {spec.role} ({spec.help})")
+        if count > 1 and not spec.multiple:
+            raise MuseforgeError(f"engine {engine.name!r} takes one {spec.role}, not {count}")
+    return out
+
+
+# ---------------------------------------------------------------- steps
+
+
+@dataclass(frozen=True)
+class Step:
+    """One engine run, checked and ready: the engine, its parameters, its inputs and its seed."""
+
+    engine: type[Engine]
+    params: Any
+    inputs: Mapping[str, tuple[InputFile, ...]] = field(default_factory=dict)
+    seed: int = 0
+
+    @property
+    def modality(self) -> str:
+        return self.engine.modality
+
+
+def prepare(engine: str | type[Engine], params: Mapping[str, Any] | Any = None,
+            inputs: Mapping[str, Sequence[str | Path | InputFile]] | None = None, seed: int = 0) -> Step:
+    """A checked Step: every parameter against its type and range and the engine's own checks,
+    every input file read and counted. Raises MuseforgeError before anything runs."""
+    engine_cls = get_engine(engine) if isinstance(engine, str) else engine
+    if params is None or isinstance(params, Mapping):
+        built = build_params(engine_cls, params or {})
+    else:
+        built = params
+        engine_cls.check(built)
+    files = gather_inputs(engine_cls, inputs or {})
+    engine_cls.check_inputs(built, files)
+    return Step(engine_cls, built, files, check_seed(seed))
+
+
+def _input_records(step: Step) -> tuple[InputRecord, ...]:
+    return tuple(InputRecord(f.role, f.name, f.sha256, len(f.data), f.builtin)
+                 for spec in step.engine.inputs for f in step.inputs.get(spec.role, ()))
+
+
+def run_steps(
+    steps: Sequence[Step],
+    *,
+    prompt: str = "",
+    seed: int = 0,
+    emotion: str | Emotion | None = None,
+    lang: str | None = None,
+    device: str = "cpu",
+    progress: Progress = no_progress,
+    libraries: dict[str, str] | None = None,
+    key: Ed25519PrivateKey | None = None,
+    stream: Callable[[int, str], None] | None = None,
+) -> Work:
+    """Run checked steps in order and return the signed Work; each file carries its sealed record.
+    ``stream`` shows a text engine's words as they are written (it never changes a byte)."""
+    if not steps:
+        raise MuseforgeError("nothing to run")
+    prompt = check_prompt(prompt) if prompt.strip() or not any(s.inputs for s in steps) else ""
+    lang = resolve_language(prompt, lang)
+    mood = any(s.engine.uses_mood for s in steps)
+    feeling = resolve_emotion(prompt, lang, emotion) if mood or emotion else None
+    key = key or load_signing_key()
+    record = WorkRecord(
+        museforge=__version__,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        prompt=prompt,
+        lang=lang,
+        seed=check_seed(seed),
+        emotion=feeling,
+        device=device,
+        libraries=libraries or library_versions(),
+        artifacts=[],
+    )
+    files: list[OutputFile] = []
+    started = time.perf_counter()
+    for step in steps:
+        label = f"{step.modality}: " if len(steps) > 1 else ""
+        t0 = time.perf_counter()
+        engine = step.engine()
+        progress(f"{label}{step.engine.name}", 0.0)
+        request = Request(
+            prompt, lang, feeling if step.engine.uses_mood and feeling else _neutral(), step.seed,
+            step.params, device,
+            (lambda stage, frac, label=label: progress(f"{label}{stage}", frac)),
+            step.inputs,
+            stream,
+        )
+        artifact = engine.run(request, make_generator(step.seed))
+        progress(f"{label}{step.engine.name}", 1.0)
+        entry = ArtifactRecord(
+            modality=step.modality,
+            engine=step.engine.name,
+            engine_version=step.engine.version,
+            model_sha256=engine.model_sha256(step.params),
+            params=_params_json(step.params),
+            seed=step.seed,
+            files=[],
+            inputs=_input_records(step),
+            summary=artifact.summary,
+            warnings=list(artifact.warnings),
+            uses_mood=step.engine.uses_mood,
+        )
+        made = [sealed for f in artifact.files for sealed in embed(f, record.record_of(entry), key)]
+        taken = {f.name for f in files}
+        clash = [f.name for f in made if f.name in taken]
+        if clash:
+            raise MuseforgeError(f"engine {step.engine.name!r} wrote {clash[0]!r}, which another engine "
+                                 "already wrote")
+        entry.files = [FileRecord(f.name, f.media_type, sha256_bytes(f.data), len(f.data)) for f in made]
+        entry.seconds = round(time.perf_counter() - t0, 3)
+        record.artifacts.append(entry)
+        files.extend(made)
+    record.seconds = round(time.perf_counter() - started, 3)
+    signature = sign_manifest(record.unsigned_json(), key)
+    record.signature = Signature(signature["algorithm"], signature["public_key"], signature["value"])
+    return Work(record, files)
+
+
+def _neutral() -> Emotion:
+    """The mood handed to engines that do not use one (it is not recorded)."""
+    return emotion_from_label("serene")
+
+
+def _params_json(params: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(params)
+
+
+def run(
+    engine: str | type[Engine],
+    params: Mapping[str, Any] | Any = None,
+    inputs: Mapping[str, Sequence[str | Path | InputFile]] | None = None,
+    seed: int = 0,
+    progress: Progress = no_progress,
+    *,
+    prompt: str = "",
+    emotion: str | Emotion | None = None,
+    lang: str | None = None,
+    device: str = "cpu",
+) -> Work:
+    """Run one engine on a prompt and input files and return its signed Work."""
+    step = prepare(engine, params, inputs, seed)
+    return run_steps([step], prompt=prompt, seed=seed, emotion=emotion, lang=lang, device=device,
+                     progress=progress)
