@@ -139,6 +139,26 @@ def test_report_renders_with_all_artifacts_in_headless_chromium(work, tmp_path):
     assert poem_line in dom
 
 
+@pytest.mark.skipif(not CHROMIUM, reason="no headless Chromium installed")
+def test_report_fits_a_phone_and_links_the_score(work):
+    """At 400 px wide nothing scrolls sideways; the MusicXML is linked; the poem's title shows once."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=flags)
+        try:
+            page = browser.new_page(viewport={"width": 400, "height": 800})
+            page.goto((work / "report.html").as_uri())
+            page.wait_for_load_state("load")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 400
+            assert page.locator('a[href="music.musicxml"]').count() == 1
+            title = page.locator(".poem-title").inner_text()
+            assert title and page.locator("#poem").inner_text().count(title) == 1
+        finally:
+            browser.close()
+
+
 def test_console_script_runs():
     result = subprocess.run(
         [sys.executable, "-m", "museforge", "--help"], capture_output=True, text=True, timeout=60

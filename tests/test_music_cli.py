@@ -218,3 +218,30 @@ def test_harmonize_and_continue_keep_a_files_tempo_changes(tmp_path, tiny_models
                "--renderer", "builtin") == 0
     fixed = midi_to_score((out / "music.mid").read_bytes()).tempo_map
     assert [x for c in fixed for x in c] == pytest.approx([0, 100], abs=1e-3)
+
+
+def test_harmonisation_of_a_file_reproduces_from_its_record(tmp_path, tiny_models, monkeypatch):
+    from museforge.hashing import sha256_file
+    from museforge.music.midi import score_to_midi
+    from museforge.music.score import Note, Score, Track
+    from museforge.music.theory import parse_key, parse_meter
+    from museforge.reproduce import reproduce_work
+    from museforge.work import verify_path
+
+    monkeypatch.setenv("MUSEFORGE_MODELS", str(tiny_models))
+    notes = [Note(i * 1.0, 1.0, p, 80) for i, p in enumerate((67, 69, 71, 72, 74, 72, 71, 67))]
+    tune = tmp_path / "tune.mid"
+    tune.write_bytes(score_to_midi(Score([Track("melody", 73, 0, notes)], 80.0, parse_meter("4/4"),
+                                         parse_key("G major"), 2)))
+    out = tmp_path / "satb"
+    assert run("harmonize", str(tune), "--seed", "4", "--out", str(out), "--renderer", "builtin") == 0
+    record = read_embedded(out / "music.mid")
+    assert record["inputs"] == {"melody": [sha256_file(tune)]} and record["params"]["melody"] == ""
+    assert verify_path(out).intact
+    results, notes_ = reproduce_work(out)  # the folder of lone files, the input found beside it
+    assert notes_ == [] and len(results) == 5 and all(r.identical for r in results), results
+    results, _ = reproduce_work(out / "music.mid")
+    assert [(r.name, r.identical) for r in results] == [("music.mid", True)]
+    tune.write_bytes(b"MThd changed")
+    with pytest.raises(MuseforgeError, match=r"input melody tune\.mid"):
+        reproduce_work(out / "music.wav")

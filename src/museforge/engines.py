@@ -256,11 +256,6 @@ def describe(params_cls: type) -> list[ParamInfo]:
     return rows
 
 
-def describe_params(params_cls: type) -> list[tuple[str, str, Any, str]]:
-    """``(name, type, default, help)`` for each parameter."""
-    return [(p.name, p.type_name, p.default, p.help) for p in describe(params_cls)]
-
-
 def coerce_param(params_cls: type, key: str, value: Any) -> Any:
     """Convert a value (often a CLI string) to the declared type of ``params_cls.key``."""
     fields = {f.name: f for f in param_fields(params_cls)}

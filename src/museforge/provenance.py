@@ -552,12 +552,6 @@ def read_embedded(path: Path) -> dict[str, Any] | None:
     return read_embedding(Path(path)).record
 
 
-def read_record(path: Path) -> Record | None:
-    """The typed record of a file, or None; one-line error when it is malformed."""
-    data = read_embedded(path)
-    return Record.from_json(data, f"{path}: record") if data is not None else None
-
-
 def reseal(name: str, payload: bytes, record: dict[str, Any], seal: dict[str, Any] | None) -> bytes:
     """A file rebuilt from its content, record and seal (the inverse of reading an embedding)."""
     return embed_texts(name, payload, record, seal).data

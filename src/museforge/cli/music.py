@@ -118,18 +118,23 @@ def add_compose_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
 # ---------------------------------------------------------------- harmonize
 
 
-def cmd_harmonize(args: argparse.Namespace) -> int:
-    """Harmonise a melody in four parts (SATB) with the chorale model."""
+def _melody_command(args: argparse.Namespace, engine: str, role: str, verb: str) -> dict[str, Any]:
+    """Run a melody engine on the melody argument; returns its summary."""
     from museforge.runtime import resolve_seed
 
     values = given_params(args)
-    inputs, melody, name = _melody_params(args.input, values.get("meter"), "melody")
+    inputs, melody, name = _melody_params(getattr(args, role), values.get("meter"), role)
     seed = resolve_seed(args.seed)
-    out = Path(args.out or f"harmonize-{seed}")
+    out = Path(args.out or f"{verb}-{seed}")
     _check_out(out, args.overwrite)
-    work = run_engine("chorale-harmonizer", {**values, **melody}, inputs=inputs, seed=seed,
-                      prompt=f"harmonize {name}", lang="en")
-    summary = _write(work, out, args.overwrite)
+    work = run_engine(engine, {**values, **melody}, inputs=inputs, seed=seed, prompt=f"{verb} {name}",
+                      lang="en")
+    return _write(work, out, args.overwrite)
+
+
+def cmd_harmonize(args: argparse.Namespace) -> int:
+    """Harmonise a melody in four parts (SATB) with the chorale model."""
+    summary = _melody_command(args, "chorale-harmonizer", "melody", "harmonize")
     vl = summary["metrics"].get("voice_leading", {})
     print(f"SATB: {_describe(summary)}; parallel fifths {vl.get('parallel_fifths')}, "
           f"octaves {vl.get('parallel_octaves')}", file=sys.stderr)
@@ -148,7 +153,7 @@ def add_harmonize_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPa
         "crossing or voices out of range. The melody becomes the soprano (A3-C6). A melody file "
         "is hashed into the record, so 'museforge reproduce' rebuilds the result from it.",
     )
-    p.add_argument("input", help=NOTES_HELP)
+    p.add_argument("melody", metavar="INPUT", help=NOTES_HELP)
     add_param_flags(p, HarmonizerParams, skip=("melody",))
     _common(p, "harmonize-SEED")
     p.set_defaults(func=cmd_harmonize)
@@ -160,16 +165,7 @@ def add_harmonize_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPa
 
 def cmd_continue(args: argparse.Namespace) -> int:
     """Continue a motif with the folk-melody model."""
-    from museforge.runtime import resolve_seed
-
-    values = given_params(args)
-    inputs, motif, name = _melody_params(args.motif, values.get("meter"), "motif")
-    seed = resolve_seed(args.seed)
-    out = Path(args.out or f"continue-{seed}")
-    _check_out(out, args.overwrite)
-    work = run_engine("folk-continuer", {**values, **motif}, inputs=inputs, seed=seed,
-                      prompt=f"continue {name}", lang="en")
-    summary = _write(work, out, args.overwrite)
+    summary = _melody_command(args, "folk-continuer", "motif", "continue")
     orig = summary.get("originality", {})
     print(f"continued: {_describe(summary)}; originality: {orig.get('attempts')} attempt(s), "
           f"{orig.get('blocked')} blocked", file=sys.stderr)

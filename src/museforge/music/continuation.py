@@ -11,9 +11,11 @@ count; runs that join the motif to new notes do.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -24,8 +26,8 @@ from museforge.music.harmonize import model_file
 from museforge.music.instruments import first_fitting
 from museforge.music.melody_model import MelodyModel, load_melody_model
 from museforge.music.render import RENDERERS
-from museforge.music.score import MAX_TEMPO, Note, Score, Track, check_tempo, parse_tempo_changes
-from museforge.music.theory import Key, note_name, parse_key, parse_meter
+from museforge.music.score import MAX_TEMPO, Note, Score, Track, parse_tempo_changes
+from museforge.music.theory import Key, note_name, parse_key
 from museforge.originality.melody import MelodyIndex
 
 MELODY = "music-melody"
@@ -65,8 +67,8 @@ def continue_melody(model: MelodyModel, motif: list[Note], key: Key, meter: str,
 
 @dataclass(frozen=True)
 class ContinuerParams:
-    motif: str = param("D4:0.5 E4:0.5 F4 A4 D5:2", "the motif as a note string (duration in quarters "
-                       "after ':'), when no motif file is given")
+    motif: str = param("", "the motif as a note string, e.g. 'D4:0.5 E4:0.5 F4 A4 D5:2' (duration in "
+                       "quarters after ':'), when no motif file is given")
     bars: int = param(8, "bars to add", range=(1, 64))
     meter: str = param("", "time signature of the motif (empty: the file's, or 4/4 for a note string)")
     key: str = param("", "key of the motif, e.g. 'D minor' (empty: found from its notes)")
@@ -94,13 +96,15 @@ class FolkContinuer(Engine):
 
     @classmethod
     def check(cls, params: ContinuerParams) -> None:
-        if params.meter:
-            parse_meter(params.meter)
-        if params.key.strip():
-            parse_key(params.key)
-        if params.tempo:
-            check_tempo(params.tempo)
-        parse_tempo_changes(params.tempo_changes)
+        from museforge.music.io import check_line_params
+
+        check_line_params(params.meter, params.key, params.tempo, params.tempo_changes)
+
+    @classmethod
+    def check_inputs(cls, params: ContinuerParams, inputs: Mapping[str, Any]) -> None:
+        if bool(inputs.get("motif")) == bool(params.motif.strip()):
+            raise MuseforgeError("give the motif once: a MIDI or MusicXML file (input motif) or a "
+                                 "note string (parameter motif)")
 
     def model_sha256(self, params: ContinuerParams) -> str | None:
         from museforge.hashing import sha256_file

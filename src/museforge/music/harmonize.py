@@ -5,9 +5,11 @@ note string parameter, so a Work records everything needed to reproduce it."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,8 +19,8 @@ from museforge.errors import MuseforgeError
 from museforge.music.data import STEP, grid_to_notes, notes_to_grid
 from museforge.music.harmonizer import SOPRANO_INPUT_RANGE, VOICE_RANGES, Harmonizer, load_harmonizer
 from museforge.music.render import RENDERERS
-from museforge.music.score import MAX_TEMPO, Note, Score, Track, check_tempo, parse_tempo_changes
-from museforge.music.theory import Meter, find_key, note_name, parse_key, parse_meter
+from museforge.music.score import MAX_TEMPO, Note, Score, Track, parse_tempo_changes
+from museforge.music.theory import Meter, find_key, note_name, parse_key
 
 CHOIR = 52  # General MIDI "choir aahs"
 MAX_STEPS = 2048
@@ -121,8 +123,8 @@ def harmonize(model: Harmonizer, melody: list[Note], meter: Meter, beam: int = 4
 
 @dataclass(frozen=True)
 class HarmonizerParams:
-    melody: str = param("C4 D4 E4 F4 G4:2 E4:2", "the melody as a note string, e.g. 'C4 D4 E4:2' "
-                        "(duration in quarters after ':'), when no melody file is given")
+    melody: str = param("", "the melody as a note string, e.g. 'C4 D4 E4:2' (duration in quarters "
+                        "after ':'), when no melody file is given")
     meter: str = param("", "time signature such as 3/4 (empty: the file's, or 4/4 for a note string)")
     key: str = param("", "key for the signature, e.g. 'G major' (empty: found from the notes)")
     tempo: int = param(0, "quarter notes a minute, 20-300 (0: the file's, or 72)", range=(0, int(MAX_TEMPO)))
@@ -149,13 +151,15 @@ class ChoraleHarmonizer(Engine):
 
     @classmethod
     def check(cls, params: HarmonizerParams) -> None:
-        if params.meter:
-            parse_meter(params.meter)
-        if params.key.strip():
-            parse_key(params.key)
-        if params.tempo:
-            check_tempo(params.tempo)
-        parse_tempo_changes(params.tempo_changes)
+        from museforge.music.io import check_line_params
+
+        check_line_params(params.meter, params.key, params.tempo, params.tempo_changes)
+
+    @classmethod
+    def check_inputs(cls, params: HarmonizerParams, inputs: Mapping[str, Any]) -> None:
+        if bool(inputs.get("melody")) == bool(params.melody.strip()):
+            raise MuseforgeError("give the melody once: a MIDI or MusicXML file (input melody) or a "
+                                 "note string (parameter melody)")
 
     def model_sha256(self, params: HarmonizerParams) -> str | None:
         from museforge.hashing import sha256_file

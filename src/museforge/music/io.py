@@ -462,6 +462,21 @@ def melody_input(file: InputFile | None, notes: str, meter: str, transpose: int 
     return line, score
 
 
+def check_line_params(meter: str, key: str, tempo: int, tempo_changes: str) -> None:
+    """One-line errors for the meter, key and tempo map given with a melody (empty: the file's)."""
+    from museforge.music.score import check_tempo, parse_tempo_changes
+
+    if meter:
+        parse_meter(meter)
+    if key.strip():
+        from museforge.music.theory import parse_key
+
+        parse_key(key)
+    if tempo:
+        check_tempo(tempo)
+    parse_tempo_changes(tempo_changes)
+
+
 def tempo_of(file: InputFile | None, score: Score, tempo: int, changes: str, default: int
              ) -> tuple[float, str]:
     """The opening tempo and later tempo changes an engine uses: ``tempo`` when set (with

@@ -107,6 +107,11 @@ class StyleEngine(Engine):
 
     @classmethod
     def check_inputs(cls, params: Any, inputs: Mapping[str, tuple[InputFile, ...]]) -> None:
+        """Every image readable and within size (headers only), one weight per style."""
+        for spec in cls.inputs:
+            if spec.kind == "image":
+                for f in inputs.get(spec.role, ()):
+                    sio.check_image(f.name, spec.role.removesuffix("s"), f.data)
         transfer.parse_weights(params.weights, len(inputs.get("styles", ())))
 
     def model_sha256(self, params: Any) -> str | None:

@@ -25,9 +25,9 @@ MIN_EDGE = 16
 """Shortest side accepted for any input image, in pixels."""
 
 
-def open_rgb(path: Path | str, what: str = "image", data: bytes | None = None) -> Image.Image:
-    """An RGB PIL image from a file (or from its bytes ``data``, ``path`` naming it), with
-    one-line errors for what cannot be used."""
+def check_image(path: Path | str, what: str = "image", data: bytes | None = None) -> Image.Image:
+    """The image opened lazily (header read, no pixel decoded) after the size checks; one-line
+    errors for what cannot be used. ``data``: the file's bytes, ``path`` naming it."""
     path = Path(path)
     if data is None and not path.is_file():
         raise MuseforgeError(f"{what} {path}: no such file")
@@ -51,6 +51,13 @@ def open_rgb(path: Path | str, what: str = "image", data: bytes | None = None) -
         )
     if min(w, h) < MIN_EDGE:
         raise MuseforgeError(f"{what} {path}: {w}x{h} is too small; each side needs at least {MIN_EDGE} px")
+    return img
+
+
+def open_rgb(path: Path | str, what: str = "image", data: bytes | None = None) -> Image.Image:
+    """An RGB PIL image from a file (or from its bytes ``data``, ``path`` naming it), with
+    one-line errors for what cannot be used."""
+    img = check_image(path, what, data)
     try:
         img = ImageOps.exif_transpose(img)
         return flatten(img)
