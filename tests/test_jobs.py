@@ -43,10 +43,10 @@ def test_run_returns_a_signed_work_whose_files_verify_alone(tmp_path, fake_engin
 
 
 @pytest.mark.parametrize(("engine", "name"), [("fake-image", "painting.png"), ("fake-music", "music.mid"),
-                                              ("fake-music", "music.wav")])
+                                              ("fake-music", "music.wav"), ("fake-text", "poem.txt")])
 def test_flipping_one_byte_of_a_lone_file_is_found_and_named(tmp_path, fake_engines, capsys, engine, name):
     work = jobs.run(engine, {}, seed=1, prompt="sea")
-    [path] = work.save_files({name: tmp_path / name})
+    path = work.save_files({name: tmp_path / name})[0]  # (a text file's sidecar follows it)
     assert main(["verify", str(path)]) == 0
     capsys.readouterr()
     data = bytearray(path.read_bytes())
@@ -62,6 +62,18 @@ def test_flipping_one_byte_of_a_lone_file_is_found_and_named(tmp_path, fake_engi
     spans = [[int(x) for x in span.split("-")] for span in
              line.split("bytes ")[1].split(" changed")[0].replace(",", "").split(" ")]
     assert any(s[0] <= where <= s[-1] and s[-1] - s[0] < 128 for s in spans), line  # located to the block
+
+
+def test_a_lone_svg_verifies_and_a_changed_one_is_named(tmp_path, capsys):
+    out = tmp_path / "glass.png"
+    assert main(["paint", "a city at night", "--style", "stained-glass", "--size", "32", "--seed", "2",
+                 "--out", str(out)]) == 0
+    svg = out.with_suffix(".svg")
+    assert check_file(svg).ok and check_file(out).ok
+    text = svg.read_text()
+    svg.write_text(text.replace("</svg>", "<circle r='1'/></svg>"))
+    verdict = check_file(svg)
+    assert verdict.status == "changed" and "changed since it was signed" in verdict.detail
 
 
 def test_a_file_with_its_record_edited_and_resealed_by_another_key_is_not_intact(tmp_path, fake_engines):
