@@ -91,13 +91,13 @@ def parse_weights(text: str | None, count: int) -> tuple[float, ...]:
     try:
         weights = tuple(float(w) for w in text.replace(";", ",").split(","))
     except ValueError as err:
-        raise MuseforgeError(f"--weights {text!r}: give numbers separated by commas, e.g. 0.7,0.3") from err
+        raise MuseforgeError(f"weights {text!r}: give numbers separated by commas, e.g. 0.7,0.3") from err
     if len(weights) != count:
         raise MuseforgeError(
-            f"--weights has {len(weights)} value(s) for {count} style(s); give one per style"
+            f"weights has {len(weights)} value(s) for {count} style(s); give one per style"
         )
     if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise MuseforgeError(f"--weights {text!r}: weights must be >= 0 and not all zero")
+        raise MuseforgeError(f"weights {text!r}: each must be >= 0 and not all zero")
     return weights
 
 

@@ -419,16 +419,16 @@ def write_poem(
 
 
 def parse_keep(spec: str, text: str, form: str) -> dict[int, str]:
-    """``--keep 1,3`` with the poem in ``text``: 0-based line -> that line's text."""
+    """``keep`` (``"1,3"``) with the poem in ``text``: 0-based line -> that line's text."""
     try:
         nums = [int(x) for x in spec.split(",") if x.strip()]
     except ValueError as err:
-        raise MuseforgeError(f"--keep takes line numbers like 1,3, not {spec!r}") from err
+        raise MuseforgeError(f"keep takes line numbers like 1,3, not {spec!r}") from err
     lang = FORMS[form].lang if form in FORMS else detect_lang(text)
     lines = split_lines(text, lang)
     out = {}
     for n in nums:
         if not 1 <= n <= len(lines):
-            raise MuseforgeError(f"--keep {n}: the poem has {len(lines)} lines")
+            raise MuseforgeError(f"keep {n}: the poem has {len(lines)} lines")
         out[n - 1] = han_chars(lines[n - 1]) if lang == "zh" else lines[n - 1]
     return out
