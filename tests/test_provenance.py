@@ -7,10 +7,10 @@ import numpy as np
 from PIL import Image
 
 from museforge.engines import OutputFile
+from museforge.keys import load_signing_key
 from museforge.provenance import (
     a1111_parameters,
     embed,
-    load_signing_key,
     read_embedded,
     read_png_texts,
     sign_manifest,

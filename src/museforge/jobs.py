@@ -28,10 +28,12 @@ from museforge.engines import (
 )
 from museforge.errors import MuseforgeError
 from museforge.hashing import sha256_bytes
-from museforge.provenance import embed, load_signing_key, sign_manifest
+from museforge.keys import load_signing_key, own_name, public_b64
+from museforge.provenance import embed, sign_manifest
 from museforge.record import ArtifactRecord, FileRecord, InputRecord, Signature, WorkRecord
+from museforge.report import render_report
 from museforge.runtime import Progress, check_seed, library_versions, make_generator, no_progress
-from museforge.work import Work
+from museforge.work import REPORT, Work
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -196,6 +198,7 @@ def run_steps(
     mood = any(s.engine.uses_mood for s in steps)
     feeling = resolve_emotion(prompt, lang, emotion) if mood or emotion else None
     key = key or load_signing_key()
+    signer = own_name()
     record = WorkRecord(
         museforge=__version__,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -206,6 +209,7 @@ def run_steps(
         device=device,
         libraries=libraries or library_versions(),
         artifacts=[],
+        signer=signer,
     )
     files: list[OutputFile] = []
     started = time.perf_counter()
@@ -236,7 +240,7 @@ def run_steps(
             warnings=list(artifact.warnings),
             uses_mood=step.engine.uses_mood,
         )
-        made = [sealed for f in artifact.files for sealed in embed(f, record.record_of(entry), key)]
+        made = [sealed for f in artifact.files for sealed in embed(f, record.record_of(entry), key, signer)]
         taken = {f.name for f in files}
         clash = [f.name for f in made if f.name in taken]
         if clash:
@@ -247,9 +251,11 @@ def run_steps(
         record.artifacts.append(entry)
         files.extend(made)
     record.seconds = round(time.perf_counter() - started, 3)
+    report = OutputFile(REPORT, render_report(record, public_b64(key)).encode(), "text/html")
+    record.report = FileRecord(REPORT, report.media_type, sha256_bytes(report.data), len(report.data))
     signature = sign_manifest(record.unsigned_json(), key)
     record.signature = Signature(signature["algorithm"], signature["public_key"], signature["value"])
-    return Work(record, files)
+    return Work(record, files, report)
 
 
 def _neutral() -> Emotion:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import struct
-import warnings
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,12 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from museforge import __version__
 from museforge.errors import MuseforgeError
 from museforge.hashing import sha256_bytes
+from museforge.keys import public_b64
 from museforge.record import Record, RecordError
 
 if TYPE_CHECKING:
@@ -415,28 +413,16 @@ def file_stamp(name: str, media_type: str, payload: bytes) -> dict[str, Any]:
     }
 
 
-def public_key_b64(key: Ed25519PrivateKey) -> str:
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
-
-
-def fingerprint(public_key_b64_text: str) -> str:
-    """A short, readable fingerprint of a public key: ``SHA256:`` and 16 hex digits."""
-    try:
-        raw = base64.b64decode(public_key_b64_text, validate=True)
-    except ValueError:
-        return "SHA256:invalid"
-    digest = sha256_bytes(raw)[:16]
-    return "SHA256:" + ":".join(digest[i : i + 4] for i in range(0, 16, 4))
-
-
-def make_seal(record: dict[str, Any], stamp: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
-    """The seal of one file: its stamp and a signature over the record and the stamp."""
-    message = canonical_json({"record": record, "file": stamp})
+def make_seal(record: dict[str, Any], stamp: dict[str, Any], key: Ed25519PrivateKey,
+              signer: str = "") -> dict[str, Any]:
+    """The seal of one file: its stamp, the signer's name, and a signature over the record, the
+    stamp and the name."""
+    message = canonical_json({"record": record, "file": stamp, "signer": signer})
     return {
         "file": stamp,
+        "signer": signer,
         "algorithm": "ed25519",
-        "public_key": public_key_b64(key),
+        "public_key": public_b64(key),
         "signature": base64.b64encode(key.sign(message)).decode(),
     }
 
@@ -448,8 +434,9 @@ def seal_signature_ok(record: dict[str, Any], seal: Any) -> bool:
         return False
     try:
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(seal["public_key"]))
+        signer = seal.get("signer", "")
         public.verify(base64.b64decode(seal["signature"]),
-                      canonical_json({"record": record, "file": seal["file"]}))
+                      canonical_json({"record": record, "file": seal["file"], "signer": signer}))
     except (InvalidSignature, ValueError, KeyError, TypeError):
         return False
     return True
@@ -484,13 +471,14 @@ def embed_texts(name: str, payload: bytes, record: dict[str, Any],
 
 
 def embed(file: OutputFile, record: Record | Mapping[str, Any],
-          key: Ed25519PrivateKey | None = None) -> list[OutputFile]:
-    """The file with its record embedded (and, given a signing key, sealed), plus a sidecar
-    when the format cannot hold a record."""
+          key: Ed25519PrivateKey | None = None, signer: str = "") -> list[OutputFile]:
+    """The file with its record embedded (and, given a signing key, sealed in the name of
+    ``signer``), plus a sidecar when the format cannot hold a record."""
     from museforge.engines import OutputFile
 
     data = _record_json(record)
-    seal = make_seal(data, file_stamp(file.name, file.media_type, file.data), key) if key else None
+    stamp = file_stamp(file.name, file.media_type, file.data)
+    seal = make_seal(data, stamp, key, signer) if key else None
     embedded = embed_texts(file.name, file.data, data, seal)
     out = [OutputFile(file.name, embedded.data, file.media_type)]
     if container_of(file.name) is None:
@@ -568,7 +556,10 @@ class FileVerdict:
     status: str
     """``ok``, ``changed``, ``unsigned``, ``no record``, ``forged`` or ``missing``."""
     detail: str = ""
+    public_key: str = ""
+    """The key that sealed it (base64), when the seal is valid."""
     signer: str = ""
+    """The name the key's owner gave it, as the seal says."""
 
     @property
     def ok(self) -> bool:
@@ -610,12 +601,19 @@ def describe_ranges(ranges: list[tuple[int, int]]) -> str:
     return ("byte " if single else "bytes ") + ", ".join(parts) + more
 
 
+MAX_LONE_BYTES = 512 * 1024 * 1024
+"""The largest lone file ``verify`` reads (the whole of it is needed to take the record out)."""
+
+
 def check_file(path: Path) -> FileVerdict:
     """Verify a lone file: its seal's signature, its content against the sealed hashes (naming
     the bytes that changed), and that the embedded texts are exactly what was sealed."""
     name = path.name
     if not path.is_file():
-        return FileVerdict(name, "missing", "no such file")
+        return FileVerdict(name, "missing", "not a regular file")
+    if path.stat().st_size > MAX_LONE_BYTES:
+        limit = MAX_LONE_BYTES // 2**20
+        return FileVerdict(name, "no record", f"larger than {limit} MiB: not a file museforge made")
     data = path.read_bytes()
     found = read_embedding(path, data)
     if found.record is None:
@@ -624,15 +622,16 @@ def check_file(path: Path) -> FileVerdict:
         return FileVerdict(name, "unsigned", "its record is not sealed (made before seals existed)")
     if not seal_signature_ok(found.record, found.seal):
         return FileVerdict(name, "forged", "the record or its seal was changed after signing")
-    signer = fingerprint(str(found.seal.get("public_key", "")))
+    public_key, signer = str(found.seal.get("public_key", "")), str(found.seal.get("signer", ""))
     stamp = found.seal["file"]
     if sha256_bytes(found.payload) != stamp.get("sha256") or len(found.payload) != stamp.get("bytes"):
         ranges = changed_ranges(found.payload, stamp, found.at, found.inserted)
         where = describe_ranges(ranges) if ranges else "its length"
-        return FileVerdict(name, "changed", f"{where} changed since it was signed", signer)
+        return FileVerdict(name, "changed", f"{where} changed since it was signed", public_key, signer)
     if reseal(name, found.payload, found.record, found.seal) != data:
-        return FileVerdict(name, "changed", "the embedded text (parameters or record) was edited", signer)
-    return FileVerdict(name, "ok", "", signer)
+        return FileVerdict(name, "changed", "the embedded text (parameters or record) was edited", public_key,
+                           signer)
+    return FileVerdict(name, "ok", "", public_key, signer)
 
 
 def strip_seal(path: Path, data: bytes | None = None) -> bytes:
@@ -646,43 +645,7 @@ def strip_seal(path: Path, data: bytes | None = None) -> bytes:
     return reseal(path.name, found.payload, found.record, None)
 
 
-# ---------------------------------------------------------------- keys and manifests
-
-
-def key_path() -> Path:
-    home = os.environ.get("MUSEFORGE_HOME") or Path.home() / ".local" / "share" / "museforge"
-    return Path(home) / "signing-key.pem"
-
-
-def load_signing_key() -> Ed25519PrivateKey:
-    """This person's Ed25519 key, made on first use; a throwaway key when it cannot be stored."""
-    path = key_path()
-    if path.exists():
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (ValueError, TypeError) as err:
-            raise MuseforgeError(f"the signing key {path} is damaged ({err}); move it away and a new "
-                                 "key is made on the next run") from None
-        if isinstance(key, Ed25519PrivateKey):
-            return key
-        raise MuseforgeError(f"{path} holds a key of another kind, not Ed25519; move it away and a new "
-                             "key is made on the next run")
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-    except OSError as exc:
-        warnings.warn(
-            f"cannot store the signing key at {path} ({exc.strerror}); this Work is signed with a"
-            " one-off key. Set MUSEFORGE_HOME to a writable folder to keep one key.",
-            stacklevel=2,
-        )
-    return key
+# ---------------------------------------------------------------- manifests
 
 
 def sign_manifest(manifest: Mapping[str, Any], key: Ed25519PrivateKey) -> dict[str, str]:
@@ -690,7 +653,7 @@ def sign_manifest(manifest: Mapping[str, Any], key: Ed25519PrivateKey) -> dict[s
     body = {k: v for k, v in manifest.items() if k != "signature"}
     return {
         "algorithm": "ed25519",
-        "public_key": public_key_b64(key),
+        "public_key": public_b64(key),
         "value": base64.b64encode(key.sign(canonical_json(body))).decode(),
     }
 

@@ -181,6 +181,21 @@ class Record:
         )
 
 
+def plain_name(name: str, where: str) -> str:
+    """``name`` when it is a plain file name inside a Work (no folders, no ``..``), else an error.
+
+    >>> plain_name("../etc/passwd", "work.json")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    museforge.record.RecordError: work.json: '../etc/passwd' is not a plain file name inside the Work
+    """
+    bad = (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name
+           or any(ord(c) < 32 for c in name) or len(name) > 255)
+    if bad:
+        raise RecordError(f"{where}: {name!r} is not a plain file name inside the Work")
+    return name
+
+
 @dataclass(frozen=True)
 class FileRecord:
     """One file of a Work as written: name, media type, SHA-256 and size of the final bytes."""
@@ -198,8 +213,9 @@ class FileRecord:
     def from_json(cls, data: Any, where: str) -> FileRecord:
         if not isinstance(data, dict):
             raise RecordError(f"{where}: each file must be an object")
-        return cls(_take(data, "name", str, where), _take(data, "media_type", str, where, ""),
-                   _take(data, "sha256", str, where), _take(data, "bytes", int, where, 0))
+        return cls(plain_name(_take(data, "name", str, where), where),
+                   _take(data, "media_type", str, where, ""), _take(data, "sha256", str, where),
+                   _take(data, "bytes", int, where, 0))
 
 
 @dataclass
@@ -299,6 +315,10 @@ class WorkRecord:
     evaluation: Any = None
     signature: Signature | None = None
     format: int = FORMAT
+    signer: str = ""
+    """The name the signing key's owner gave it (covered by the signature)."""
+    report: FileRecord | None = None
+    """``report.html``, hashed like every other file."""
 
     def unsigned_json(self) -> dict[str, Any]:
         """Everything the signature covers (the JSON form without ``signature``)."""
@@ -316,7 +336,13 @@ class WorkRecord:
             "originality": self.originality,
             "evaluation": self.evaluation,
             "seconds": self.seconds,
+            **({"signer": self.signer} if self.signer else {}),
+            **({"report": self.report.to_json()} if self.report else {}),
         }
+
+    def files(self) -> list[FileRecord]:
+        """Every file of the Work but ``work.json``: the artifacts' files and the report."""
+        return [f for a in self.artifacts for f in a.files] + ([self.report] if self.report else [])
 
     def to_json(self) -> dict[str, Any]:
         data = self.unsigned_json()
@@ -368,4 +394,13 @@ class WorkRecord:
             evaluation=data.get("evaluation"),
             signature=Signature.from_json(data.get("signature"), f"{where}: signature"),
             format=version,
-        )
+            signer=_take(data, "signer", str, where, ""),
+            report=FileRecord.from_json(data["report"], f"{where}: report") if data.get("report") else None,
+        )._checked(where)
+
+    def _checked(self, where: str) -> WorkRecord:
+        names = [f.name for f in self.files()]
+        repeated = sorted({n for n in names if names.count(n) > 1} | ({"work.json"} & set(names)))
+        if repeated:
+            raise RecordError(f"{where}: the file {repeated[0]!r} is listed twice")
+        return self

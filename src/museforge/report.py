@@ -138,8 +138,10 @@ def _results(title: str, data: Any) -> str:
     return f"<h2>{_e(title)}</h2><pre>{_e(body)}</pre>"
 
 
-def render_report(record: WorkRecord) -> str:
-    """The HTML page of a Work; artifacts are linked by relative paths inside the Work folder."""
+def render_report(record: WorkRecord, public_key: str = "") -> str:
+    """The HTML page of a Work; artifacts are linked by relative paths inside the Work folder.
+    The report is written (and hashed into the record) before the record is signed, so the
+    signing key is given as ``public_key``."""
     emotion = record.emotion
     direction = art_direction(emotion) if emotion is not None else None
     accent = "#{:02x}{:02x}{:02x}".format(*direction.palette[-1]) if direction else "#c8a060"
@@ -150,7 +152,8 @@ def render_report(record: WorkRecord) -> str:
     right = _text_section(by_modality["text"]) if "text" in by_modality else ""
     music = _music_section(by_modality["music"]) if "music" in by_modality else ""
     warnings = [w for e in record.artifacts for w in e.warnings]
-    sig = record.signature
+    key = record.signature.public_key if record.signature else public_key
+    signer = f"{_e(record.signer)}, " if record.signer else ""
     libs = ", ".join(f"{k} {v}" for k, v in record.libraries.items())
     mood = (f"mood <strong>{_e(emotion.label)}</strong> (valence {emotion.valence:+.2f}, arousal "
             f"{emotion.arousal:+.2f}, confidence {emotion.confidence:.2f}, {_e(emotion.source)}) · "
@@ -171,7 +174,7 @@ def render_report(record: WorkRecord) -> str:
 <h2>How it was made</h2>
 {_runs(record)}
 <p class="meta">museforge {_e(record.museforge)} · device {_e(record.device)} · {_e(libs)}<br>
-signed ({_e(sig.algorithm if sig else "unsigned")}) by key {_e(sig.public_key[:16] if sig else "")}…
+signed (ed25519) by {signer}key {_e(key[:16])}…
 · check with <code>museforge verify</code>, rebuild with <code>museforge reproduce</code></p>
 </main>
 <script>{_SCRIPT}</script>

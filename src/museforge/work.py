@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from museforge.errors import MuseforgeError
 from museforge.hashing import sha256_bytes
-from museforge.provenance import (
-    SIDECAR_SUFFIX,
-    FileVerdict,
-    check_file,
-    fingerprint,
-    read_embedding,
-    verify_manifest,
-)
+from museforge.keys import Signer, identify
+from museforge.provenance import SIDECAR_SUFFIX, FileVerdict, check_file, read_embedding, verify_manifest
 from museforge.record import ArtifactRecord, FileRecord, Record, RecordError, WorkRecord
 
 if TYPE_CHECKING:
@@ -42,6 +37,8 @@ class Work:
 
     record: WorkRecord
     files: list[OutputFile] = field(default_factory=list)
+    report: OutputFile | None = None
+    """``report.html``, made (and hashed into the record) before the record was signed."""
 
     def file(self, name: str) -> OutputFile:
         for f in self.files:
@@ -49,17 +46,10 @@ class Work:
                 return f
         raise KeyError(name)
 
-    def report_html(self) -> str:
-        from museforge.report import render_report
-
-        return render_report(self.record)
-
     def save(self, out: Path, overwrite: bool = False) -> Path:
-        """Write the Work as a folder: every file, ``work.json`` and ``report.html``."""
-        from museforge.engines import OutputFile
-
-        report = OutputFile(REPORT, self.report_html().encode(), "text/html")
-        return write_work(out, self.record.to_json(), [*self.files, report], overwrite)
+        """Write the Work as a folder: every file, ``report.html`` and ``work.json``."""
+        return write_work(out, self.record.to_json(), [*self.files, *([self.report] if self.report else [])],
+                          overwrite)
 
     def save_files(self, targets: dict[str, Path], overwrite: bool = False) -> list[Path]:
         """Write chosen files alone (each carries its sealed record); ``targets`` maps a file's
@@ -266,21 +256,28 @@ def sealed_files(folder: Path) -> list[Path]:
 @dataclass(frozen=True)
 class FileCheck:
     name: str
-    status: str  # "ok" | "changed" | "missing"
+    status: str  # "ok" | "changed" | "missing" | "added" | "not a file"
     detail: str = ""
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What ``verify`` found: whether the record's signature holds, who signed, each file."""
+    """What ``verify`` found: whether the record's signature holds, who signed, each file, and
+    what is wrong with the Work as a whole (files added, a signature that does not hold)."""
 
     signed: bool
-    signer: str
+    signer: Signer | None
     files: list[FileVerdict]
+    problems: list[str] = field(default_factory=list)
 
     @property
     def intact(self) -> bool:
-        return self.signed and bool(self.files) and all(f.ok for f in self.files)
+        """Signed, every file as signed, nothing added: true whoever the signer is."""
+        return self.signed and bool(self.files) and all(f.ok for f in self.files) and not self.problems
+
+    def accepted(self, allow_unknown: bool = False) -> bool:
+        """Intact and signed by this person's own key or a trusted one (or any key, if allowed)."""
+        return self.intact and self.signer is not None and (self.signer.known or allow_unknown)
 
 
 def verify_work(work_dir: Path) -> tuple[bool, list[FileCheck]]:
@@ -289,29 +286,61 @@ def verify_work(work_dir: Path) -> tuple[bool, list[FileCheck]]:
     return verdict.signed, [FileCheck(f.name, f.status, f.detail) for f in verdict.files]
 
 
+def _hash_regular(path: Path) -> str | None:
+    """SHA-256 of a regular file, streamed in bounded memory; None for a symlink, device, FIFO
+    or folder (never followed or opened)."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    import hashlib
+
+    h = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
 def verify_folder(folder: Path) -> Verdict:
-    """Check ``work.json``'s signature and every file it lists; a changed file's seal names the
-    bytes that changed."""
+    """Check ``work.json``'s signature first, then every file it lists (and that none was added);
+    a changed file's seal names the bytes that changed."""
     data = load_manifest(folder)
     record = WorkRecord.from_json(data)
-    signer = fingerprint(record.signature.public_key) if record.signature else ""
-    files = []
-    for artifact in record.artifacts:
-        for entry in artifact.files:
-            path = folder / entry.name
-            if not path.is_file():
-                files.append(FileVerdict(entry.name, "missing", "listed in work.json but not found"))
-            elif sha256_bytes(path.read_bytes()) != entry.sha256:
-                detail = ""
-                if not entry.name.endswith(SIDECAR_SUFFIX):
-                    try:
-                        detail = check_file(path).detail
-                    except MuseforgeError:
-                        detail = "its record cannot be read"
-                files.append(FileVerdict(entry.name, "changed", detail or "its bytes differ from work.json"))
-            else:
-                files.append(FileVerdict(entry.name, "ok", "", signer))
-    return Verdict(verify_manifest(data), signer, files)
+    signer = identify(record.signature.public_key, record.signer) if record.signature else None
+    if not verify_manifest(data):
+        return Verdict(False, signer, [], ["work.json is unsigned or was changed after signing; its files "
+                                           "were not checked"])
+    files: list[FileVerdict] = []
+    listed = {f.name for f in record.files()}
+    for entry in record.files():
+        path = folder / entry.name
+        digest = _hash_regular(path)
+        if digest is None:
+            missing = not os.path.lexists(path)
+            files.append(FileVerdict(entry.name, "missing" if missing else "not a file",
+                                     "listed in work.json but not found" if missing
+                                     else "not a regular file (a link, device, pipe or folder)"))
+        elif digest != entry.sha256:
+            files.append(FileVerdict(entry.name, "changed", _changed_detail(path)))
+        else:
+            files.append(FileVerdict(entry.name, "ok", "", record.signature.public_key if record.signature
+                                     else "", record.signer))
+    added = sorted(p.name for p in folder.iterdir() if p.name not in listed and p.name != MANIFEST)
+    problems = [f"{name} was added: it is not part of the signed Work" for name in added]
+    return Verdict(True, signer, files, problems)
+
+
+def _changed_detail(path: Path) -> str:
+    if path.name.endswith(SIDECAR_SUFFIX) or path.name == REPORT:
+        return "its bytes differ from work.json"
+    try:
+        return check_file(path).detail or "its bytes differ from work.json"
+    except MuseforgeError:
+        return "its record cannot be read"
 
 
 def verify_path(path: Path) -> Verdict:
@@ -322,10 +351,15 @@ def verify_path(path: Path) -> Verdict:
         files = [check_file(p) for p in sealed_files(path)]
         if not files:
             raise MuseforgeError(f"{path} holds no work.json and no file with a museforge record")
-        signers = {f.signer for f in files if f.signer}
-        return Verdict(all(f.status not in ("forged", "unsigned") for f in files),
-                       ", ".join(sorted(signers)), files)
+        return _lone_verdict(files)
     if not path.exists():
         raise MuseforgeError(f"{path} not found; pass a Work folder, its work.json, or a file museforge made")
-    verdict = check_file(path)
-    return Verdict(verdict.status not in ("forged", "unsigned", "no record"), verdict.signer, [verdict])
+    return _lone_verdict([check_file(path)])
+
+
+def _lone_verdict(files: list[FileVerdict]) -> Verdict:
+    keys = {(f.public_key, f.signer) for f in files if f.public_key}
+    signed = all(f.status not in ("forged", "unsigned", "no record", "missing") for f in files)
+    problems = ["the files were signed by different keys"] if len({k for k, _ in keys}) > 1 else []
+    signer = identify(*sorted(keys)[0]) if keys else None
+    return Verdict(signed, signer, files, problems)

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("work", "check the signature and every byte of a Work or of a lone file"),
     "reproduce": ("work", "rebuild a Work (or a lone file) from its record and compare the bytes"),
     "engines": ("work", "list the installed engines, their inputs and parameters"),
+    "keys": ("keys", "your signing key, its name, and the keys you trust"),
     "run": ("run", "run any installed engine by name (built in or from a plugin) into a Work"),
     "poem": ("poem", "write a poem in a form (wujue, qijue, wulv, qilv, sonnet, haiku, free) or check one"),
     "paint": ("image", "render one procedural painting (PNG, plus SVG for vector styles)"),

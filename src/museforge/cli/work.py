@@ -133,6 +133,7 @@ def _show_record(record: Any, signature: str, raw_json: Any, as_json: bool) -> N
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from museforge.keys import identify
     from museforge.provenance import check_file, read_embedding, verify_manifest
     from museforge.work import is_work_folder, load_manifest, lone_record, sealed_files, work_folder
 
@@ -146,7 +147,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         from museforge.record import WorkRecord
 
         record = WorkRecord.from_json(raw)
-        _show_record(record, "valid" if verify_manifest(raw) else "INVALID or missing", raw, args.json)
+        signer = identify(record.signature.public_key, record.signer) if record.signature else None
+        status = f"valid, by {signer.describe()}" if verify_manifest(raw) and signer else "INVALID or missing"
+        _show_record(record, status, raw, args.json)
         return 0
     files = sealed_files(path) if path.is_dir() else [path]
     if not files:
@@ -158,7 +161,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(("\n" if i else "") + f"== {f.name}")
         found = read_embedding(f)
         verdict = check_file(f)
-        status = f"valid ({verdict.signer})" if verdict.ok else f"{verdict.status.upper()}: {verdict.detail}"
+        signer = identify(verdict.public_key, verdict.signer) if verdict.ok else None
+        status = f"valid, by {signer.describe()}" if signer else f"{verdict.status.upper()}: {verdict.detail}"
         _show_record(lone_record(f), status, {**(found.record or {}), "seal": found.seal}, args.json)
     return 0
 
@@ -187,27 +191,40 @@ def cmd_verify(args: argparse.Namespace) -> int:
     verdict = verify_path(path)
     for f in verdict.files:
         print(f"{f.name}  {f.status}" + (f"  {f.detail}" if f.detail else ""))
-    if is_work_folder(path):
+    for problem in verdict.problems:
+        print(problem)
+    folder = is_work_folder(path)
+    if folder:
         print(f"signature {'valid' if verdict.signed else 'INVALID: work.json was changed or is unsigned'}")
     else:
         print(f"seal {'valid' if verdict.signed else 'INVALID or missing'}")
-    if verdict.signer:
-        print(f"signed by key {verdict.signer}")
-    what = "the Work" if is_work_folder(path) or path.is_dir() else "the file"
-    print(f"{what} is intact" if verdict.intact else f"{what} was altered")
-    return 0 if verdict.intact else 1
+    if verdict.signer is not None:
+        print(f"signed by {verdict.signer.describe()}")
+    what = "the Work" if folder or path.is_dir() else "the file"
+    if not verdict.intact:
+        print(f"{what} was altered")
+        return 1
+    if not verdict.accepted(args.allow_unknown):
+        print(f"{what} is intact but signed by an unknown key; if you trust it, add its owner's key with "
+              "'museforge keys trust FILE', or pass --allow-unknown")
+        return 1
+    print(f"{what} is intact")
+    return 0
 
 
 def add_verify_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "verify",
         help="check the signature and every byte of a Work or of a lone file",
-        description="Check that work.json is signed and unchanged and that every file still has "
-        "its recorded SHA-256; for a lone file, check its seal: the signature over its record and "
-        "the hashes of its content, naming the bytes that changed. Exit status 1 when anything "
-        "was altered.",
+        description="Check that work.json is signed and unchanged, that every file still has its "
+        "recorded SHA-256 and that none was added; for a lone file, check its seal: the signature over "
+        "its record and the hashes of its content, naming the bytes that changed. Says who signed and "
+        "whether you trust that key (your own, or one added with 'museforge keys trust'). Exit "
+        "status 1 when anything was altered, or when the signer is unknown (unless --allow-unknown).",
     )
     p.add_argument("work", help="a Work folder, its work.json, or a file museforge made")
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="accept a Work signed by a key that is neither yours nor trusted (exit 0 if intact)")
     p.set_defaults(func=cmd_verify)
     return p
 
