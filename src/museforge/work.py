@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from museforge.atomic import new_folder, write_file, write_files
 from museforge.errors import MuseforgeError
 from museforge.hashing import sha256_bytes
 from museforge.keys import Signer, identify
@@ -63,10 +63,7 @@ class Work:
                 plan.append((main.with_name(main.name + SIDECAR_SUFFIX), f.data))
         for path, _ in plan:
             check_writable_file(path, overwrite)
-        for path, data in plan:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, data)
-        return [p for p, _ in plan]
+        return write_files(plan, overwrite)
 
     def save_into(self, folder: Path, overwrite: bool = False) -> list[Path]:
         """Write every file alone into ``folder`` (made if missing), keeping their names."""
@@ -111,53 +108,17 @@ def _check_creatable(path: Path) -> None:
 def write_work(out: Path, manifest: dict[str, Any], files: list[OutputFile], overwrite: bool) -> Path:
     """Write every file and ``work.json`` into a temporary folder, then rename it to ``out``."""
     prepare_destination(out, overwrite)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    except OSError as exc:
-        raise MuseforgeError(f"cannot write to {out.parent}: {exc.strerror or exc}; choose another --out") \
-            from None
-    try:
+    with new_folder(out, overwrite) as tmp:
         for f in files:
             (tmp / f.name).write_bytes(f.data)
         text = json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
         (tmp / MANIFEST).write_text(text, encoding="utf-8")
-        tmp.chmod(0o755)
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            out.rename(trash / out.name)
-            tmp.rename(out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise MuseforgeError(f"cannot write the Work to {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise MuseforgeError(f"cannot write to {path.parent}: {exc.strerror or exc}; "
-                             "choose another --out") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise MuseforgeError(f"cannot write {path}: {exc.strerror or exc}; choose another --out") \
-            from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` whole or not at all (replacing what is there)."""
+    write_file(path, data, overwrite=True)
 
 
 def check_writable_file(path: Path, overwrite: bool) -> None:

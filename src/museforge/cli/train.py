@@ -27,6 +27,7 @@ def cmd_train_style(args: argparse.Namespace) -> int:
     import os
     import platform
 
+    from museforge.atomic import new_folder
     from museforge.hashing import sha256_file
     from museforge.style import io as sio
     from museforge.style.johnson_train import TrainOptions, run_training
@@ -64,11 +65,11 @@ def cmd_train_style(args: argparse.Namespace) -> int:
             )
 
     hardware = f"{os.cpu_count()}-core {platform.machine()} CPU, {opts.threads} thread(s)"
-    with StageProgress(enabled=not args.quiet) as progress:
+    with StageProgress(enabled=not args.quiet) as progress, new_folder(out, args.overwrite) as tmp:
         doc = run_training(
             image,
             sha256_file(path),
-            out,
+            tmp,
             opts,
             name=f"style-fast-{path.stem.replace('_', '-')}",
             style_label=path.name,
@@ -91,7 +92,7 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
 def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``style`` to the subcommands of ``museforge train``."""
-    from museforge.style.johnson_train import TrainOptions
+    from museforge.style.johnson_train import MAX_STEPS, MAX_THREADS, TrainOptions
 
     d = TrainOptions()
     p = train_sub.add_parser(
@@ -105,7 +106,8 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
     )
     p.add_argument("style_image", metavar="STYLE_IMAGE", help="the painting whose style is learnt")
     p.add_argument("--out", metavar="DIR", help="the folder to write (default: ./style-STEM/)")
-    p.add_argument("--steps", type=int, default=d.steps, help=f"optimizer steps (default {d.steps})")
+    p.add_argument("--steps", type=int, default=d.steps,
+                   help=f"optimizer steps, 1 to {MAX_STEPS:,} (default {d.steps})")
     p.add_argument(
         "--size", type=int, default=d.size, help=f"training crop size in pixels (default {d.size})"
     )
@@ -116,10 +118,13 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
         help=f"weight of the style loss; higher paints more, keeps less (default {d.style_weight:g})",
     )
     p.add_argument(
-        "--seed", type=int, default=d.seed, help=f"seed for data and initialisation (default {d.seed})"
+        "--seed", type=int, default=d.seed,
+        help=f"seed for data and initialisation, 0 to 2^53-1 (default {d.seed})",
     )
-    p.add_argument("--threads", type=int, default=d.threads, help=f"CPU threads (default {d.threads})")
-    p.add_argument("--overwrite", action="store_true", help="write into DIR even if it holds files")
+    p.add_argument("--threads", type=int, default=d.threads,
+                   help=f"CPU threads, 1 to {MAX_THREADS} (default {d.threads})")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace DIR if it holds files (the earlier one stays until the new one is complete)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_train_style)
     return p

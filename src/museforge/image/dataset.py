@@ -19,8 +19,6 @@ import colorsys
 import json
 import multiprocessing
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,14 +26,16 @@ from typing import Any
 import numpy as np
 
 from museforge import __version__
+from museforge.atomic import new_folder
 from museforge.emotion import MOOD_PROTOTYPES, MOODS, Emotion, art_direction
 from museforge.engines import Request
 from museforge.errors import MuseforgeError
 from museforge.hashing import sha256_bytes
 from museforge.image.procedural import STYLES, ProceduralPainting, ProceduralParams
-from museforge.runtime import derive_seed, library_versions, make_generator, numpy_rng
+from museforge.runtime import check_seed, derive_seed, library_versions, make_generator, numpy_rng
 
 MAX_N = 1_000_000
+MAX_WORKERS = 64
 MIN_SIZE, MAX_SIZE = 16, 512
 
 MOTIF_PHRASES = {
@@ -153,19 +153,16 @@ def make_dataset(n: int, size: int, out: Path, seed: int = 0, workers: int = 0,
         raise MuseforgeError(f"--n must be from 1 to {MAX_N:,}, got {n}")
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise MuseforgeError(f"--size must be from {MIN_SIZE} to {MAX_SIZE} pixels, got {size}")
+    if not 0 <= workers <= MAX_WORKERS:
+        raise MuseforgeError(f"--workers must be from 0 (one per CPU core) to {MAX_WORKERS}, got {workers}")
+    check_seed(seed)
     if out.exists() and not out.is_dir():
         raise MuseforgeError(f"{out} exists and is not a folder; choose another --out")
     if out.is_dir() and any(out.iterdir()):
         raise MuseforgeError(f"{out} already exists and is not empty; choose a new --out folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    except OSError as exc:
-        raise MuseforgeError(f"cannot write to {out.parent}: {exc.strerror or exc}; "
-                             "choose another --out") from None
     workers = workers or min(os.cpu_count() or 1, 8)
     workers = min(workers, max(1, n // 64))  # small sets are faster in one process
-    try:
+    with new_folder(out) as tmp:
         (tmp / "images").mkdir()
         jobs = [(seed, i, size, str(tmp)) for i in range(n)]
         lines = []
@@ -181,14 +178,4 @@ def make_dataset(n: int, size: int, out: Path, seed: int = 0, workers: int = 0,
                 "manifest": "manifest.jsonl", "manifest_sha256": sha256_bytes(manifest),
                 "libraries": library_versions()}
         (tmp / "dataset.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        tmp.chmod(0o755)
-        if out.is_dir():
-            out.rmdir()
-        tmp.rename(out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise MuseforgeError(f"cannot write the data set to {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
