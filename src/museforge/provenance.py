@@ -41,6 +41,7 @@ SEAL_KEY = "museforge-seal"
 SIDECAR_SUFFIX = ".provenance.json"
 MAX_BLOCKS = 512
 MIN_BLOCK = 64
+MAX_SIDECAR_BYTES = 16 * 1024 * 1024
 
 
 def canonical_json(data: Any) -> bytes:
@@ -506,6 +507,8 @@ def read_embedding(path: Path, data: bytes | None = None) -> Embedding:
             sidecar = path.with_name(sidecar_name(path.name))
             if not sidecar.is_file():
                 return Embedding(None, None, data)
+            if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
+                raise ValueError("the sidecar is larger than any museforge writes")
             body = json.loads(sidecar.read_text(encoding="utf-8"))
             if not isinstance(body, dict):
                 raise ValueError("the sidecar is not an object")
@@ -513,15 +516,17 @@ def read_embedding(path: Path, data: bytes | None = None) -> Embedding:
             return Embedding(body, seal, data, len(data), 0)
         texts = container.read(data)
         payload = container.strip(data)
-    except (ValueError, IndexError, struct.error, UnicodeDecodeError) as err:
-        raise MuseforgeError(f"{path}: cannot read its museforge record ({err})") from None
+    except (ValueError, IndexError, struct.error, UnicodeDecodeError, RecursionError, OSError) as err:
+        reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        raise MuseforgeError(f"{path}: cannot read its museforge record ({reason})") from None
     if RECORD_KEY not in texts:
         return Embedding(None, None, data)
     try:
         record = json.loads(texts[RECORD_KEY])
         seal = json.loads(texts[SEAL_KEY]) if SEAL_KEY in texts else None
-    except json.JSONDecodeError as err:
-        raise MuseforgeError(f"{path}: its museforge record is damaged ({err.msg})") from None
+    except (ValueError, RecursionError) as err:
+        reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        raise MuseforgeError(f"{path}: its museforge record is damaged ({reason})") from None
     if not isinstance(record, dict):
         raise MuseforgeError(f"{path}: its museforge record is not an object")
     return Embedding(record, seal, payload, *_insertion(path.name, payload, record, seal))
@@ -601,6 +606,15 @@ def describe_ranges(ranges: list[tuple[int, int]]) -> str:
     return ("byte " if single else "bytes ") + ", ".join(parts) + more
 
 
+def _stamp_ok(stamp: dict[str, Any]) -> bool:
+    """A stamp of the shape :func:`file_stamp` writes (a signed stamp can still be hostile)."""
+    block, blocks = stamp.get("block"), stamp.get("blocks")
+    return (isinstance(stamp.get("sha256"), str) and type(stamp.get("bytes")) is int
+            and type(block) is int and MIN_BLOCK <= block <= 2**31
+            and isinstance(blocks, list) and len(blocks) <= MAX_BLOCKS + 1
+            and all(isinstance(b, str) for b in blocks))
+
+
 MAX_LONE_BYTES = 512 * 1024 * 1024
 """The largest lone file ``verify`` reads (the whole of it is needed to take the record out)."""
 
@@ -624,6 +638,8 @@ def check_file(path: Path) -> FileVerdict:
         return FileVerdict(name, "forged", "the record or its seal was changed after signing")
     public_key, signer = str(found.seal.get("public_key", "")), str(found.seal.get("signer", ""))
     stamp = found.seal["file"]
+    if not _stamp_ok(stamp):
+        return FileVerdict(name, "forged", "its seal is not one museforge writes", public_key, signer)
     if sha256_bytes(found.payload) != stamp.get("sha256") or len(found.payload) != stamp.get("bytes"):
         ranges = changed_ranges(found.payload, stamp, found.at, found.inserted)
         where = describe_ranges(ranges) if ranges else "its length"

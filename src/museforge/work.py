@@ -145,8 +145,9 @@ def _read_manifest_json(path: Path) -> dict[str, Any]:
         raise MuseforgeError(f"{path} is larger than any work.json museforge writes; the Work is damaged")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MuseforgeError(f"{path} is not valid JSON ({exc}); the Work is damaged") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # bad JSON, or a number too long to read
+        reason = str(exc).splitlines()[0][:120]
+        raise MuseforgeError(f"{path} is not valid JSON ({reason}); the Work is damaged") from None
     except RecursionError:
         raise MuseforgeError(f"{path} is nested too deeply to be a museforge work manifest") from None
     if not isinstance(data, dict) or "artifacts" not in data:
