@@ -12,13 +12,14 @@ from typing import Any
 from museforge import engines as registry
 from museforge.engines import MODALITIES, ParamError, default_engine, get_engine
 from museforge.errors import MuseforgeError
-from museforge.jobs import check_prompt, prepare, resolve_emotion, run_steps
+from museforge.jobs import check_prompt, prepare, resolve_emotion, run_steps, shown
 from museforge.runtime import MAX_SEED, Progress, derive_seed, no_progress
 from museforge.work import prepare_destination
 
 EXAMPLE_PROMPT = "在一片神秘的森林中，"
 
-__all__ = ["CreateOptions", "check_prompt", "create_work", "parse_modalities", "resolve_emotion"]
+__all__ = ["CreateOptions", "check_owners", "check_prompt", "create_work", "parse_modalities",
+           "resolve_emotion"]
 
 
 @dataclass
@@ -73,11 +74,7 @@ def create_work(opts: CreateOptions, progress: Progress = no_progress) -> tuple[
     warnings to show. Nothing runs until every parameter and input has been checked."""
     prompt = check_prompt(opts.prompt)
     steps = []
-    owners = set(opts.params) | {key.partition(".")[0] for key in opts.inputs}
-    unknown = sorted(o for o in owners if o not in MODALITIES and o not in registry.load_engines())
-    if unknown:
-        raise MuseforgeError(f"--param or --input names {unknown[0]!r}, which is neither a modality "
-                             f"({', '.join(MODALITIES)}) nor an installed engine")
+    check_owners(opts)
     for modality in opts.modalities:
         engine = get_engine(opts.engines[modality]) if modality in opts.engines else default_engine(modality)
         if engine.modality != modality:
@@ -89,7 +86,7 @@ def create_work(opts: CreateOptions, progress: Progress = no_progress) -> tuple[
             steps.append(prepare(engine, values, inputs, seed))
         except ParamError as err:  # named as the person wrote it: image.size=5
             owner = modality if err.name in opts.params.get(modality, {}) else engine.name
-            raise err.rephrase(f"{owner}.{err.name}={values.get(err.name)}") from None
+            raise err.rephrase(f"{owner}.{err.name}={shown(str(values.get(err.name)), 40)}") from None
     prepare_destination(opts.out, opts.overwrite)
     work = run_steps(steps, prompt=prompt, seed=opts.seed, emotion=opts.emotion, lang=opts.lang,
                      device=opts.device, progress=progress)
@@ -97,6 +94,33 @@ def create_work(opts: CreateOptions, progress: Progress = no_progress) -> tuple[
     out = work.save(opts.out, opts.overwrite)
     progress("writing", 1.0)
     return out, [w for a in work.record.artifacts for w in a.warnings]
+
+
+def check_owners(opts: CreateOptions) -> None:
+    """One-line errors for an ``--engine`` that names no modality and for a ``--param`` or
+    ``--input`` whose owner is neither a modality nor an installed engine; each names the valid
+    ones (and the nearest, for a typo)."""
+    import difflib
+
+    for modality in opts.engines:
+        if modality not in MODALITIES:
+            near = difflib.get_close_matches(modality, MODALITIES, 1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise MuseforgeError(f"--engine {modality}={opts.engines[modality]}: {modality!r} is not a "
+                                 f"modality; {hint}write MODALITY=ENGINE with a modality of: "
+                                 f"{', '.join(MODALITIES)}")
+        get_engine(opts.engines[modality])  # names the installed engines when unknown
+    installed = sorted(registry.load_engines())
+    for what, keys in (("--param", [f"{o}.{k}={v}" for o, kv in opts.params.items() for k, v in kv.items()]),
+                       ("--input", [f"{k}={v[0]}" for k, v in opts.inputs.items()])):
+        for key in keys:
+            owner = key.partition(".")[0]
+            if owner in MODALITIES or owner in installed:
+                continue
+            near = difflib.get_close_matches(owner, [*MODALITIES, *installed], 1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise MuseforgeError(f"{what} {key[:60]}: unknown owner {owner!r}; {hint}use a modality "
+                                 f"({', '.join(MODALITIES)}) or an installed engine ({', '.join(installed)})")
 
 
 def _inputs_for(inputs: dict[str, list[str]], owner: str) -> dict[str, list[str]]:

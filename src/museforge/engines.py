@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "museforge.engines"
 MODALITIES = ("text", "image", "music")
+MAX_TEXT_PARAM_CHARS = 65_536
+"""The longest text parameter (a note string, tempo changes, stop lines), in characters."""
 INPUT_KINDS = ("image", "music", "text", "model")
 
 
@@ -41,7 +43,8 @@ class ParamError(MuseforgeError):
 
     def __init__(self, name: str, value: Any, reason: str, message: str | None = None) -> None:
         self.name, self.value, self.reason = name, value, reason
-        shown = _num(value) if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        shown = _num(value) if number else _repr(value)
         super().__init__(message or f"parameter {name}={shown} {reason}")
 
     def rephrase(self, label: str) -> MuseforgeError:
@@ -233,6 +236,12 @@ def _num(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
+def _repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 4] + "...'"
+
+
 def param_fields(params_cls: type) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(params_cls) if f.init]
 
@@ -293,6 +302,9 @@ def check_value(info: ParamInfo, value: Any) -> None:
         raise ParamError(info.name, value, "must be true or false")
     elif info.type is str and not isinstance(value, str):
         raise ParamError(info.name, value, "must be text")
+    elif info.type is str and len(value) > MAX_TEXT_PARAM_CHARS:
+        limit = f"has {len(value):,} characters; the limit is {MAX_TEXT_PARAM_CHARS:,}"
+        raise ParamError(info.name, value, limit, f"{info.name} {limit}")
     if info.range is not None and isinstance(value, int | float):
         lo, hi = info.range
         if not lo <= value <= hi:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,26 +33,68 @@ from museforge.keys import load_signing_key, own_name, public_b64
 from museforge.provenance import embed, sign_manifest
 from museforge.record import ArtifactRecord, FileRecord, InputRecord, Signature, WorkRecord
 from museforge.report import render_report
-from museforge.runtime import Progress, check_seed, library_versions, make_generator, no_progress
+from museforge.runtime import (
+    Progress,
+    check_device,
+    check_seed,
+    library_versions,
+    make_generator,
+    no_progress,
+)
 from museforge.work import REPORT, Work
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 MAX_PROMPT_CHARS = 4000
+"""The longest prompt, in characters after normalisation (NFC, controls removed, stripped)."""
 LANGS = ("zh", "en")
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 """The largest input file read (images are bounded further by their pixel count)."""
+MAX_FILES_PER_ROLE = 16
+"""The most input files of one role (styles to blend, masks)."""
+
+_KEPT_CONTROLS = frozenset("\n\t")
 
 
-def check_prompt(prompt: str) -> str:
-    """The prompt stripped, or a one-line error when it is empty or too long."""
-    text = prompt.strip()
-    if not text:
+def _invisible(ch: str) -> bool:
+    """Whitespace, a control or a format character (zero-width space, BOM, bidi marks)."""
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf")
+
+
+def clean_text(text: str, what: str = "the prompt") -> str:
+    """``text`` in NFC with line ends as ``\\n``, every control character but newline and tab
+    and every byte-order mark removed; a one-line error when it holds bytes that are not UTF-8
+    (lone surrogates, as Python decodes such bytes from the command line or standard input).
+
+    >>> clean_text("e\\u0301\\x1b[1m\\r\\n\\ufefftab\\there")
+    'é[1m\\ntab\\there'
+    """
+    bad = next((i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF), None)
+    if bad is not None:
+        raise MuseforgeError(f"{what} is not valid UTF-8 text (an undecodable byte at character "
+                             f"{bad + 1:,}); save it as UTF-8 and try again")
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "".join(ch for ch in text if ch in _KEPT_CONTROLS or not (
+        unicodedata.category(ch) == "Cc" or ch == "\ufeff"))
+
+
+def check_prompt(prompt: str, limit: int = MAX_PROMPT_CHARS, *, empty_ok: bool = False) -> str:
+    """The prompt normalised (:func:`clean_text`) and stripped of whitespace and invisible
+    characters at both ends, or a one-line error when it is empty (only invisible characters;
+    allowed with ``empty_ok``) or longer than ``limit`` characters."""
+    text = clean_text(prompt)
+    start, end = 0, len(text)
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    text = text[start:end]
+    if not text and not empty_ok:
         raise MuseforgeError("the prompt is empty; say what the work is about, e.g. 'a stormy sea at night'")
-    if len(text) > MAX_PROMPT_CHARS:
+    if len(text) > limit:
         raise MuseforgeError(
-            f"the prompt has {len(text):,} characters; the limit is {MAX_PROMPT_CHARS:,}."
+            f"the prompt has {len(text):,} characters; the limit is {limit:,}."
             " Give a theme or an opening, not a whole text"
         )
     return text
@@ -85,8 +128,8 @@ def resolve_emotion(prompt: str, lang: str, label: str | Emotion | None) -> Emot
 def read_input(role: str, path: Path | str, builtin: bool = False) -> InputFile:
     """An input file as bytes, with one-line errors; at most MAX_INPUT_BYTES are read."""
     path = Path(path)
-    if not path.is_file():
-        raise MuseforgeError(f"{role} {path}: no such file")
+    if not _is_file(path):
+        raise MuseforgeError(f"{role} {shown(str(path))}: no such file")
     try:
         with path.open("rb") as f:
             data = f.read(MAX_INPUT_BYTES + 1)
@@ -95,6 +138,23 @@ def read_input(role: str, path: Path | str, builtin: bool = False) -> InputFile:
     if len(data) > MAX_INPUT_BYTES:
         raise MuseforgeError(f"{role} {path}: larger than {MAX_INPUT_BYTES // 2**20} MiB; use a smaller file")
     return InputFile(role, path.name, data, builtin)
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters for a one-line message.
+
+    >>> shown("C4 " * 40, 12)
+    'C4 C4 C4 ...'
+    """
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` names a file; False for a name no file can have (too long, NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def builtin_input(engine: type[Engine], role: str, name: str) -> InputFile | None:
@@ -113,11 +173,18 @@ def open_input(engine: type[Engine], role: str, source: str | Path) -> InputFile
         path, label, builtin = found
         return InputFile(role, label, read_input(role, path).data, builtin)
     path = Path(source)
-    if not path.exists():
+    if not _exists(path):
         asset = builtin_input(engine, role, str(source))
         if asset is not None:
             return asset
     return read_input(role, path)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def gather_inputs(engine: type[Engine], given: Mapping[str, Sequence[str | Path | InputFile]]
@@ -129,6 +196,8 @@ def gather_inputs(engine: type[Engine], given: Mapping[str, Sequence[str | Path 
         if role not in specs:
             known = ", ".join(specs) or "none"
             raise MuseforgeError(f"engine {engine.name!r} takes no input {role!r}; its inputs: {known}")
+        if len(sources) > MAX_FILES_PER_ROLE:
+            raise MuseforgeError(f"{len(sources)} files given as {role}; the limit is {MAX_FILES_PER_ROLE}")
         out[role] = tuple(s if isinstance(s, InputFile) else open_input(engine, role, s) for s in sources)
     for spec in engine.inputs:
         count = len(out.get(spec.role, ()))
@@ -193,7 +262,8 @@ def run_steps(
     ``stream`` shows a text engine's words as they are written (it never changes a byte)."""
     if not steps:
         raise MuseforgeError("nothing to run")
-    prompt = check_prompt(prompt) if prompt.strip() or not any(s.inputs for s in steps) else ""
+    device = check_device(device)
+    prompt = check_prompt(prompt, empty_ok=any(s.inputs for s in steps))
     lang = resolve_language(prompt, lang)
     mood = any(s.engine.uses_mood for s in steps)
     feeling = resolve_emotion(prompt, lang, emotion) if mood or emotion else None

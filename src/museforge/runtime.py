@@ -80,17 +80,47 @@ def numpy_rng(generator: torch.Generator) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+DEVICES = "cpu, cuda, cuda:N, mps or auto"
+
+
 def choose_device(requested: str | None = None) -> torch.device:
-    """CPU unless asked otherwise; ``"auto"`` picks CUDA when present."""
+    """CPU unless asked otherwise; ``"auto"`` picks CUDA when present. A one-line error for a
+    device that is unknown or absent here (CUDA asked for on a machine without it)."""
     import torch
 
-    if requested in (None, "cpu"):
+    if requested in (None, "", "cpu"):
         return torch.device("cpu")
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested.startswith("cuda") and not torch.cuda.is_available():
+    kind, colon, index = requested.partition(":")
+    numbered = kind == "cuda" and index.isascii() and index.isdigit()
+    if kind not in ("cuda", "mps") or (colon and not numbered):
+        raise MuseforgeError(f"unknown device {requested[:40]!r}; use {DEVICES}")
+    if kind == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise MuseforgeError("device 'mps' asked for but Apple's Metal is not available; "
+                                 "use --device cpu")
+        return torch.device("mps")
+    if not torch.cuda.is_available():
         raise MuseforgeError(f"device {requested!r} asked for but CUDA is not available; use --device cpu")
+    count = torch.cuda.device_count()
+    if colon and int(index) >= count:
+        raise MuseforgeError(f"device {requested!r} asked for but this machine has {count} CUDA device(s): "
+                             f"cuda:0 to cuda:{count - 1}")
     return torch.device(requested)
+
+
+def check_device(requested: str | None = None) -> str:
+    """The device a job runs on and records, checked: ``"cpu"`` without importing torch, any
+    other through :func:`choose_device` (``"auto"`` becomes ``"cuda"`` or ``"cpu"``).
+
+    >>> check_device("cpu")
+    'cpu'
+    """
+    if requested in (None, "", "cpu"):
+        return "cpu"
+    return str(choose_device(requested))
 
 
 def library_versions() -> dict[str, str]:

@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from museforge import __version__
 from museforge.cli.common import Parser
@@ -83,15 +84,85 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _undecodable(arg: str) -> bool:
+    """Whether an argument held bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in arg)
+
+
+class OutputError(OSError):
+    """Standard output cannot be written (a full disk, /dev/full, a descriptor opened read-only)."""
+
+
+class _Output:
+    """Standard output whose write errors say they are standard output's (a thin wrapper)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(exc.errno, exc.strerror) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(exc.errno, exc.strerror) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _os_message(exc: OSError) -> str:
+    """An operating-system error in one line: what it is and the file it concerns."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    name = exc.filename if isinstance(exc.filename, str) else None
+    return f"{name[:200]}: {what}" if name else what
+
+
+def _unicode_message(exc: UnicodeError) -> str:
+    """A text-encoding error in one line, with what to do about it."""
+    if isinstance(exc, UnicodeEncodeError) and "surrogate" in exc.reason:
+        return "some text is not valid UTF-8 (it came from bytes that are not UTF-8); use UTF-8 text"
+    if isinstance(exc, UnicodeEncodeError):
+        return (f"the output's encoding ({exc.encoding}) cannot show {exc.object[exc.start:exc.end]!r}; "
+                "set a UTF-8 locale, e.g. LANG=C.UTF-8")
+    return f"some text is not valid UTF-8 ({exc}); save it as UTF-8"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every fault a person can cause or fix ends in one line on stderr."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    command = _command(args_list)
-    parser = build_parser(command if command in COMMANDS else None, full=False)
-    args = parser.parse_args(args_list)
-    if not getattr(args, "func", None):
-        parser.print_help()
+    bad = next((i for i, a in enumerate(args_list) if _undecodable(a)), None)
+    if bad is not None:
+        raw = os.fsencode(args_list[bad])
+        shown = repr(raw if len(raw) <= 60 else raw[:57] + b"...")
+        print(f"museforge: error: argument {bad + 1} is not UTF-8 text: {shown}; give prompts, options "
+              "and file names in UTF-8", file=sys.stderr)
         return 2
+    if sys.stdout is None:  # started with standard output closed (>&-)
+        print("museforge: error: standard output is closed; run museforge with it open "
+              "(e.g. > /dev/null to discard it)", file=sys.stderr)
+        return 1
+    stdout, sys.stdout = sys.stdout, _Output(sys.stdout)
     try:
+        command = _command(args_list)
+        parser = build_parser(command if command in COMMANDS else None, full=False)
+        try:
+            args = parser.parse_args(args_list)
+        except SystemExit:  # --help, --version or a usage error: make sure its text got out
+            sys.stdout.flush()
+            raise
+        if not getattr(args, "func", None):
+            parser.print_help()
+            sys.stdout.flush()
+            return 2
         code = _run(args.func, args)
         sys.stdout.flush()
         return code
@@ -104,6 +175,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("museforge: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except OutputError as exc:  # /dev/full, a descriptor opened read-only
+        _quiet_stdout()
+        print(f"museforge: error: cannot write to standard output ({_os_message(exc)})", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, an unwritable or missing folder
+        if os.environ.get("MUSEFORGE_DEBUG"):
+            raise
+        print(f"museforge: error: {_os_message(exc)}", file=sys.stderr)
+        return 1
+    except UnicodeError as exc:  # text that is not UTF-8, or an output that cannot show it
+        if os.environ.get("MUSEFORGE_DEBUG"):
+            raise
+        print(f"museforge: error: {_unicode_message(exc)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("museforge: error: out of memory; try a smaller size, fewer steps or a shorter input",
+              file=sys.stderr)
+        return 1
     except Exception as exc:  # a bug: one line for the person, the traceback on request
         if os.environ.get("MUSEFORGE_DEBUG"):
             raise
@@ -113,3 +202,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 70
+    finally:
+        sys.stdout = stdout

@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from museforge.errors import MuseforgeError
 
@@ -25,6 +25,12 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        """As argparse's, but a failed write (``--help > /dev/full``) is raised, not ignored."""
+        file = file or sys.stderr
+        if message and file is not None:
+            file.write(message)
 
 
 class StageProgress:
@@ -96,9 +102,31 @@ def parse_inputs(items: Sequence[str]) -> dict[str, list[str]]:
     return out
 
 
+def read_stdin(limit: int, what: str = "the text", too_long: str = "") -> str:
+    """At most ``limit`` characters of standard input, with a one-line error when it is closed,
+    unreadable, not UTF-8 or longer than that (``too_long``, when given)."""
+    stream = sys.stdin
+    if stream is None:
+        raise MuseforgeError(f"standard input is closed; give {what} as an argument instead of '-'")
+    try:
+        text = stream.read(limit + 1)
+    except UnicodeDecodeError as err:
+        raise MuseforgeError(f"standard input is not UTF-8 text (byte {err.object[err.start]:#04x} cannot be "
+                             f"decoded); save {what} as UTF-8") from None
+    except OSError as err:
+        raise MuseforgeError(f"cannot read standard input ({err.strerror or err})") from None
+    if len(text) > limit:
+        raise MuseforgeError(too_long or f"standard input holds more than {limit:,} characters; give a "
+                             "shorter text")
+    return text
+
+
 def read_prompt(arg: str, limit: int) -> str:
     """The prompt argument, or standard input for ``-`` (read no further than needed to refuse)."""
-    return sys.stdin.read(limit * 4 + 1) if arg == "-" else arg
+    if arg != "-":
+        return arg
+    return read_stdin(limit * 4, "the prompt", f"the prompt on standard input has more than {limit * 4:,} "
+                      f"characters; the limit is {limit:,}")
 
 
 def add_seed(p: argparse.ArgumentParser) -> None:
@@ -130,10 +158,12 @@ def add_param_flags(
     only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
     helps: Mapping[str, str] | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> list[str]:
     """One option per parameter, its help, type, choices and default taken from the parameter's
-    description (written once, in the engine). Options left out keep the engine's default.
-    Returns the names of the parameters given options."""
+    description (written once, in the engine); ``flags`` renames some options (a parameter named
+    like an input file). Options left out keep the engine's default. Returns the names of the
+    parameters given options."""
     from museforge.engines import describe
 
     wanted = set(only) if only is not None else None
@@ -155,7 +185,7 @@ def add_param_flags(
                 kwargs["help"] = f"{text}: {', '.join(info.choices)} (default {default})"
             else:
                 kwargs["metavar"] = {int: "N", float: "F"}.get(info.type, info.name.upper())
-        parser.add_argument(flag_of(info.name), **kwargs)
+        parser.add_argument((flags or {}).get(info.name, flag_of(info.name)), **kwargs)
         names.append(info.name)
     return names
 
@@ -170,7 +200,8 @@ def flag_error(err: MuseforgeError, values: Mapping[str, Any]) -> MuseforgeError
     from museforge.engines import ParamError
 
     if isinstance(err, ParamError) and err.name in values:
-        return err.rephrase(f"{flag_of(err.name)} {values[err.name]}")
+        value = str(values[err.name])
+        return err.rephrase(f"{flag_of(err.name)} {value if len(value) <= 40 else value[:37] + '...'}")
     return err
 
 

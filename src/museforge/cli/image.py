@@ -131,7 +131,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
 def add_dataset_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``dataset``: a captioned training set made by the procedural painter."""
-    from museforge.image.dataset import MAX_N
+    from museforge.image.dataset import MAX_N, MAX_WORKERS
 
     p = sub.add_parser(
         "dataset",
@@ -144,9 +144,9 @@ def add_dataset_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     p.add_argument("--n", type=int, default=1000, help=f"number of images, 1..{MAX_N:,} (default 1000)")
     p.add_argument("--size", type=int, default=64, help="image edge in pixels, 16..512 (default 64)")
     p.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder to write")
-    p.add_argument("--seed", type=int, help="seed of the whole set (default 0)")
+    p.add_argument("--seed", type=int, help="seed of the whole set, 0 to 2^53-1 (default 0)")
     p.add_argument("--workers", type=int, default=0,
-                   help="worker processes (default 0: one per CPU core, at most 8)")
+                   help=f"worker processes, 0 to {MAX_WORKERS} (default 0: one per CPU core, at most 8)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_dataset)
     return p

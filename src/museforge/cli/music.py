@@ -59,13 +59,10 @@ def _melody_params(text: str, meter: str | None, role: str
     """A melody argument as the engine takes it: a file (an input, hashed into the record), or a
     note string (a parameter, written canonically); and a short name for the prompt."""
     from museforge.music.harmonize import melody_to_string
-    from museforge.music.io import MUSIC_SUFFIXES, melody_of, parse_note_string
+    from museforge.music.io import melody_of, music_file, parse_note_string
 
-    path = Path(text)
-    if path.suffix.lower() in MUSIC_SUFFIXES or (len(text) < 4096 and path.is_file()):
-        if not path.is_file():
-            raise MuseforgeError(f"file {text} not found; give a MIDI or MusicXML file or a note "
-                                 "string such as 'C4 D4 E4'")
+    path = music_file(text)  # a file only when one of that name exists
+    if path is not None:
         return {role: [text]}, {}, path.name
     line = melody_of(parse_note_string(text, meter or "4/4"))
     return {}, {role: melody_to_string(line)}, text[:80]

@@ -8,10 +8,12 @@ import json
 import sys
 from pathlib import Path
 
-from museforge.cli.common import add_param_flags, given_params, run_engine
+from museforge.cli.common import add_param_flags, given_params, read_prompt, read_stdin, run_engine
 from museforge.errors import MuseforgeError
 
 MAX_PROMPT = 2000
+MAX_POEM_CHARS = 100_000
+"""The longest poem read by --check or --from, in characters."""
 LEARNED_ONLY = ("model", "rhymes", "keep", "temperature", "top_k", "top_p", "repetition_penalty",
                 "no_repeat_ngram", "min_new_tokens", "max_new_tokens", "stop", "mood_strength", "guard")
 
@@ -64,15 +66,30 @@ def add_poem_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _read(path: str) -> str:
+    """A poem from a file or from standard input ('-'): UTF-8, at most MAX_POEM_CHARS, cleaned
+    of control characters (:func:`museforge.jobs.clean_text`)."""
+    from museforge.jobs import clean_text
+
     if path == "-":
-        return sys.stdin.read()
+        return clean_text(read_stdin(MAX_POEM_CHARS, "the poem"), "the poem on standard input")
     f = Path(path)
-    if not f.is_file():
-        raise MuseforgeError(f"{path} not found")
     try:
-        return f.read_text(encoding="utf-8")
+        if not f.is_file():
+            raise MuseforgeError(f"{path[:200]} not found")
+        with f.open("rb") as stream:
+            data = stream.read(MAX_POEM_CHARS * 4 + 1)
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or err
+        raise MuseforgeError(f"{path[:200]}: cannot read it ({reason})") from None
+    if len(data) > MAX_POEM_CHARS * 4:
+        raise MuseforgeError(f"{path} is larger than {MAX_POEM_CHARS * 4:,} bytes; give a poem, not a book")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise MuseforgeError(f"{path} is not UTF-8 text") from err
+    if len(text) > MAX_POEM_CHARS:
+        raise MuseforgeError(f"{path} has {len(text):,} characters; the limit is {MAX_POEM_CHARS:,}")
+    return clean_text(text, path)
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -121,7 +138,8 @@ def _values(args: argparse.Namespace) -> tuple[dict, dict]:
         if args.from_file == "-":
             from museforge.engines import InputFile
 
-            inputs["draft"] = [InputFile("draft", "stdin.txt", sys.stdin.read().encode())]  # type: ignore[list-item]
+            draft = _read("-").encode()
+            inputs["draft"] = [InputFile("draft", "stdin.txt", draft)]  # type: ignore[list-item]
         else:
             _read(args.from_file)
             inputs["draft"] = [args.from_file]
@@ -132,14 +150,12 @@ def handler(args: argparse.Namespace) -> int:
     """Run ``museforge poem``."""
     if args.check:
         return check_command(args)
+    from museforge.jobs import check_prompt
     from museforge.runtime import resolve_seed
 
-    prompt = sys.stdin.read(MAX_PROMPT * 4 + 1) if args.prompt == "-" else args.prompt
-    if len(prompt) > MAX_PROMPT:
-        raise MuseforgeError(f"the prompt has {len(prompt):,} characters; the limit is {MAX_PROMPT:,}")
+    prompt = read_prompt(args.prompt, MAX_PROMPT)
     values, inputs = _values(args)
-    if not prompt.strip() and not inputs:
-        raise MuseforgeError("the prompt is empty; give a theme or the poem's opening")
+    prompt = check_prompt(prompt, MAX_PROMPT, empty_ok=bool(inputs))
     out = Path(args.out) if args.out else None
     if out is not None:
         from museforge.work import check_writable_file

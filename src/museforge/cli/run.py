@@ -17,6 +17,7 @@ from museforge.cli.common import (
     add_param_flags,
     add_quiet,
     add_seed,
+    flag_of,
     given_params,
     read_prompt,
     run_engine,
@@ -40,7 +41,8 @@ def engine_parser(name: str) -> argparse.ArgumentParser:
                        default=[], metavar="PATH",
                        help=f"input {spec.role} ({spec.kind}, {need}"
                        f"{', repeat for several' if spec.multiple else ''}): {spec.help}")
-    add_param_flags(p, engine.Params)
+    roles = {spec.role for spec in engine.inputs}  # a note string beside a melody file: --melody-text
+    add_param_flags(p, engine.Params, flags={name: f"{flag_of(name)}-text" for name in roles})
     add_seed(p)
     add_mood(p)
     p.add_argument("--lang", choices=("zh", "en"), help="language of the prompt (default: detected)")

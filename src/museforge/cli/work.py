@@ -95,41 +95,62 @@ def add_create_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _show_record(record: Any, signature: str, raw_json: Any, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(raw_json, ensure_ascii=False, indent=2))
+    """Print a record for a person (or as JSON). Every string from the record is printed with
+    its control characters, bidirectional overrides and undecodable bytes escaped (``\\x1b``),
+    so a prompt or a file name cannot move the cursor, recolour the terminal or fake a line."""
+    import unicodedata
+
+    bidi = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+    def escaped(ch: str) -> str:
+        code = ord(ch)
+        if ch in "\n\t\r":
+            return repr(ch)[1:-1]
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+    def unsafe(ch: str) -> bool:
+        return ch in bidi or unicodedata.category(ch) in ("Cc", "Cs")
+
+    def safe(value: Any) -> str:
+        return "".join(escaped(ch) if unsafe(ch) else ch for ch in str(value))
+
+    if as_json:  # json.dumps escapes C0 controls; escape DEL, C1, bidi marks and lone surrogates too
+        text = json.dumps(raw_json, ensure_ascii=False, indent=2)
+        print("".join(f"\\u{ord(ch):04x}" if unsafe(ch) and ch != "\n" else ch for ch in text))
         return
     e = record.emotion
-    print(f"prompt    {record.prompt}")
-    print(f"language  {record.lang}")
+    print(f"prompt    {safe(record.prompt)}")
+    print(f"language  {safe(record.lang)}")
     if e is not None:
-        print(f"emotion   {e.label} (valence {e.valence:+.2f}, arousal {e.arousal:+.2f},"
-              f" confidence {e.confidence:.2f}, {e.source})")
+        print(f"emotion   {safe(e.label)} (valence {e.valence:+.2f}, arousal {e.arousal:+.2f},"
+              f" confidence {e.confidence:.2f}, {safe(e.source)})")
     print(f"seed      {record.seed}")
     if record.created:
-        print(f"made      {record.created} with museforge {record.museforge} on {record.device}, "
-              f"{record.seconds} s")
-    print("libraries " + ", ".join(f"{k} {v}" for k, v in record.libraries.items()))
+        print(f"made      {safe(record.created)} with museforge {safe(record.museforge)} on "
+              f"{safe(record.device)}, {record.seconds} s")
+    print("libraries " + ", ".join(f"{safe(k)} {safe(v)}" for k, v in record.libraries.items()))
     for a in record.artifacts:
-        head = f"{a.modality}: " if a.modality else ""
+        head = f"{safe(a.modality)}: " if a.modality else ""
         took = f"  {a.seconds} s" if a.seconds else ""
-        print(f"\n{head}{a.engine} {a.engine_version}  seed {a.seed}{took}")
+        print(f"\n{head}{safe(a.engine)} {safe(a.engine_version)}  seed {a.seed}{took}")
         if a.model_sha256:
-            print(f"  model sha256 {a.model_sha256}")
+            print(f"  model sha256 {safe(a.model_sha256)}")
         for k, v in a.params.items():
-            print(f"  {k} = {v!r}")
+            print(f"  {safe(k)} = {safe(repr(v))}")
         for i in a.inputs:
-            print(f"  input {i.role}: {i.name}{' (built in)' if i.builtin else ''}  {i.bytes:,} bytes  "
-                  f"sha256 {i.sha256[:16]}")
+            builtin = " (built in)" if i.builtin else ""
+            print(f"  input {safe(i.role)}: {safe(i.name)}{builtin}  {i.bytes:,} bytes  "
+                  f"sha256 {safe(i.sha256[:16])}")
         for k, v in a.summary.items():
             if k != "text":
-                print(f"  [{k}] {v}")
+                print(f"  [{safe(k)}] {safe(v)}")
         for f in a.files:
-            print(f"  file {f.name}  {f.bytes:,} bytes  sha256 {f.sha256[:16]}")
+            print(f"  file {safe(f.name)}  {f.bytes:,} bytes  sha256 {safe(f.sha256[:16])}")
         for w in a.warnings:
-            print(f"  warning: {w}")
+            print(f"  warning: {safe(w)}")
         if a.summary.get("text"):
-            print("\n" + "\n".join("    " + line for line in str(a.summary["text"]).splitlines()))
-    print(f"\nsignature {signature}")
+            print("\n" + "\n".join("    " + safe(line) for line in str(a.summary["text"]).splitlines()))
+    print(f"\nsignature {safe(signature)}")
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -98,13 +98,17 @@ class FolkContinuer(Engine):
     def check(cls, params: ContinuerParams) -> None:
         from museforge.music.io import check_line_params
 
-        check_line_params(params.meter, params.key, params.tempo, params.tempo_changes)
+        check_line_params(params.meter, params.key, params.tempo, params.tempo_changes, params.motif)
 
     @classmethod
     def check_inputs(cls, params: ContinuerParams, inputs: Mapping[str, Any]) -> None:
+        from museforge.music.io import check_music_input
+
         if bool(inputs.get("motif")) == bool(params.motif.strip()):
             raise MuseforgeError("give the motif once: a MIDI or MusicXML file (input motif) or a "
                                  "note string (parameter motif)")
+        for file in inputs.get("motif", ()):
+            check_music_input(file)
 
     def model_sha256(self, params: ContinuerParams) -> str | None:
         from museforge.hashing import sha256_file

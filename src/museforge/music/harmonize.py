@@ -153,13 +153,17 @@ class ChoraleHarmonizer(Engine):
     def check(cls, params: HarmonizerParams) -> None:
         from museforge.music.io import check_line_params
 
-        check_line_params(params.meter, params.key, params.tempo, params.tempo_changes)
+        check_line_params(params.meter, params.key, params.tempo, params.tempo_changes, params.melody)
 
     @classmethod
     def check_inputs(cls, params: HarmonizerParams, inputs: Mapping[str, Any]) -> None:
+        from museforge.music.io import check_music_input
+
         if bool(inputs.get("melody")) == bool(params.melody.strip()):
             raise MuseforgeError("give the melody once: a MIDI or MusicXML file (input melody) or a "
                                  "note string (parameter melody)")
+        for file in inputs.get("melody", ()):
+            check_music_input(file)
 
     def model_sha256(self, params: HarmonizerParams) -> str | None:
         from museforge.hashing import sha256_file

@@ -31,6 +31,14 @@ if TYPE_CHECKING:
     from museforge.engines import InputFile
 
 GRIDS = (Fraction(1, 4), Fraction(1, 12))
+MAX_MELODY_NOTES = 4000
+"""The most notes (and rests) in a melody or motif, from a note string or from a file's top line."""
+MAX_MELODY_QUARTERS = 2048
+"""The longest melody or motif, in quarter notes from the start (512 bars of 4/4)."""
+MAX_NOTE_STRING_CHARS = 64_000
+"""The longest note string, in characters."""
+MAX_MUSIC_BYTES = 2 * 2**20
+"""The largest MIDI or MusicXML file read (unpacked, for .mxl): parsing it takes seconds, not minutes."""
 
 
 def _grid_of(score: Score) -> Fraction:
@@ -349,12 +357,20 @@ def parse_note_string(text: str, meter: str = "4/4", bpm: float = 90) -> Score:
     """
     m = parse_meter(meter)
     notes, t = [], 0.0
+    if len(text) > MAX_NOTE_STRING_CHARS:
+        raise MuseforgeError(f"the note string has {len(text):,} characters; the limit is "
+                             f"{MAX_NOTE_STRING_CHARS:,}; give a MIDI or MusicXML file or a shorter melody")
     items = text.replace(",", " ").split()
     if not items:
         raise MuseforgeError("the melody is empty; give notes such as 'C4 D4 E4 F4'")
+    if len(items) > MAX_MELODY_NOTES:
+        raise MuseforgeError(f"the melody has {len(items):,} notes and rests; the limit is "
+                             f"{MAX_MELODY_NOTES:,}")
     for item in items:
         name, _, dur_text = item.partition(":")
         try:
+            if len(dur_text) > 16 or "e" in dur_text.lower():  # no 1e999999999: a number, not a sum
+                raise ValueError(dur_text)
             dur = float(Fraction(dur_text)) if dur_text else 1.0
         except (ValueError, ZeroDivisionError):
             raise MuseforgeError(f"bad duration in {item!r}; write quarters after a colon, e.g. "
@@ -367,21 +383,72 @@ def parse_note_string(text: str, meter: str = "4/4", bpm: float = 90) -> Score:
         t += dur
     if not notes:
         raise MuseforgeError("the melody has only rests; give some notes such as 'C4 D4 E4'")
+    _check_length(t, "the melody")
     bars = max(1, round(t / m.bar_quarters + 0.499))
     key = find_key([n.pitch for n in notes], [n.duration for n in notes])
     return Score([Track("melody", 0, 0, notes)], bpm, m, key, bars)
 
 
+def music_file(source: str) -> Path | None:
+    """The file a melody argument names, or None for a note string. It is a file only when one
+    of that name exists; a single word ending in a music suffix (``tune.mid``) that names no
+    file is a one-line error, never parsed as notes.
+
+    >>> music_file("C4 D4 E4:2") is None
+    True
+    """
+    path = Path(source)
+    try:
+        if len(source) < 4096 and path.is_file():
+            return path
+    except (OSError, ValueError):  # no file can have this name
+        pass
+    if path.suffix.lower() in MUSIC_SUFFIXES and not any(ch.isspace() for ch in source):
+        raise MuseforgeError(f"file {source[:200]} not found; give a MIDI or MusicXML file or a note "
+                             "string such as 'C4 D4 E4'")
+    return None
+
+
+def read_music_file(path: Path) -> bytes:
+    """The bytes of a MIDI or MusicXML file, at most :data:`MAX_MUSIC_BYTES`; one-line errors."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_MUSIC_BYTES + 1)
+    except OSError as exc:
+        raise MuseforgeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    check_music_size(path.name, len(data))
+    return data
+
+
+def check_music_size(name: str, size: int) -> None:
+    """A one-line error when a music file is larger than :data:`MAX_MUSIC_BYTES`."""
+    if size > MAX_MUSIC_BYTES:
+        raise MuseforgeError(f"{name} is larger than {MAX_MUSIC_BYTES // 2**20} MiB, the limit for a MIDI "
+                             "or MusicXML file; give a shorter piece (only its top line is used)")
+
+
+def check_music_input(file: InputFile) -> None:
+    """A one-line error, before anything runs, for an input file that is too large or not MIDI
+    or MusicXML by its name."""
+    check_music_size(file.name, len(file.data))
+    suffix = Path(file.name).suffix.lower()
+    if suffix not in MUSIC_SUFFIXES:
+        raise MuseforgeError(f"{file.name}: unknown file type {suffix or '(none)'!r}; give a .mid, .midi, "
+                             ".musicxml, .xml or .mxl file")
+
+
+def _check_length(quarters: float, what: str) -> None:
+    if quarters > MAX_MELODY_QUARTERS:
+        raise MuseforgeError(f"{what} lasts {quarters:,.0f} quarter notes; the limit is "
+                             f"{MAX_MELODY_QUARTERS:,}; give a shorter excerpt")
+
+
 def read_music(source: str, meter: str | None = None) -> Score:
     """A Score from a MIDI or MusicXML file path, or else a note string (see
     :func:`parse_note_string`); one-line errors for anything unreadable."""
-    path = Path(source)
-    looks_like_file = path.suffix.lower() in MUSIC_SUFFIXES
-    if looks_like_file or (len(source) < 4096 and path.is_file()):
-        if not path.is_file():
-            raise MuseforgeError(f"file {source} not found; give a MIDI or MusicXML file or a note "
-                                 f"string such as 'C4 D4 E4'")
-        return read_music_bytes(source, path.read_bytes(), meter)
+    path = music_file(source)
+    if path is not None:
+        return read_music_bytes(source, read_music_file(path), meter)
     return parse_note_string(source, meter or "4/4")
 
 
@@ -399,9 +466,13 @@ def _mxl_root(data: bytes) -> bytes:
             if not found:
                 raise KeyError("rootfile")
             info = archive.getinfo(found.group(1))
-            if info.file_size > 64 * 2**20:
-                raise MuseforgeError("the .mxl score is larger than 64 MiB unpacked")
-            return archive.read(info)
+            if info.file_size > MAX_MUSIC_BYTES:
+                raise MuseforgeError(f"the .mxl score is larger than {MAX_MUSIC_BYTES // 2**20} MiB "
+                                     "unpacked, the limit for a MusicXML file; give a shorter piece")
+            with archive.open(info) as member:
+                data = member.read(MAX_MUSIC_BYTES + 1)
+            check_music_size(found.group(1), len(data))
+            return data
     except (zipfile.BadZipFile, KeyError, OSError) as err:
         raise MuseforgeError(f"cannot read the .mxl archive ({err}); give a valid compressed MusicXML file") \
             from None
@@ -411,6 +482,7 @@ def read_music_bytes(name: str, data: bytes, meter: str | None = None) -> Score:
     """A Score from the bytes of a MIDI or MusicXML file called ``name`` (its suffix says which)."""
     from museforge.music.midi import midi_to_score
 
+    check_music_size(name, len(data))
     suffix = Path(name).suffix.lower()
     if suffix in (".mid", ".midi"):
         score = midi_to_score(data)
@@ -452,6 +524,10 @@ def melody_input(file: InputFile | None, notes: str, meter: str, transpose: int 
     if file is not None:
         score = read_music_bytes(file.name, file.data, meter or None)
         line = melody_of(score)
+        if len(line) > MAX_MELODY_NOTES:
+            raise MuseforgeError(f"the top line of {file.name} has {len(line):,} notes; the limit is "
+                                 f"{MAX_MELODY_NOTES:,}; give a shorter excerpt")
+        _check_length(line[-1].start + line[-1].duration, f"the top line of {file.name}")
     else:
         score = parse_note_string(notes, meter or "4/4")
         line = score.tracks[0].notes
@@ -462,12 +538,15 @@ def melody_input(file: InputFile | None, notes: str, meter: str, transpose: int 
     return line, score
 
 
-def check_line_params(meter: str, key: str, tempo: int, tempo_changes: str) -> None:
-    """One-line errors for the meter, key and tempo map given with a melody (empty: the file's)."""
+def check_line_params(meter: str, key: str, tempo: int, tempo_changes: str, notes: str = "") -> None:
+    """One-line errors for the meter, key and tempo map given with a melody (empty: the file's)
+    and for the melody's note string, if any (its length, its notes), before anything loads."""
     from museforge.music.score import check_tempo, parse_tempo_changes
 
     if meter:
         parse_meter(meter)
+    if notes.strip():
+        parse_note_string(notes, meter or "4/4")
     if key.strip():
         from museforge.music.theory import parse_key
 

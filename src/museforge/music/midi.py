@@ -17,6 +17,8 @@ from museforge.music.score import DRUM_CHANNEL, Note, Score, Track
 from museforge.music.theory import Key, Meter
 
 TICKS_PER_BEAT = 480
+MAX_MIDI_EVENTS = 200_000
+"""The most events (notes on and off, meta events) read from one MIDI file."""
 
 
 def _ticks(beats: float) -> int:
@@ -83,6 +85,17 @@ def _track(track: Track) -> mido.MidiTrack:
     return out
 
 
+def _file_meter(numerator: int, denominator: int) -> Meter:
+    """A MIDI file's time signature, or a one-line error when museforge cannot write it."""
+    from museforge.music.theory import parse_meter
+
+    try:
+        return parse_meter(f"{numerator}/{denominator}")
+    except MuseforgeError:
+        raise MuseforgeError(f"the MIDI file's time signature {numerator}/{denominator} is out of range "
+                             "(1-32 beats of a 1, 2, 4, 8, 16 or 32 note)") from None
+
+
 def midi_to_score(data: bytes) -> Score:
     """Read MIDI bytes back into a Score (tempo map, meter, key signature, named tracks, notes).
 
@@ -90,8 +103,16 @@ def midi_to_score(data: bytes) -> Score:
     """
     try:
         mid = mido.MidiFile(file=io.BytesIO(data))
-    except (OSError, EOFError, ValueError) as exc:
-        raise MuseforgeError(f"cannot read MIDI data ({exc}); give a standard .mid file") from None
+    except Exception as exc:  # mido raises many kinds on a malformed file (KeySignatureError, ...)
+        raise MuseforgeError(f"cannot read MIDI data ({str(exc)[:120] or type(exc).__name__}); give a "
+                             "standard .mid file") from None
+    events = sum(len(t) for t in mid.tracks)
+    if events > MAX_MIDI_EVENTS:
+        raise MuseforgeError(f"the MIDI file holds {events:,} events; the limit is {MAX_MIDI_EVENTS:,}; "
+                             "give a shorter piece")
+    if mid.ticks_per_beat <= 0:
+        raise MuseforgeError("cannot read MIDI data (it uses SMPTE time, not ticks a beat); give a "
+                             "standard .mid file")
     scale = 1.0 / mid.ticks_per_beat
     meter, key = Meter(4, 4), Key("C", "major")
     tempi: list[tuple[int, float]] = []  # (tick, bpm) of every set_tempo, in any track
@@ -104,10 +125,10 @@ def midi_to_score(data: bytes) -> Score:
         notes: list[Note] = []
         for msg in mtrack:
             tick += msg.time
-            if msg.type == "set_tempo":
+            if msg.type == "set_tempo" and msg.tempo > 0:
                 tempi.append((tick, mido.tempo2bpm(msg.tempo)))
             elif msg.type == "time_signature" and tick == 0:
-                meter = Meter(msg.numerator, msg.denominator)
+                meter = _file_meter(msg.numerator, msg.denominator)
             elif msg.type == "key_signature":
                 minor = msg.key.endswith("m")
                 key = Key(msg.key[:-1] if minor else msg.key, "minor" if minor else "major")

@@ -52,6 +52,10 @@ def plan_bars(seconds: float, felt_bpm: float, meter_text: str) -> tuple[int, fl
     >>> bars, tempo = plan_bars(10, 60, "6/8"); bars * 3 * 60 / tempo
     10.0
     """
+    if not MIN_SECONDS <= seconds <= MAX_SECONDS:  # also refuses nan
+        raise MuseforgeError(f"seconds must be {MIN_SECONDS:g}-{MAX_SECONDS:g}, got {seconds:g}")
+    if not MIN_TEMPO <= felt_bpm <= MAX_TEMPO:
+        raise MuseforgeError(f"tempo must be {MIN_TEMPO:g}-{MAX_TEMPO:g} beats a minute, got {felt_bpm:g}")
     meter = parse_meter(meter_text)
     q = quarter_tempo(felt_bpm, meter)
     bars = max(1, round(seconds * q / 60 / meter.bar_quarters))

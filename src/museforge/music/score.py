@@ -55,6 +55,8 @@ TempoMap = tuple[tuple[float, float], ...]
 
 MIN_TEMPO, MAX_TEMPO = 20.0, 300.0
 """The tempi every engine accepts, in beats a minute."""
+MAX_TEMPO_CHANGES, MAX_TEMPO_OFFSET = 1000, 100_000
+"""The most tempo changes in a piece, and the latest one, in quarter notes from the start."""
 
 
 def check_tempo(bpm: float, from_mood: bool = False) -> None:
@@ -87,12 +89,19 @@ def parse_tempo_changes(text: str) -> TempoMap:
     >>> parse_tempo_changes("8:60,12.5:72")
     ((8.0, 60.0), (12.5, 72.0))
     """
+    parts = [part for part in text.split(",") if part.strip()]
+    if len(parts) > MAX_TEMPO_CHANGES:
+        raise MuseforgeError(f"{len(parts):,} tempo changes; the limit is {MAX_TEMPO_CHANGES:,}")
     try:
-        pairs = (part.split(":") for part in text.split(",") if part)
+        pairs = (part.split(":") for part in parts)
         changes = tuple((float(q), float(b)) for q, b in pairs)
     except ValueError as err:
-        raise MuseforgeError(f"tempo changes {text!r}: give OFFSET:BPM pairs such as 8:60,16:72") from err
-    for _, bpm in changes:
+        raise MuseforgeError(f"tempo changes {text[:60]!r}: give OFFSET:BPM pairs such as "
+                             "8:60,16:72") from err
+    for offset, bpm in changes:
+        if not 0 <= offset <= MAX_TEMPO_OFFSET:  # also refuses nan
+            raise MuseforgeError(f"tempo change at {offset:g}: the offset must be 0 to {MAX_TEMPO_OFFSET:,} "
+                                 "quarter notes")
         check_tempo(bpm)
     return changes
 

@@ -364,7 +364,7 @@ def parse_meter(text: str) -> Meter:
     ...
     museforge.errors.MuseforgeError: invalid meter '3/5'; write beats/unit with 1-32 beats and a ...
     """
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    match = re.fullmatch(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*", text)
     if match:
         num, den = int(match.group(1)), int(match.group(2))
         if 1 <= num <= 32 and den in (1, 2, 4, 8, 16, 32):
@@ -416,7 +416,7 @@ def parse_note(text: str) -> int:
     >>> parse_note("C4"), parse_note("Bb3"), parse_note("f#5"), parse_note("E-4")
     (60, 58, 78, 63)
     """
-    match = re.fullmatch(r"\s*([A-Ga-g][#b♯♭-]*)(-?\d+)\s*", text)
+    match = re.fullmatch(r"\s*([A-Ga-g][#b♯♭-]*)(-?\d{1,9})\s*", text)
     if not match:
         raise MuseforgeError(f"unknown note {text!r}; write a letter, an optional # or b and an "
                              f"octave, e.g. 'C4' or 'F#5'")

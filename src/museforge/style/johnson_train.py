@@ -24,7 +24,7 @@ from PIL import Image
 from torch import Tensor
 
 from museforge.errors import MuseforgeError
-from museforge.runtime import Progress, no_progress
+from museforge.runtime import Progress, check_seed, no_progress
 from museforge.style import io as sio
 from museforge.style import johnson
 from museforge.style.features import VGGFeatures, cpu_bf16_ok
@@ -32,6 +32,8 @@ from museforge.style.gatys import crop_border, gram, style_grams, total_variatio
 
 CONTENT_LAYER = "relu2_2"
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+MAX_STEPS, MAX_BATCH, MAX_THREADS, MAX_WEIGHT = 100_000, 64, 256, 1e6
+"""Upper limits of the training options."""
 
 
 @dataclass(frozen=True)
@@ -58,16 +60,29 @@ class TrainOptions:
     style_layers: tuple[str, ...] = STYLE_LAYERS
 
     def check(self) -> None:
-        if self.steps < 1:
-            raise MuseforgeError(f"--steps {self.steps}: must be at least 1")
+        """One-line errors for any option out of its range (NaN and infinities included)."""
+        if not 1 <= self.steps <= MAX_STEPS:
+            raise MuseforgeError(f"--steps {self.steps}: use 1 to {MAX_STEPS:,}")
         if not 32 <= self.size <= 1024:
             raise MuseforgeError(f"--size {self.size}: use 32 to 1024 pixels")
-        if self.batch < 1 or self.threads < 1:
-            raise MuseforgeError("--batch and --threads must be at least 1")
-        if self.style_weight < 0 or self.content_weight < 0 or self.tv_weight < 0:
-            raise MuseforgeError("loss weights must be >= 0")
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise MuseforgeError(f"--batch {self.batch}: use 1 to {MAX_BATCH}")
+        if not 1 <= self.threads <= MAX_THREADS:
+            raise MuseforgeError(f"--threads {self.threads}: use 1 to {MAX_THREADS}")
+        for name in ("style_weight", "content_weight", "tv_weight"):
+            value = getattr(self, name)
+            if not 0 <= value <= MAX_WEIGHT:  # also refuses nan
+                flag = "--" + name.replace("_", "-")
+                raise MuseforgeError(f"{flag} {value:g}: use a number from 0 to {MAX_WEIGHT:g}")
+        if not 0 < self.lr <= 1:
+            raise MuseforgeError(f"learning rate {self.lr:g}: use a number above 0 and at most 1")
         if not 32 <= self.style_size <= 4096:
             raise MuseforgeError(f"style size {self.style_size}: use 32 to 4096 pixels")
+        if not 0 <= self.paintings <= 64:
+            raise MuseforgeError(f"paintings {self.paintings}: use 0 to 64")
+        if self.max_minutes is not None and not 0 < self.max_minutes <= 7 * 24 * 60:
+            raise MuseforgeError(f"max minutes {self.max_minutes:g}: use a number above 0, at most a week")
+        check_seed(self.seed)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "config": self.config.to_json(), "style_layers": list(self.style_layers)}

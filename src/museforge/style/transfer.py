@@ -78,6 +78,10 @@ def fast_method(style_names: list[str]) -> str:
     return "adain"
 
 
+MAX_WEIGHT = 1e6
+"""The largest style weight (weights are relative: 0.7,0.3 is 7,3)."""
+
+
 def parse_weights(text: str | None, count: int) -> tuple[float, ...]:
     """``"0.7,0.3"`` (or ``"0.7;0.3"``) to weights, one per style; equal weights when empty.
 
@@ -91,13 +95,15 @@ def parse_weights(text: str | None, count: int) -> tuple[float, ...]:
     try:
         weights = tuple(float(w) for w in text.replace(";", ",").split(","))
     except ValueError as err:
-        raise MuseforgeError(f"weights {text!r}: give numbers separated by commas, e.g. 0.7,0.3") from err
+        raise MuseforgeError(f"weights {text[:60]!r}: give numbers separated by commas, "
+                             "e.g. 0.7,0.3") from err
     if len(weights) != count:
         raise MuseforgeError(
             f"weights has {len(weights)} value(s) for {count} style(s); give one per style"
         )
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise MuseforgeError(f"weights {text!r}: each must be >= 0 and not all zero")
+    if not all(0 <= w <= MAX_WEIGHT for w in weights) or sum(weights) <= 0:  # also refuses nan
+        raise MuseforgeError(f"weights {text[:60]!r}: each must be a number from 0 to {MAX_WEIGHT:g}, "
+                             "not all zero")
     return weights
 
 
