@@ -94,25 +94,32 @@ def add_create_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
 # ---------------------------------------------------------------- show
 
 
-def _show_record(record: Any, signature: str, raw_json: Any, as_json: bool) -> None:
-    """Print a record for a person (or as JSON). Every string from the record is printed with
-    its control characters, bidirectional overrides and undecodable bytes escaped (``\\x1b``),
-    so a prompt or a file name cannot move the cursor, recolour the terminal or fake a line."""
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unsafe(ch: str) -> bool:
     import unicodedata
 
-    bidi = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    return ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs")
 
-    def escaped(ch: str) -> str:
-        code = ord(ch)
-        if ch in "\n\t\r":
-            return repr(ch)[1:-1]
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
-    def unsafe(ch: str) -> bool:
-        return ch in bidi or unicodedata.category(ch) in ("Cc", "Cs")
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    if ch in "\n\t\r":
+        return repr(ch)[1:-1]
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
-    def safe(value: Any) -> str:
-        return "".join(escaped(ch) if unsafe(ch) else ch for ch in str(value))
+
+def safe(value: Any) -> str:
+    """``value`` as text with control characters, bidirectional overrides and undecodable bytes
+    escaped (``\\x1b``), so a prompt or a file name cannot move the cursor, recolour the terminal
+    or fake a line."""
+    return "".join(_escaped(ch) if _unsafe(ch) else ch for ch in str(value))
+
+
+def _show_record(record: Any, signature: str, raw_json: Any, as_json: bool) -> None:
+    """Print a record for a person (or as JSON), every string from it through :func:`safe`."""
+    unsafe = _unsafe
 
     if as_json:  # json.dumps escapes C0 controls; escape DEL, C1, bidi marks and lone surrogates too
         text = json.dumps(raw_json, ensure_ascii=False, indent=2)
@@ -179,7 +186,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise MuseforgeError(f"{path} holds no work.json and no file with a museforge record")
     for i, f in enumerate(files):
         if len(files) > 1:
-            print(("\n" if i else "") + f"== {f.name}")
+            print(("\n" if i else "") + f"== {safe(f.name)}")
         found = read_embedding(f)
         verdict = check_file(f)
         signer = identify(verdict.public_key, verdict.signer) if verdict.ok else None
@@ -211,9 +218,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.work)
     verdict = verify_path(path)
     for f in verdict.files:
-        print(f"{f.name}  {f.status}" + (f"  {f.detail}" if f.detail else ""))
+        print(f"{safe(f.name)}  {f.status}" + (f"  {safe(f.detail)}" if f.detail else ""))
     for problem in verdict.problems:
-        print(problem)
+        print(safe(problem))
     folder = is_work_folder(path)
     if folder:
         print(f"signature {'valid' if verdict.signed else 'INVALID: work.json was changed or is unsigned'}")
