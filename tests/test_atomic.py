@@ -140,3 +140,54 @@ def test_commands_say_nothing_was_written_truthfully(tmp_path, capsys):
     assert main(["paint", "sea", "--size", "32", "--seed", "1", "--out", str(locked / "p.png")]) == 1
     assert "is a folder" in capsys.readouterr().err
     assert [p.name for p in locked.iterdir()] == ["p.png"]
+
+
+def _group(tmp_path: Path, tag: bytes) -> list[tuple[Path, bytes]]:
+    return [(tmp_path / name, tag + b" " + name.encode()) for name in ("a.png", "a.svg", "a.mid")]
+
+
+def test_a_group_interrupted_while_placing_puts_every_earlier_file_back(tmp_path, monkeypatch):
+    write_files(_group(tmp_path, b"earlier"))
+    placed = []
+
+    def interrupt(tmp, path, overwrite):
+        if placed:
+            raise KeyboardInterrupt
+        placed.append(path)
+        os.replace(tmp, path)
+
+    monkeypatch.setattr(atomic, "_place", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_files(_group(tmp_path, b"new"), overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mid", "a.png", "a.svg"]
+    assert all(path.read_bytes() == data for path, data in _group(tmp_path, b"earlier"))
+
+
+@pytest.mark.parametrize("earlier", [True, False])
+def test_a_group_killed_while_placing_is_rolled_back_by_the_next_write(tmp_path, earlier):
+    if earlier:
+        write_files(_group(tmp_path, b"earlier"))
+    pid = os.fork()
+    if pid == 0:  # the killed run: dies between its first and second file
+        calls = []
+        real = atomic._place
+
+        def die(tmp, path, overwrite):
+            if calls:
+                os._exit(9)
+            calls.append(path)
+            real(tmp, path, overwrite)
+
+        atomic._place = die
+        write_files(_group(tmp_path, b"new"), overwrite=True)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 9
+    assert (tmp_path / "a.png").read_bytes() == b"new a.png"  # half placed until the next write
+    atomic.recover(tmp_path)
+    visible = sorted(p.name for p in tmp_path.iterdir())
+    if earlier:
+        assert visible == ["a.mid", "a.png", "a.svg"]
+        assert all(path.read_bytes() == data for path, data in _group(tmp_path, b"earlier"))
+    else:
+        assert visible == []

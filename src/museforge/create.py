@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from museforge import engines as registry
-from museforge.engines import MODALITIES, ParamError, default_engine, get_engine
+from museforge.engines import MODALITIES, ParamError, build_params, default_engine, get_engine
 from museforge.errors import MuseforgeError
 from museforge.jobs import check_prompt, prepare, resolve_emotion, run_steps, shown
 from museforge.runtime import MAX_SEED, Progress, derive_seed, no_progress
@@ -87,13 +87,35 @@ def create_work(opts: CreateOptions, progress: Progress = no_progress) -> tuple[
         except ParamError as err:  # named as the person wrote it: image.size=5
             owner = modality if err.name in opts.params.get(modality, {}) else engine.name
             raise err.rephrase(f"{owner}.{err.name}={shown(str(values.get(err.name)), 40)}") from None
+    notes = _unused_notes(opts, steps)
     prepare_destination(opts.out, opts.overwrite)
     work = run_steps(steps, prompt=prompt, seed=opts.seed, emotion=opts.emotion, lang=opts.lang,
                      device=opts.device, progress=progress)
     progress("writing", 0.0)
     out = work.save(opts.out, opts.overwrite)
     progress("writing", 1.0)
-    return out, [w for a in work.record.artifacts for w in a.warnings]
+    return out, [*notes, *(w for a in work.record.artifacts for w in a.warnings)]
+
+
+def _unused_notes(opts: CreateOptions, steps: list) -> list[str]:
+    """A ``--param`` or ``--input`` for a modality or engine this run does not use is never
+    ignored in silence: its values are still checked (a typo or an out-of-range value fails) and
+    a warning says it was not used."""
+    used = {*opts.modalities, *(step.engine.name for step in steps)}
+    notes = []
+    for owner in sorted({*opts.params, *(k.partition(".")[0] for k in opts.inputs)} - used):
+        if opts.params.get(owner):
+            engine = get_engine(opts.engines[owner]) if owner in opts.engines else (
+                default_engine(owner) if owner in MODALITIES else get_engine(owner))
+            try:
+                build_params(engine, opts.params[owner])
+            except ParamError as err:
+                value = shown(str(opts.params[owner].get(err.name)), 40)
+                raise err.rephrase(f"{owner}.{err.name}={value}") from None
+        engines = ", ".join(step.engine.name for step in steps)
+        notes.append(f"{owner!r} settings not used: this run makes {', '.join(opts.modalities)} "
+                     f"with {engines}")
+    return notes
 
 
 def check_owners(opts: CreateOptions) -> None:

@@ -28,6 +28,7 @@ from museforge.engines import (
     get_engine,
 )
 from museforge.errors import MuseforgeError
+from museforge.files import read_at_most
 from museforge.hashing import sha256_bytes
 from museforge.keys import load_signing_key, own_name, public_b64
 from museforge.provenance import embed, sign_manifest
@@ -131,8 +132,7 @@ def read_input(role: str, path: Path | str, builtin: bool = False) -> InputFile:
     if not _is_file(path):
         raise MuseforgeError(f"{role} {shown(str(path))}: no such file")
     try:
-        with path.open("rb") as f:
-            data = f.read(MAX_INPUT_BYTES + 1)
+        data = read_at_most(path, MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise MuseforgeError(f"{role} {path}: cannot read it ({exc.strerror or exc})") from None
     if len(data) > MAX_INPUT_BYTES:

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from museforge.errors import MuseforgeError
+from museforge.files import read_at_most
 from museforge.hashing import sha256_bytes
 
 KEY_FILE = "signing-key.pem"
@@ -179,7 +180,10 @@ def read_public(path: Path) -> PublicKey:
     """A public key file made by ``museforge keys export`` (or a PEM Ed25519 public key)."""
     if not path.is_file():
         raise MuseforgeError(f"{path}: no such file")
-    data = path.read_bytes()[: MAX_KEY_FILE + 1]
+    try:
+        data = read_at_most(path, MAX_KEY_FILE + 1)
+    except OSError as err:
+        raise MuseforgeError(f"{path}: cannot read it ({err.strerror or err})") from None
     if len(data) > MAX_KEY_FILE:
         raise MuseforgeError(f"{path} is too large to be a public key file")
     if data.lstrip().startswith(b"-----BEGIN"):

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from museforge import __version__
 from museforge.errors import MuseforgeError
+from museforge.files import read_at_most
 from museforge.hashing import sha256_bytes
 from museforge.keys import public_b64
 from museforge.record import Record, RecordError
@@ -68,22 +69,36 @@ def a1111_parameters(record: Record | Mapping[str, Any], size: tuple[int, int] |
     Steps: 1, Sampler: e, Seed: 3, Size: 64x32,
     Model: e-1, Emotion: serene, Style: ink, Version: museforge 0.1.0
     """
+    from museforge.image.diffusion import SAMPLER_NAMES
+
     rec = record if isinstance(record, Record) else Record.from_json(dict(record))
     params = rec.params
+    sampler = params.get("sampler", rec.engine)
     fields: list[tuple[str, Any]] = [
         ("Steps", params.get("steps", 1)),
-        ("Sampler", params.get("sampler", rec.engine)),
-        ("Seed", rec.seed),
+        ("Sampler", SAMPLER_NAMES.get(sampler, sampler) if isinstance(sampler, str) else sampler),
     ]
+    if isinstance(params.get("cfg"), int | float):
+        fields.append(("CFG scale", f"{params['cfg']:g}"))
+    fields.append(("Seed", rec.seed))
     if size:
         fields.append(("Size", f"{size[0]}x{size[1]}"))
     if rec.model_sha256:
         fields.append(("Model hash", rec.model_sha256[:10]))
-    fields.append(("Model", f"{rec.engine}-{rec.engine_version}"))
+    model = params.get("model")
+    fields.append(("Model", _model_name(model) if isinstance(model, str) and model else
+                   f"{rec.engine}-{rec.engine_version}"))
+    edits = any(item.role == "init" for item in rec.inputs)
+    if edits and isinstance(params.get("strength"), int | float):
+        fields.append(("Denoising strength", f"{params['strength']:g}"))
     if rec.emotion is not None:
         fields.append(("Emotion", rec.emotion.label))
+    sampled = "cfg" in params  # a diffusion sampler's record: strength means something only for edits
+    shown = {"steps", "sampler", "size", "cfg", "negative", "model"}
+    if edits or sampled:
+        shown.add("strength")
     for key, value in sorted(params.items()):
-        if key not in ("steps", "sampler", "size"):
+        if key not in shown:
             fields.append((key.replace("_", " ").capitalize(), value))
     roles: dict[str, list[str]] = {}
     for item in rec.inputs:
@@ -91,7 +106,18 @@ def a1111_parameters(record: Record | Mapping[str, Any], size: tuple[int, int] |
     fields += [(role.replace("_", " ").capitalize(), ";".join(names)) for role, names in roles.items()]
     fields.append(("Version", f"museforge {__version__}"))
     body = ", ".join(f"{k}: {_a1111_value(v)}" for k, v in fields if str(v).strip() != "")
-    return f"{rec.prompt}\n{body}"
+    negative = params.get("negative")
+    negative_line = [f"Negative prompt: {negative}"] if isinstance(negative, str) and negative else []
+    return "\n".join([rec.prompt, *negative_line, body])
+
+
+def _model_name(model: str) -> str:
+    """The name A1111 shows for a checkpoint: the file's name without its suffix, or the folder's."""
+    parts = model.rstrip("/").rsplit("/", 2)
+    stem, dot, suffix = parts[-1].rpartition(".")
+    if not (dot and suffix in ("safetensors", "ckpt", "pt", "bin")):
+        return parts[-1]
+    return parts[-2] if stem == "model" and len(parts) > 1 else stem
 
 
 def _a1111_value(value: Any) -> str:
@@ -500,16 +526,17 @@ class Embedding:
 
 def read_embedding(path: Path, data: bytes | None = None) -> Embedding:
     """The record, seal and own content of a file (a sidecar is read for other formats)."""
-    data = path.read_bytes() if data is None else data
+    data = read_lone(path) if data is None else data
     container = container_of(path.name)
     try:
         if container is None:
             sidecar = path.with_name(sidecar_name(path.name))
             if not sidecar.is_file():
                 return Embedding(None, None, data)
-            if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
+            text = read_at_most(sidecar, MAX_SIDECAR_BYTES + 1)
+            if len(text) > MAX_SIDECAR_BYTES:
                 raise ValueError("the sidecar is larger than any museforge writes")
-            body = json.loads(sidecar.read_text(encoding="utf-8"))
+            body = json.loads(text.decode("utf-8"))
             if not isinstance(body, dict):
                 raise ValueError("the sidecar is not an object")
             seal = body.pop("seal", None)
@@ -619,6 +646,19 @@ MAX_LONE_BYTES = 512 * 1024 * 1024
 """The largest lone file ``verify`` reads (the whole of it is needed to take the record out)."""
 
 
+def read_lone(path: Path) -> bytes:
+    """The bytes of a lone file, with a one-line error for what cannot be one (a pipe, a device,
+    a kernel file that would make us wait, or more than :data:`MAX_LONE_BYTES`)."""
+    try:
+        data = read_at_most(path, MAX_LONE_BYTES + 1)
+    except OSError as err:
+        raise MuseforgeError(f"{path}: cannot read it ({err.strerror or err})") from None
+    if len(data) > MAX_LONE_BYTES:
+        raise MuseforgeError(f"{path} is larger than {MAX_LONE_BYTES // 2**20} MiB: not a file museforge "
+                             "made")
+    return data
+
+
 def check_file(path: Path) -> FileVerdict:
     """Verify a lone file: its seal's signature, its content against the sealed hashes (naming
     the bytes that changed), and that the embedded texts are exactly what was sealed."""
@@ -628,7 +668,7 @@ def check_file(path: Path) -> FileVerdict:
     if path.stat().st_size > MAX_LONE_BYTES:
         limit = MAX_LONE_BYTES // 2**20
         return FileVerdict(name, "no record", f"larger than {limit} MiB: not a file museforge made")
-    data = path.read_bytes()
+    data = read_lone(path)
     found = read_embedding(path, data)
     if found.record is None:
         return FileVerdict(name, "no record", "it carries no museforge record")

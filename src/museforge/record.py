@@ -157,6 +157,8 @@ class Record:
         for role, hashes in raw_inputs.items():
             if isinstance(hashes, str):  # older records: one hash per single input
                 hashes = [hashes]
+            if not isinstance(hashes, list):
+                raise RecordError(f"{where}: the inputs of role {role!r} are malformed")
             names = raw_names.get(role) or [""] * len(hashes)
             sizes = raw_sizes.get(role) or [0] * len(hashes)
             if not (isinstance(hashes, list) and isinstance(names, list) and isinstance(sizes, list)

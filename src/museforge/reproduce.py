@@ -17,7 +17,7 @@ from pathlib import Path
 from museforge.engines import Engine, InputFile, get_engine
 from museforge.errors import MuseforgeError
 from museforge.jobs import Step, builtin_input, open_input, prepare, run_steps
-from museforge.provenance import SIDECAR_SUFFIX, container_of, read_embedding, strip_seal
+from museforge.provenance import SIDECAR_SUFFIX, container_of, read_embedding, read_lone, strip_seal
 from museforge.record import ArtifactRecord, InputRecord
 from museforge.runtime import Progress, library_versions, no_progress
 from museforge.work import is_work_folder, load_record, lone_record, sealed_files, work_folder
@@ -135,7 +135,7 @@ def reproduce_work(
                     results.append(FileResult(name, False, "the engine no longer writes this file"))
                 elif not original.exists():
                     results.append(FileResult(name, False, "missing from the Work folder"))
-                elif same_content(made_name, original.read_bytes(), made[made_name]):
+                elif same_content(made_name, read_lone(original), made[made_name]):
                     results.append(FileResult(name, True))
                 else:
                     results.append(FileResult(name, False, "bytes differ"))

@@ -16,11 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from museforge.atomic import new_folder, write_file, write_files
+from museforge.atomic import new_folder, recover, write_file, write_files
 from museforge.errors import MuseforgeError
+from museforge.files import read_at_most
 from museforge.hashing import sha256_bytes
 from museforge.keys import Signer, identify
-from museforge.provenance import SIDECAR_SUFFIX, FileVerdict, check_file, read_embedding, verify_manifest
+from museforge.provenance import (
+    SIDECAR_SUFFIX,
+    FileVerdict,
+    check_file,
+    container_of,
+    read_embedding,
+    read_lone,
+    verify_manifest,
+)
 from museforge.record import ArtifactRecord, FileRecord, Record, RecordError, WorkRecord
 
 if TYPE_CHECKING:
@@ -63,7 +72,9 @@ class Work:
                 plan.append((main.with_name(main.name + SIDECAR_SUFFIX), f.data))
         for path, _ in plan:
             check_writable_file(path, overwrite)
-        return write_files(plan, overwrite)
+        records_first = sorted(plan, key=lambda item: not item[0].name.endswith(SIDECAR_SUFFIX))
+        write_files(records_first, overwrite)  # so a file placed never lacks its record
+        return [path for path, _ in plan]
 
     def save_into(self, folder: Path, overwrite: bool = False) -> list[Path]:
         """Write every file alone into ``folder`` (made if missing), keeping their names."""
@@ -123,7 +134,10 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def check_writable_file(path: Path, overwrite: bool) -> None:
     """Fail early, with one line, when ``path`` cannot be written (missing folders are made
-    when it is written)."""
+    when it is written). A group of files a killed run left half placed in its folder is rolled
+    back first, so the check sees the earlier files."""
+    if path.parent.is_dir():
+        recover(path.parent)
     if path.is_dir():
         raise MuseforgeError(f"{path} is a folder; give a file name such as painting.png")
     if path.exists() and not overwrite:
@@ -144,12 +158,17 @@ def _read_manifest_json(path: Path) -> dict[str, Any]:
     if path.stat().st_size > MAX_MANIFEST_BYTES:
         raise MuseforgeError(f"{path} is larger than any work.json museforge writes; the Work is damaged")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_at_most(path, MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise MuseforgeError(f"{path} is larger than any work.json museforge writes; the Work is damaged")
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:  # bad JSON, or a number too long to read
         reason = str(exc).splitlines()[0][:120]
         raise MuseforgeError(f"{path} is not valid JSON ({reason}); the Work is damaged") from None
     except RecursionError:
         raise MuseforgeError(f"{path} is nested too deeply to be a museforge work manifest") from None
+    except OSError as err:  # a pipe or a kernel file where work.json should be
+        raise MuseforgeError(f"{path}: cannot read it ({err.strerror or err}); the Work is damaged") from None
     if not isinstance(data, dict) or "artifacts" not in data:
         raise MuseforgeError(f"{path} is not a museforge work manifest")
     return data
@@ -173,15 +192,16 @@ def lone_record(path: Path) -> WorkRecord:
     """A one-artifact WorkRecord from the record a lone file carries."""
     if not path.is_file():
         raise MuseforgeError(f"{path} not found; pass a Work folder, its work.json, or a file museforge made")
-    found = read_embedding(path)
+    data = read_lone(path)
+    found = read_embedding(path, data)
     if found.record is None:
         raise MuseforgeError(f"{path} carries no museforge record")
     try:
         record = Record.from_json(found.record, f"{path}: record")
     except RecordError as err:
         raise MuseforgeError(str(err)) from None
-    data = path.read_bytes()
-    media = found.seal.get("file", {}).get("media_type", "") if isinstance(found.seal, dict) else ""
+    stamp = found.seal.get("file") if isinstance(found.seal, dict) else None
+    media = stamp.get("media_type", "") if isinstance(stamp, dict) else ""
     artifact = ArtifactRecord(
         modality="", engine=record.engine, engine_version=record.engine_version,
         model_sha256=record.model_sha256, params=record.params, seed=record.seed,
@@ -204,6 +224,8 @@ def sealed_files(folder: Path) -> list[Path]:
     found = []
     for p in sorted(folder.iterdir()):
         if p.is_file() and not p.name.endswith(SIDECAR_SUFFIX) and not p.name.startswith("."):
+            if container_of(p.name) is None and not p.with_name(p.name + SIDECAR_SUFFIX).is_file():
+                continue  # no place for a record: not read (a folder such as /proc holds endless files)
             try:
                 if read_embedding(p).record is not None:
                     found.append(p)
@@ -313,7 +335,14 @@ def verify_path(path: Path) -> Verdict:
         files = [check_file(p) for p in sealed_files(path)]
         if not files:
             raise MuseforgeError(f"{path} holds no work.json and no file with a museforge record")
-        return _lone_verdict(files)
+        verdict = _lone_verdict(files)
+        gutted = []  # a Work folder whose work.json was removed or replaced is not a folder of lone files
+        if os.path.lexists(path / MANIFEST):
+            gutted.append(f"{MANIFEST} is not a regular file (a link, a pipe or a folder): the Work "
+                          "cannot be checked")
+        elif (path / REPORT).exists():
+            gutted.append(f"{REPORT} is here but {MANIFEST} is not: the Work's signed record was removed")
+        return Verdict(verdict.signed, verdict.signer, verdict.files, verdict.problems + gutted)
     if not path.exists():
         raise MuseforgeError(f"{path} not found; pass a Work folder, its work.json, or a file museforge made")
     return _lone_verdict([check_file(path)])

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from museforge import __version__
-from museforge.cli.common import Parser
+from museforge.cli.common import Parser, one_line
 from museforge.errors import MuseforgeError
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -71,7 +71,7 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
         warnings.simplefilter("always")
         code = func(args)
     for w in caught:
-        print(f"museforge: warning: {w.message}", file=sys.stderr)
+        print(f"museforge: warning: {one_line(str(w.message))}", file=sys.stderr)
     return code
 
 
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _quiet_stdout()
         return 141
     except MuseforgeError as exc:
-        print(f"museforge: error: {exc}", file=sys.stderr)
+        print(f"museforge: error: {one_line(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("museforge: interrupted; nothing was written", file=sys.stderr)
@@ -182,12 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a full disk, an unwritable or missing folder
         if os.environ.get("MUSEFORGE_DEBUG"):
             raise
-        print(f"museforge: error: {_os_message(exc)}", file=sys.stderr)
+        print(f"museforge: error: {one_line(_os_message(exc))}", file=sys.stderr)
         return 1
     except UnicodeError as exc:  # text that is not UTF-8, or an output that cannot show it
         if os.environ.get("MUSEFORGE_DEBUG"):
             raise
-        print(f"museforge: error: {_unicode_message(exc)}", file=sys.stderr)
+        print(f"museforge: error: {one_line(_unicode_message(exc))}", file=sys.stderr)
         return 1
     except MemoryError:
         print("museforge: error: out of memory; try a smaller size, fewer steps or a shorter input",
@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("MUSEFORGE_DEBUG"):
             raise
         print(
-            f"museforge: internal error: {type(exc).__name__}: {exc}; nothing was written."
+            f"museforge: internal error: {type(exc).__name__}: {one_line(str(exc))}; nothing was written."
             " Run again with MUSEFORGE_DEBUG=1 to see the traceback, and please report it",
             file=sys.stderr,
         )

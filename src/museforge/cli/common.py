@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -20,11 +21,26 @@ PREFIX = "p_"
 """Namespace prefix of options made from engine parameters."""
 
 
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks, other control characters, bidirectional overrides and
+    undecodable bytes escaped, so that a message naming a file or a value stays one line and
+    cannot recolour the terminal.
+
+    >>> print(one_line("no\\nsuch\\x1b[2J\\u202e.png"))
+    no\\nsuch\\x1b[2J\\u202e.png
+    """
+    return "".join(repr(ch)[1:-1] if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs") else ch
+                   for ch in text)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
     def _print_message(self, message: str, file: IO[str] | None = None) -> None:
         """As argparse's, but a failed write (``--help > /dev/full``) is raised, not ignored."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from museforge.cli.common import add_param_flags, given_params, read_prompt, read_stdin, run_engine
 from museforge.errors import MuseforgeError
+from museforge.files import read_at_most
 
 MAX_PROMPT = 2000
 MAX_POEM_CHARS = 100_000
@@ -76,8 +77,7 @@ def _read(path: str) -> str:
     try:
         if not f.is_file():
             raise MuseforgeError(f"{path[:200]} not found")
-        with f.open("rb") as stream:
-            data = stream.read(MAX_POEM_CHARS * 4 + 1)
+        data = read_at_most(f, MAX_POEM_CHARS * 4 + 1)
     except (OSError, ValueError) as err:
         reason = getattr(err, "strerror", None) or err
         raise MuseforgeError(f"{path[:200]}: cannot read it ({reason})") from None
@@ -130,7 +130,7 @@ def _values(args: argparse.Namespace) -> tuple[dict, dict]:
     if args.no_guard:
         values["guard"] = False
     if not args.emotion:
-        values["mood_strength"] = 0.0  # no mood asked for: no steering
+        values.setdefault("mood_strength", 0.0)  # no mood asked for: no steering, unless asked for
     if args.keep or args.from_file:
         if not (args.keep and args.from_file):
             raise MuseforgeError("--keep and --from go together: --keep 1,3 --from poem.txt")

@@ -33,9 +33,10 @@ def cmd_create(args: argparse.Namespace) -> int:
     prompt = read_prompt(args.prompt, MAX_PROMPT_CHARS)
     seed = resolve_seed(args.seed)
     inputs: dict[str, list[str]] = {}
-    for owner, roles in parse_owned(args.input, "--input", "image.content=photo.jpg").items():
-        for role, path in roles.items():
-            inputs.setdefault(f"{owner}.{role}", []).append(path)
+    for item in args.input:  # one at a time: a role given again adds a file (styles to blend)
+        for owner, roles in parse_owned([item], "--input", "image.content=photo.jpg").items():
+            for role, path in roles.items():
+                inputs.setdefault(f"{owner}.{role}", []).append(path)
     opts = CreateOptions(
         prompt=prompt,
         seed=seed,

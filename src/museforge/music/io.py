@@ -16,13 +16,16 @@ carries no date, so the same Score always gives the same bytes.
 from __future__ import annotations
 
 import io
+import math
 import re
+import zlib
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from museforge.errors import MuseforgeError
+from museforge.files import read_at_most
 from museforge.music.instruments import clef_for, drum_key, drum_notation
 from museforge.music.score import DRUM_CHANNEL, Note, Score, Track
 from museforge.music.theory import Key, Meter, find_key, parse_meter, parse_note
@@ -165,7 +168,7 @@ def score_to_music21(score: Score):
                     el = strokes[0] if len(strokes) == 1 else percussion.PercussionChord(strokes)
                     el.volume.velocity = max(n.velocity for n in group)
                 else:
-                    pitches = sorted(n.pitch for n in group)
+                    pitches = sorted({n.pitch for n in group})  # notes snapped together: one each
                     el = note.Note(pitches[0]) if len(pitches) == 1 else chord.Chord(pitches)
                     el.volume.velocity = group[0].velocity
                 el.quarterLength = Fraction(group[0].duration).limit_denominator(12)
@@ -316,6 +319,9 @@ def music21_to_score(m21) -> Score:
         fallback = getattr(inst, "percMapPitch", None) or 38  # an unknown stroke: the snare
         for n in notes:
             start, dur = float(n.offset), float(n.quarterLength)
+            if not (math.isfinite(start) and math.isfinite(dur) and start >= 0 and dur >= 0):
+                raise MuseforgeError(f"the MusicXML file has a note at {start:g} lasting {dur:g} quarters; "
+                                     "give a valid MusicXML file")
             vel = n.volume.velocity or 80
             for p in n.pitches:
                 track.notes.append(Note(start, dur, p.midi, int(vel)))
@@ -412,8 +418,7 @@ def music_file(source: str) -> Path | None:
 def read_music_file(path: Path) -> bytes:
     """The bytes of a MIDI or MusicXML file, at most :data:`MAX_MUSIC_BYTES`; one-line errors."""
     try:
-        with path.open("rb") as f:
-            data = f.read(MAX_MUSIC_BYTES + 1)
+        data = read_at_most(path, MAX_MUSIC_BYTES + 1)
     except OSError as exc:
         raise MuseforgeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     check_music_size(path.name, len(data))
@@ -461,7 +466,8 @@ def _mxl_root(data: bytes) -> bytes:
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            container = archive.read("META-INF/container.xml").decode("utf-8", "replace")
+            with archive.open("META-INF/container.xml") as member:  # a few hundred bytes; never a bomb
+                container = member.read(64 * 1024).decode("utf-8", "replace")
             found = re.search(r'full-path="([^"]+)"', container)
             if not found:
                 raise KeyError("rootfile")
@@ -473,7 +479,8 @@ def _mxl_root(data: bytes) -> bytes:
                 data = member.read(MAX_MUSIC_BYTES + 1)
             check_music_size(found.group(1), len(data))
             return data
-    except (zipfile.BadZipFile, KeyError, OSError) as err:
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error,
+            RuntimeError, NotImplementedError) as err:  # encrypted, or packed in a way zipfile cannot read
         raise MuseforgeError(f"cannot read the .mxl archive ({err}); give a valid compressed MusicXML file") \
             from None
 

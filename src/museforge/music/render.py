@@ -11,6 +11,7 @@ module, normalised to -1 dBFS.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -78,9 +79,22 @@ def render_fluidsynth(midi: bytes, seconds: float, binary: str, soundfont: Path,
         mid_path.write_bytes(midi)
         cmd = [binary, "-ni", "-g", str(gain), "-F", str(raw_path), "-T", "raw", "-O", "float",
                "-E", "little", "-r", str(SAMPLE_RATE), str(soundfont), str(mid_path)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        log_path = Path(tmp, "fluidsynth.log")
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            try:  # some files (hundreds of one-tick notes) make it render silence forever: stop it
+                limit = 2 * 8 * int((seconds + TAIL_SECONDS) * SAMPLE_RATE) + (1 << 20)
+                while proc.poll() is None:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=0.05)
+                    if proc.poll() is None and raw_path.is_file() and raw_path.stat().st_size > limit:
+                        raise RuntimeError("fluidsynth did not stop at the end of the piece")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
         if proc.returncode != 0 or not raw_path.is_file():
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise RuntimeError(f"fluidsynth failed ({proc.returncode}): {tail[0]}")
         samples = np.fromfile(raw_path, dtype="<f4").astype(np.float64)
     mix = samples[: samples.size // 2 * 2].reshape(-1, 2).T

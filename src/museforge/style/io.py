@@ -18,11 +18,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from museforge.errors import MuseforgeError
+from museforge.files import read_at_most
 
 MAX_EDGE = 8192
 """Longest side accepted for any input image, in pixels."""
 MIN_EDGE = 16
 """Shortest side accepted for any input image, in pixels."""
+MAX_FILE_BYTES = 256 * 1024 * 1024
+"""The largest image file read by name."""
 
 
 def check_image(path: Path | str, what: str = "image", data: bytes | None = None) -> Image.Image:
@@ -31,10 +34,18 @@ def check_image(path: Path | str, what: str = "image", data: bytes | None = None
     path = Path(path)
     if data is None and not path.is_file():
         raise MuseforgeError(f"{what} {path}: no such file")
+    if data is None:
+        try:
+            data = read_at_most(path, MAX_FILE_BYTES + 1)
+        except OSError as err:
+            raise MuseforgeError(f"{what} {path}: cannot read it ({err.strerror or err})") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise MuseforgeError(f"{what} {path}: larger than {MAX_FILE_BYTES // 2**20} MiB; use a smaller "
+                                 "file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path if data is None else io.BytesIO(data))
+            img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as err:
         found = re.search(r"\((\d+) pixels\)", str(err))
         count = f"{int(found.group(1)):,} pixels" if found else "its size"
@@ -42,7 +53,7 @@ def check_image(path: Path | str, what: str = "image", data: bytes | None = None
             f"{what} {path}: {count} exceeds the {MAX_EDGE}-pixel edge limit "
             f"(at most {MAX_EDGE}x{MAX_EDGE}); downscale it first"
         ) from err
-    except (UnidentifiedImageError, OSError) as err:
+    except (UnidentifiedImageError, OSError, ValueError) as err:  # ValueError: a text chunk too large
         raise MuseforgeError(f"{what} {path}: not an image Pillow can read (PNG, JPEG, WebP, ...)") from err
     w, h = img.size
     if max(w, h) > MAX_EDGE:

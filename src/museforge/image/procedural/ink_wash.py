@@ -240,6 +240,7 @@ def paint(ctx: Context) -> Painting:
             dsl.line([(x0, sw * 0.15), (x0, sw * 0.85)], fill=0, width=lw)
     sm = np.asarray(seal, np.float32) / 255.0 * (0.75 + 0.25 * rng.random((sw, sw)))
     region = img[sy:sy + sw, sx:sx + sw]
+    sm = sm[:region.shape[0], :region.shape[1]]  # on a small canvas the seal runs over the edge
     img[sy:sy + sw, sx:sx + sw] = mix(region, np.broadcast_to(vermilion, region.shape),
                                       sm[..., None] * 0.9)
     return Painting(to_image(img))
