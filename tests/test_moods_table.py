@@ -182,6 +182,7 @@ ALLOWED = {
     ("emotion/mapping.py", "MOOD_WORDS"),
     ("text/bank_zh.py", "MOODS"),
     ("text/poet_en.py", "VOICES"),
+    ("image/diffusion/text.py", "MOOD_WORDS"),
 }
 
 

@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "paint": ("image", "render one procedural painting (PNG, plus SVG for vector styles)"),
     "sculpt": ("image", "model a procedural 3-D sculpture (GLB, STL, PNG preview)"),
     "dataset": ("image", "write a captioned image data set (procedural paintings)"),
+    "imagine": ("imagine", "paint an image from a prompt with a learned diffusion model, or your checkpoint"),
+    "edit": ("imagine", "repaint an image from a prompt, all of it or under a mask"),
     "compose": ("music", "compose a piece for a mood: MIDI, MusicXML, WAV and a piano roll"),
     "harmonize": ("music", "harmonise a melody in four parts (SATB) like a Bach chorale"),
     "continue": ("music", "continue a motif in its key and meter with a model trained on folk tunes"),

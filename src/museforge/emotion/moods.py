@@ -8,7 +8,8 @@ a mood says so in one line (``mood_words``).
 
 Adding a mood: one ``MoodSpec`` entry below, plus its words in ``emotion.mapping.MOOD_WORDS``,
 ``text.bank_zh.MOODS`` and ``text.poet_en.VOICES`` (and, to be detected, rows in the emotion
-lexicons). ``tests/test_moods_table.py`` checks that every mood has them all.
+lexicons; to be asked of the diffusion model by name, ``image.diffusion.text.MOOD_WORDS``).
+``tests/test_moods_table.py`` checks that every mood has them all.
 """
 
 from __future__ import annotations

@@ -334,6 +334,7 @@ class Assets:
         (p / "big.txt").write_bytes(b"a" * 500_001)
         (p / "fake.safetensors").write_bytes(b"\xff" * 64)
         (p / "rsa.pem").write_bytes(_rsa_public_pem())
+        _tiny_diffusion(p / "tiny-diffusion" / "model.safetensors")
 
     def _make_results(self) -> None:
         """Earlier results that commands must leave intact: a Work, a painting pair, a
@@ -386,6 +387,36 @@ def _rsa_public_pem() -> bytes:
 
 
 # ---------------------------------------------------------------- corpus helpers
+
+
+def _tiny_diffusion(path: Path) -> None:
+    """A diffusion model of random weights, small enough that a painting takes milliseconds."""
+    import torch
+
+    from museforge.image.diffusion.model import DiffusionModel
+    from museforge.image.diffusion.text import TextEncoder, TextEncoderConfig, Tokenizer, vocabulary_texts
+    from museforge.image.diffusion.unet import UNet, UNetConfig
+    from museforge.image.diffusion.upscale import Upscaler, UpscalerConfig
+
+    torch.manual_seed(0)
+    unet = UNetConfig(
+        sample_size=8,
+        block_out_channels=(8, 16),
+        attention=(False, True),
+        layers_per_block=1,
+        cross_attention_dim=16,
+        attention_head_dim=8,
+        norm_num_groups=8,
+    )
+    tokenizer = Tokenizer.build(vocabulary_texts())
+    model = DiffusionModel(
+        UNet(unet),
+        TextEncoder(TextEncoderConfig(len(tokenizer.vocab), 16, 1, 2)),
+        tokenizer,
+        upscaler=Upscaler(UpscalerConfig(factor=2, width=4, blocks=1)),
+        name="tiny",
+    )
+    model.save(path)
 
 
 def copy_asset(name: str, dest: str) -> Callable[[Path, Assets], None]:

@@ -179,6 +179,7 @@ BAD_NUMBERS: list[tuple[str, str]] = [
     ("fraction", "1/2"),
 ]
 
+TINY_DIFFUSION = "{A}/tiny-diffusion/model.safetensors"
 COMMAND_BASES: dict[str, tuple[list[str], str | None, Callable | None]] = {
     "create": (
         ["create", "a quiet lake", "--modalities", "text", "--seed", "1", "-q", "--out", "o"],
@@ -256,6 +257,41 @@ COMMAND_BASES: dict[str, tuple[list[str], str | None, Callable | None]] = {
         "o",
         exists("o/model.safetensors"),
     ),
+    "imagine": (
+        [
+            "imagine",
+            "a quiet lake",
+            "--steps",
+            "2",
+            "--seed",
+            "1",
+            "--model",
+            TINY_DIFFUSION,
+            "-q",
+            "--out",
+            "o/i.png",
+        ],
+        "o",
+        verified("o/i.png"),
+    ),
+    "edit": (
+        [
+            "edit",
+            "{A}/photo.png",
+            "a quiet lake",
+            "--steps",
+            "2",
+            "--seed",
+            "1",
+            "--model",
+            TINY_DIFFUSION,
+            "-q",
+            "--out",
+            "o/e.png",
+        ],
+        "o",
+        verified("o/e.png"),
+    ),
     "keys": (["keys", "list"], None, None),
     "export text": (["export", "text", "--out", "o"], "o", None),
 }
@@ -291,6 +327,7 @@ RUN_BASES: dict[str, list[str]] = {
     "museforge-style-johnson": ["--content={A}/photo.png", "--styles=starry-night", "--size=16"],
     "museforge-style-reinhard": ["--content={A}/photo.png", "--styles={A}/style.png", "--size=16"],
     "museforge-style-histogram": ["--content={A}/photo.png", "--styles={A}/style.png", "--size=16"],
+    "diffusion": ["a quiet lake", "--steps=2", f"--model={TINY_DIFFUSION}"],
 }
 
 ENGINE_OF_COMMAND = {
@@ -302,6 +339,8 @@ ENGINE_OF_COMMAND = {
     "score": "scene-scorer",
     "poem": "learned-poet",
     "style": "museforge-style-gatys",
+    "imagine": "diffusion",
+    "edit": "diffusion",
 }
 
 OPTION_RANGES: dict[tuple[str, str], tuple[float, float]] = {
