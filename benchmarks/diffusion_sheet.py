@@ -60,19 +60,21 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "diffusion_sheet.png")
     parser.add_argument("--cfg", type=float, default=5.0)
     parser.add_argument("--cell", type=int, default=160, help="cell edge in the sheet")
+    parser.add_argument("--rows", type=int, default=len(PROMPTS), help="the first ROWS prompts only")
     args = parser.parse_args()
     model = load_model(args.model)
     cell, label_h = args.cell, 18
-    sheet = Image.new("RGB", (cell * (len(SAMPLERS) + 1), (cell + label_h) * len(PROMPTS) + label_h), "white")
+    prompts = PROMPTS[: args.rows]
+    sheet = Image.new("RGB", (cell * (len(SAMPLERS) + 1), (cell + label_h) * len(prompts) + label_h), "white")
     draw = ImageDraw.Draw(sheet)
     for c, (name, steps) in enumerate((*SAMPLERS, ("rule painter", 0))):
         draw.text((c * cell + 4, 2), f"{name} {steps}" if steps else name, fill="black")
     seconds: dict[str, list[float]] = {}
-    for r, (prompt, style) in enumerate(PROMPTS):
+    for r, (prompt, style) in enumerate(prompts):
         y = label_h + r * (cell + label_h)
         draw.text(
             (4, y + 2),
-            prompt.encode("ascii", "replace").decode() if not prompt.isascii() else prompt,
+            prompt if prompt.isascii() else f"[zh] {GLOSS[prompt]}",
             fill="black",
         )
         for c, (name, steps) in enumerate(SAMPLERS):

@@ -56,7 +56,16 @@ def run(only: list[str] | None) -> tuple[dict[str, list], bool]:
 
 
 def table(results: dict[str, list]) -> str:
-    head = "| category | cases | " + " | ".join(c + "s" if c != "other" else "other" for c in COLUMNS) + " |"
+    heads = {
+        "clean error": "clean errors",
+        "correct result": "correct results",
+        "internal error": "internal errors",
+        "hang": "hangs",
+        "loss": "losses",
+        "wrong acceptance": "wrong acceptances",
+        "other": "other",
+    }
+    head = "| category | cases | " + " | ".join(heads[c] for c in COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(COLUMNS) + 2)]
     total: Counter = Counter()
     for name, outcomes in results.items():

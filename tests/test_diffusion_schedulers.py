@@ -322,4 +322,5 @@ def test_diffusers_is_not_needed_at_run_time():
         "typing",
         "torch",
         "museforge.errors",
+        "museforge.image.diffusion",  # the sampler names, a torch-free table
     }

@@ -205,6 +205,11 @@ def test_bad_configs_are_refused(bad):
 
 def test_diffusers_config_heads_per_level():
     d = to_diffusers_config(UNetConfig())
-    assert d["attention_head_dim"] == (2, 4, 6)  # diffusers' name for heads per level; 32 channels each
-    assert d["down_block_types"] == ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D")
-    assert d["up_block_types"] == ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D")
+    assert d["attention_head_dim"] == (1, 2, 4, 6)  # diffusers' name for heads per level; 32 channels each
+    assert d["down_block_types"] == (
+        "DownBlock2D",
+        "DownBlock2D",
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+    )
+    assert d["up_block_types"] == ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D")
