@@ -164,11 +164,10 @@ class Diffusion(Engine):
 
         p: DiffusionParams = request.params
         key = (str(path.resolve()), path.stat().st_mtime)
-        if key not in self._cache:
+        if key not in self._cache:  # the model and its hash, once per file
             self._cache.clear()
-            self._cache[key] = load_model(path)
-        model = self._cache[key]
-        self._sha = sha256_file(path)
+            self._cache[key] = (load_model(path), sha256_file(path))
+        model, self._sha = self._cache[key]
         out = generate(model, request.prompt, p.negative, seed=seed, steps=p.steps, sampler=p.sampler,
                        cfg=p.cfg, init=init, strength=p.strength, mask=mask, size=p.size,
                        progress=request.progress)
@@ -176,7 +175,8 @@ class Diffusion(Engine):
 
     def _user(self, path: Path, request: Request, init: Image.Image | None, mask: Image.Image | None,
               seed: int) -> tuple[Image.Image, list[str], str]:
-        from museforge.image.diffusion.user_models import load_user_model
+        from museforge.hashing import sha256_file
+        from museforge.image.diffusion.user_models import folder_hash, load_user_model
 
         p: DiffusionParams = request.params
         key = (f"{path.resolve()}|{p.lora}|{p.model_config}|{request.device}",
@@ -186,12 +186,8 @@ class Diffusion(Engine):
             model = load_user_model(path, device=request.device, config=p.model_config or None)
             for lora, weight in parse_loras(p.lora):
                 model.load_lora(lora, weight)
-            self._cache[key] = model
-        model = self._cache[key]
-        from museforge.hashing import sha256_file
-        from museforge.image.diffusion.user_models import folder_hash
-
-        self._sha = folder_hash(path) if path.is_dir() else sha256_file(path)
+            self._cache[key] = (model, folder_hash(path) if path.is_dir() else sha256_file(path))
+        model, self._sha = self._cache[key]
         common = {"seed": seed, "steps": p.steps, "sampler": p.sampler, "cfg": p.cfg,
                   "progress": request.progress}
         if init is not None and mask is not None:

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from museforge.errors import MuseforgeError
@@ -148,16 +147,3 @@ def a1111_parameters(prompt: str, negative: str, *, steps: int, sampler: str, cf
         lines.append(f"Negative prompt: {negative}")
     lines.append(", ".join(f"{k}: {v}" for k, v in fields))
     return "\n".join(lines)
-
-
-def upscale_only(model: DiffusionModel, image: Image.Image, factor: int = 4) -> Image.Image:
-    """The learned upscaler on any image: x4, or x2 (the x4 result reduced by half)."""
-    if model.upscaler is None:
-        raise MuseforgeError("this model has no upscaler")
-    pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
-    x = torch.from_numpy(pixels).permute(2, 0, 1)[None].div(127.5).sub(1)
-    with torch.no_grad():
-        y = model.upscaler(x)
-    if factor == 2:
-        y = F.interpolate(y, scale_factor=0.5, mode="bicubic", antialias=True, align_corners=False)
-    return _to_image(y)
