@@ -7,6 +7,7 @@ against the held-out images of a procedural set, on VGG-16 embeddings.
 * reference: the set's held-out images (every tenth item, never trained on);
 * generators, one image per held-out item (seed = its index): ``diffusion`` prompted with the
   item's English caption (rendered from its labels), ``diffusion (zh)`` with its Chinese caption,
+  ``gan`` and ``gan (zh)`` the same with the built-in GAN (``--gan``; ``--only`` picks rows),
   ``rule painter`` (procedural-painting in the item's style, its prompt, at the model's size),
   and ``noise`` (uniform random pixels, the floor);
 * every image, real or generated, is resized to ``--size`` px (default 64, the diffusion model's
@@ -128,6 +129,21 @@ def painters(model_path: Path, args: argparse.Namespace) -> tuple[dict[str, Pain
 
     named = {"diffusion": diffusion("en"), "diffusion (zh)": diffusion("zh"), "rule painter": rule,
              "noise": noise}
+    gan_path = args.gan or ROOT / "models" / "image-gan" / "model.safetensors"
+    if gan_path.is_file():
+        from museforge.image.gan_model import load_gan
+
+        gan = load_gan(gan_path)
+
+        def gan_painter(lang: str) -> Painter:
+            def paint(item: Item, seed: int) -> Image.Image:
+                return gan.generate(item.zh if lang == "zh" else item.en, seed)
+            return paint
+
+        named |= {"gan": gan_painter("en"), "gan (zh)": gan_painter("zh")}
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",")}
+        named = {name: paint for name, paint in named.items() if name in wanted}
     return named, model.size
 
 
@@ -187,6 +203,8 @@ def arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="a procedural set folder")
     ap.add_argument("--model", type=Path, default=None, help="diffusion model (default: the built-in)")
+    ap.add_argument("--gan", type=Path, default=None, help="GAN model (default: the built-in, when present)")
+    ap.add_argument("--only", default="", help="comma-separated generators to run (default: all)")
     ap.add_argument("--n", type=int, default=240, help="held-out items to generate for (at most all)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--sampler", default="dpmpp-2m")

@@ -122,15 +122,22 @@ def test_strength_zero_keeps_the_image_and_one_repaints_it(tiny):
     init = _photo(16)
     small = np.asarray(init, dtype=int)
     none = generate(tiny, "x", seed=1, steps=4, init=init, strength=0.0, cfg=1.0)
-    assert none.image.size == (32, 32)
-    reduced = np.asarray(none.image.resize((16, 16), Image.Resampling.BOX), dtype=int)
-    full = np.asarray(
-        generate(tiny, "x", seed=1, steps=4, init=init, strength=1.0).image.resize(
-            (16, 16), Image.Resampling.BOX
-        ),
-        dtype=int,
-    )
-    assert np.abs(reduced - small).mean() < np.abs(full - small).mean()
+    assert none.image.size == (16, 16)  # an edit keeps the init image's size
+    kept = np.asarray(none.image, dtype=int)
+    full = np.asarray(generate(tiny, "x", seed=1, steps=4, init=init, strength=1.0).image, dtype=int)
+    assert np.abs(kept - small).mean() < np.abs(full - small).mean()
+
+
+def test_an_edit_keeps_the_shape_and_size_of_a_wide_photo_and_its_unmasked_pixels(tiny):
+    rng = np.random.default_rng(4)
+    init = Image.fromarray(rng.integers(0, 256, (30, 45, 3), dtype=np.uint8))
+    assert generate(tiny, "the sea", seed=1, steps=2, init=init).image.size == (45, 30)
+    assert generate(tiny, "the sea", seed=1, steps=2, init=init, size=90).image.size == (90, 60)
+    mask = Image.new("L", init.size, 0)
+    mask.paste(255, (0, 0, 15, 30))
+    out = np.asarray(generate(tiny, "the sun", seed=2, steps=3, init=init, mask=mask).image, dtype=int)
+    assert out.shape == (30, 45, 3)
+    assert np.array_equal(out[:, 16:], np.asarray(init, dtype=int)[:, 16:])
 
 
 def test_a_mask_of_another_size_is_refused(tiny):
@@ -318,3 +325,22 @@ def test_the_shipped_model_paints_256_px_from_english_and_chinese(tmp_path):
             a.size == (256, 256) and a.tobytes() == generate(model, prompt, seed=3, steps=8).image.tobytes()
         )
         assert np.asarray(a).std() > 10  # a picture, not a flat field
+
+
+def test_variations_reuse_the_images_prompt_and_upscale_enlarges_it(tmp_path, tiny_path, capsys):
+    png = tmp_path / "moon.png"
+    base = ["--model", str(tiny_path), "--steps", "2", "-q"]
+    assert main(["imagine", "the moon over the sea", "--seed", "1", "--out", str(png), *base]) == 0
+    assert main(["vary", str(png), "--n", "2", "--seed", "7", "--out-dir", str(tmp_path / "v"), *base]) == 0
+    first, second = tmp_path / "v" / "moon-var-7.png", tmp_path / "v" / "moon-var-8.png"
+    texts = Image.open(first).text["parameters"]
+    assert texts.startswith("the moon over the sea\n") and "Denoising strength: 0.5" in texts
+    assert first.read_bytes() != second.read_bytes() and Image.open(second).size == (32, 32)
+    assert main(["vary", str(tmp_path / "v" / "moon-var-7.png"), "--n", "0", *base]) != 0
+    plain = tmp_path / "plain.png"
+    _photo().save(plain)
+    assert main(["vary", str(plain), *base]) != 0
+    assert "carries no prompt" in capsys.readouterr().err
+    assert main(["upscale", str(png), "--factor", "2", "--model", str(tiny_path), "-q"]) == 0
+    big = tmp_path / "moon-x2.png"
+    assert Image.open(big).size == (64, 64) and main(["verify", str(big)]) == 0

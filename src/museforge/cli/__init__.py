@@ -33,12 +33,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("image", "write a captioned image data set (procedural paintings)"),
     "imagine": ("imagine", "paint an image from a prompt with a learned diffusion model, or your checkpoint"),
     "edit": ("imagine", "repaint an image from a prompt, all of it or under a mask"),
+    "vary": ("imagine", "variations of an image: repainted a little with several seeds"),
+    "upscale": ("imagine", "make an image 2 or 4 times larger with the learned upscaler"),
     "compose": ("music", "compose a piece for a mood: MIDI, MusicXML, WAV and a piano roll"),
     "harmonize": ("music", "harmonise a melody in four parts (SATB) like a Bach chorale"),
     "continue": ("music", "continue a motif in its key and meter with a model trained on folk tunes"),
     "score": ("music", "score a scene: a cue of exact length with build-up, climax and resolution"),
     "style": ("style", "paint a photo in the style of one or more paintings"),
-    "train": ("train", "train a model on this machine (fast styles)"),
+    "train": ("train", "train a model on this machine (fast styles, image diffusion)"),
     "export": ("export", "export the built-in text model as a transformers GPT-2 folder"),
 }
 """Command -> (module under museforge.cli, one-line help)."""

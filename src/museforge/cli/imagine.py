@@ -1,5 +1,6 @@
-"""``imagine`` and ``edit``: learned image generation through the diffusion engine. Each PNG
-carries its signed record and a ``parameters`` chunk in AUTOMATIC1111's layout."""
+"""``imagine``, ``edit``, ``vary`` and ``upscale``: learned image generation through the diffusion
+and upscale engines. Each PNG carries its signed record and a ``parameters`` chunk in
+AUTOMATIC1111's layout."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from museforge.cli.common import add_param_flags, add_quiet, add_seed, given_params, print_paths, run_engine
+from museforge.cli.common import (
+    PREFIX,
+    add_param_flags,
+    add_quiet,
+    add_seed,
+    given_params,
+    print_paths,
+    run_engine,
+)
 from museforge.errors import MuseforgeError
 
 ENGINE = "diffusion"
@@ -58,14 +67,83 @@ def cmd_edit(args: argparse.Namespace) -> int:
     return _paint(args, inputs, "-edit")
 
 
-def _common(p: argparse.ArgumentParser, skip: tuple[str, ...]) -> None:
+MAX_VARIATIONS = 16
+
+
+def prompt_of(image: Path) -> str:
+    """The prompt an image was made from: its museforge record's, or the first line of an
+    AUTOMATIC1111 ``parameters`` chunk; "" when it carries neither."""
+    from museforge.provenance import read_embedded, read_png_texts
+    from museforge.style import io as sio
+
+    sio.check_image(image, "image")
+    try:
+        record = read_embedded(image)
+    except (MuseforgeError, OSError, ValueError):
+        record = None
+    if record and isinstance(record.get("prompt"), str):
+        return record["prompt"]
+    try:
+        texts = read_png_texts(image.read_bytes())
+    except (MuseforgeError, OSError, ValueError):
+        return ""
+    return texts.get("parameters", "").split("\n", 1)[0].strip()
+
+
+def cmd_vary(args: argparse.Namespace) -> int:
+    """Variations: the image repainted at ``--strength`` with ``--n`` consecutive seeds."""
+    from museforge.jobs import check_prompt
+    from museforge.runtime import resolve_seed
+    from museforge.work import check_writable_file
+
+    image = Path(args.image)
+    if not 1 <= args.n <= MAX_VARIATIONS:
+        raise MuseforgeError(f"--n must lie between 1 and {MAX_VARIATIONS}")
+    prompt = args.prompt if args.prompt is not None else prompt_of(image)
+    if not prompt.strip():
+        raise MuseforgeError(f"{image.name} carries no prompt; give one: museforge vary IMAGE PROMPT")
+    prompt = check_prompt(prompt)
+    first = resolve_seed(args.seed)
+    folder = Path(args.out_dir) if args.out_dir else image.parent
+    outs = [folder / f"{image.stem}-var-{first + i}.png" for i in range(args.n)]
+    for out in outs:
+        check_writable_file(out, args.overwrite)
+    values = given_params(args)
+    for i, out in enumerate(outs):
+        work = run_engine(ENGINE, values, inputs={"init": [str(image)]}, seed=first + i, prompt=prompt,
+                          device=args.device, quiet=args.quiet)
+        print_paths(work.save_files({"image.png": out}, args.overwrite))
+    return 0
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    """x2 or x4 with the learned upscaler."""
+    from museforge.work import check_writable_file
+
+    image = Path(args.image)
+    values = given_params(args)
+    factor = values.get("factor", 4)
+    out = Path(args.out) if args.out else image.with_name(f"{image.stem}-x{factor}.png")
+    if out.suffix.lower() != ".png":
+        raise MuseforgeError(f"--out {out} must end in .png")
+    check_writable_file(out, args.overwrite)
+    work = run_engine("upscale", values, inputs={"image": [str(image)]}, seed=0, device="cpu",
+                      quiet=args.quiet)
+    print_paths(work.save_files({"image.png": out}, args.overwrite))
+    summary = work.record.artifacts[0].summary
+    print(f"{summary['width']}x{summary['height']}", file=sys.stderr)
+    return 0
+
+
+def _common(p: argparse.ArgumentParser, skip: tuple[str, ...], out: bool = True) -> None:
     from museforge.image.diffusion.engine import DiffusionParams
 
     add_param_flags(p, DiffusionParams, skip=skip)
     add_seed(p)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
-    p.add_argument("--out", metavar="FILE.png", help="the PNG to write (default: PROMPT-SEED.png here)")
-    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    if out:
+        p.add_argument("--out", metavar="FILE.png", help="the PNG to write (default: PROMPT-SEED.png here)")
+    p.add_argument("--overwrite", action="store_true", help="replace the PNG(s) if they exist")
     add_quiet(p)
 
 
@@ -99,4 +177,42 @@ def add_edit_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--mask", metavar="IMAGE", help="white where the image is repainted")
     _common(p, ())
     p.set_defaults(func=cmd_edit)
+    return p
+
+
+def add_vary_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "vary",
+        help="variations of an image: repainted a little with several seeds",
+        description="Variations of IMAGE: image to image at --strength (default 0.5) with --n "
+        "consecutive seeds, written beside it as STEM-var-SEED.png. The prompt defaults to the one "
+        "IMAGE was made from (its museforge record or AUTOMATIC1111 parameters).",
+    )
+    p.add_argument("image", help="the image to vary (PNG, JPEG, WebP)")
+    p.add_argument("prompt", nargs="?", help="what the variations should show (default: IMAGE's prompt)")
+    p.add_argument("--n", type=int, default=4, help=f"how many variations, 1 to {MAX_VARIATIONS} (default 4)")
+    p.add_argument("--out-dir", metavar="DIR", help="where to write them (default: beside IMAGE)")
+    p.add_argument("--strength", dest=PREFIX + "strength", type=float, default=0.5, metavar="F",
+                   help="how far each variation moves from IMAGE, 0 (not at all) to 1 (default 0.5)")
+    _common(p, ("strength",), out=False)
+    p.set_defaults(func=cmd_vary)
+    return p
+
+
+def add_upscale_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from museforge.image.upscale_engine import UpscaleParams
+
+    p = sub.add_parser(
+        "upscale",
+        help="make an image 2 or 4 times larger with the learned upscaler",
+        description="Enlarge IMAGE x2 or x4 with the upscaler trained with the built-in image model "
+        "(or the one inside --model), in tiles, any size up to 8192 px out. For a Stable Diffusion "
+        "checkpoint, follow with 'museforge edit BIG.png PROMPT --strength 0.3 --model CHECKPOINT'.",
+    )
+    p.add_argument("image", help="the image to enlarge (PNG, JPEG, WebP)")
+    add_param_flags(p, UpscaleParams)
+    p.add_argument("--out", metavar="FILE.png", help="the PNG to write (default: STEM-xN.png beside IMAGE)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    add_quiet(p)
+    p.set_defaults(func=cmd_upscale)
     return p

@@ -1,4 +1,5 @@
-"""``museforge train``: train a model on this machine. Today: one fast style from a painting."""
+"""``museforge train``: train a model on this machine: a fast style from a painting, or the image
+diffusion model on a folder of captioned images (``cli/train_image.py``)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from museforge.errors import MuseforgeError
 def add_train_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train",
-        help="train a model on this machine (fast styles)",
-        description="Train a model on this machine's CPU; see 'museforge train style --help'.",
+        help="train a model on this machine (fast styles, image diffusion)",
+        description="Train a model on this machine's CPU; see 'museforge train style --help' and "
+        "'museforge train image --help'.",
     )
     train_sub = p.add_subparsers(dest="train_command", metavar="WHAT", required=True, parser_class=Parser,
-                                 help="what to train: style")
+                                 help="what to train: style, image")
     add_train_style_parser(train_sub)
+    from museforge.cli.train_image import add_train_image_parser
+
+    add_train_image_parser(train_sub)
     return p
 
 

@@ -163,14 +163,18 @@ class GANTrainConfig:
     r1_every: int = 4
     ema: float = 0.999
     minutes: float = 0.0
+    """Wall-clock budget (0: none)."""
+    cpu_minutes: float = 0.0
+    """Budget in CPU time summed over threads (0: none): fair between runs on a busy machine."""
     steps: int = 100_000
     seed: int = 0
 
 
-def train_gan(data: Any, cfg: GANTrainConfig, *, tokenizer: Any = None,
-              log: Any = print, progress: Any = None) -> dict[str, Any]:
+def train_gan(data: Any, cfg: GANTrainConfig, *, tokenizer: Any = None, log: Any = print,
+              progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
     """Train a generator, a discriminator and a text encoder on an ``ImageSet`` for ``cfg.minutes``
-    (or ``cfg.steps``); returns the EMA generator, the text encoder, the tokenizer and counts."""
+    (or ``cfg.cpu_minutes``, or ``cfg.steps``); returns the EMA generator, the text encoder, the
+    tokenizer and counts. ``checkpoint(result)`` is called every 500 steps."""
     import time
     from copy import deepcopy
 
@@ -186,8 +190,18 @@ def train_gan(data: Any, cfg: GANTrainConfig, *, tokenizer: Any = None,
     g_ema = deepcopy(g).eval().requires_grad_(False)
     opt_g = torch.optim.Adam([*g.parameters(), *text.parameters()], lr=cfg.lr_g, betas=(0.0, 0.99))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=(0.0, 0.99))
-    started, step = time.perf_counter(), 0
-    while step < cfg.steps and not (cfg.minutes and time.perf_counter() - started > cfg.minutes * 60):
+    started, cpu_started, step = time.perf_counter(), time.process_time(), 0
+
+    def spent() -> bool:
+        return bool((cfg.minutes and time.perf_counter() - started > cfg.minutes * 60)
+                    or (cfg.cpu_minutes and time.process_time() - cpu_started > cfg.cpu_minutes * 60))
+
+    def result() -> dict[str, Any]:
+        return {"generator": g_ema, "text": text, "tokenizer": tokenizer, "steps": step,
+                "minutes": round((time.perf_counter() - started) / 60, 1),
+                "cpu_minutes": round((time.process_time() - cpu_started) / 60, 1)}
+
+    while step < cfg.steps and not spent():
         rows = rng.integers(0, len(data), cfg.batch)
         real = torch.from_numpy(data.images[rows]).permute(0, 3, 1, 2).float().div(127.5).sub(1)
         ids, keep = tokenizer.batch([data.training_caption(int(r), rng, drop=0.0) for r in rows])
@@ -219,8 +233,12 @@ def train_gan(data: Any, cfg: GANTrainConfig, *, tokenizer: Any = None,
                 e.copy_(b)
         if progress is not None:
             progress(step, float(loss_d.detach()), float(loss_g.detach()))
-    log(f"trained the GAN {step} steps in {(time.perf_counter() - started) / 60:.1f} min")
-    return {"generator": g_ema, "text": text.eval(), "tokenizer": tokenizer, "steps": step}
+        if checkpoint is not None and step % 500 == 0:
+            checkpoint(result())
+    out = result()
+    log(f"trained the GAN {step} steps in {out['minutes']} min ({out['cpu_minutes']} CPU min)")
+    text.eval()
+    return out
 
 
 @torch.no_grad()

@@ -335,6 +335,8 @@ class Assets:
         (p / "fake.safetensors").write_bytes(b"\xff" * 64)
         (p / "rsa.pem").write_bytes(_rsa_public_pem())
         _tiny_diffusion(p / "tiny-diffusion" / "model.safetensors")
+        _tiny_gan(p / "tiny-gan" / "model.safetensors")
+        _captioned(p / "captioned")
 
     def _make_results(self) -> None:
         """Earlier results that commands must leave intact: a Work, a painting pair, a
@@ -417,6 +419,34 @@ def _tiny_diffusion(path: Path) -> None:
         name="tiny",
     )
     model.save(path)
+
+
+def _tiny_gan(path: Path) -> None:
+    """A GAN of random weights."""
+    import torch
+
+    from museforge.image.diffusion.text import TextEncoder, TextEncoderConfig, Tokenizer, vocabulary_texts
+    from museforge.image.gan import GANConfig, Generator
+    from museforge.image.gan_model import GANModel
+
+    torch.manual_seed(0)
+    tokenizer = Tokenizer.build(vocabulary_texts())
+    GANModel(
+        Generator(GANConfig(size=32, z_dim=8, width=4, text_dim=16)),
+        TextEncoder(TextEncoderConfig(len(tokenizer.vocab), 16, 1, 2)),
+        tokenizer,
+        name="tiny-gan",
+    ).save(path)
+
+
+def _captioned(folder: Path) -> None:
+    """Three small images with captions beside them, as training folders hold them."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, colour in enumerate(("red", "green", "blue")):
+        Image.new("RGB", (20, 16), colour).save(folder / f"{i}.png")
+        (folder / f"{i}.txt").write_text(f"a {colour} field")
 
 
 def copy_asset(name: str, dest: str) -> Callable[[Path, Assets], None]:

@@ -292,6 +292,52 @@ COMMAND_BASES: dict[str, tuple[list[str], str | None, Callable | None]] = {
         "o",
         verified("o/e.png"),
     ),
+    "vary": (
+        [
+            "vary",
+            "{A}/photo.png",
+            "a quiet lake",
+            "--n",
+            "1",
+            "--steps",
+            "2",
+            "--seed",
+            "1",
+            "--model",
+            TINY_DIFFUSION,
+            "-q",
+            "--out-dir",
+            "o",
+        ],
+        "o",
+        verified("o"),
+    ),
+    "upscale": (
+        ["upscale", "{A}/photo.png", "--factor", "2", "--model", TINY_DIFFUSION, "-q", "--out", "o/u.png"],
+        "o",
+        verified("o/u.png"),
+    ),
+    "train image": (
+        [
+            "train",
+            "image",
+            "--data",
+            "{A}/captioned",
+            "--from",
+            TINY_DIFFUSION,
+            "--steps",
+            "1",
+            "--batch",
+            "1",
+            "--sample-every",
+            "0",
+            "-q",
+            "--out",
+            "o",
+        ],
+        "o",
+        exists("o/model.safetensors"),
+    ),
     "keys": (["keys", "list"], None, None),
     "export text": (["export", "text", "--out", "o"], "o", None),
 }
@@ -328,6 +374,8 @@ RUN_BASES: dict[str, list[str]] = {
     "museforge-style-reinhard": ["--content={A}/photo.png", "--styles={A}/style.png", "--size=16"],
     "museforge-style-histogram": ["--content={A}/photo.png", "--styles={A}/style.png", "--size=16"],
     "diffusion": ["a quiet lake", "--steps=2", f"--model={TINY_DIFFUSION}"],
+    "gan": ["a quiet lake", "--model={A}/tiny-gan"],
+    "upscale": ["--image={A}/photo.png", "--factor=2", f"--model={TINY_DIFFUSION}"],
 }
 
 ENGINE_OF_COMMAND = {
@@ -341,6 +389,8 @@ ENGINE_OF_COMMAND = {
     "style": "museforge-style-gatys",
     "imagine": "diffusion",
     "edit": "diffusion",
+    "vary": "diffusion",
+    "upscale": "upscale",
 }
 
 OPTION_RANGES: dict[tuple[str, str], tuple[float, float]] = {
@@ -351,11 +401,17 @@ OPTION_RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("train style", "--size"): (32, 1024),
     ("train style", "--style-weight"): (0, 1e6),
     ("train style", "--threads"): (1, 256),
+    ("train image", "--steps"): (1, 1_000_000),
+    ("train image", "--minutes"): (0, 100_000),
+    ("train image", "--batch"): (1, 256),
+    ("train image", "--lr"): (0, 0.1),
+    ("train image", "--sample-every"): (0, 1_000_000),
+    ("vary", "--n"): (1, 16),
 }
 """Ranges of the numeric options that are not engine parameters (``--seed`` everywhere: 0 to 2^53-1).
 A new numeric option must be added here (or be an engine parameter), or the corpus refuses to build."""
 
-EXPENSIVE = ("train style",)
+EXPENSIVE = ("train style", "train image")
 """Commands whose valid values take too long to run in the suite: only their refusals are run."""
 
 

@@ -148,6 +148,7 @@ class Diffusion(Engine):
                                  "'python recipes/image_diffusion.py'")
         seed = request.seed
         if is_museforge_model(path):
+            path = path / "model.safetensors" if path.is_dir() else path
             image, warnings, label = self._builtin(path, request, init_image, mask_image, seed)
         else:
             image, warnings, label = self._user(path, request, init_image, mask_image, seed)

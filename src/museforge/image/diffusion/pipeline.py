@@ -33,8 +33,8 @@ class Generated:
     warnings: list[str] = field(default_factory=list)
 
 
-def _to_tensor(image: Image.Image, size: int) -> torch.Tensor:
-    pixels = np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.LANCZOS), dtype=np.float32)
+def _to_tensor(image: Image.Image, size: tuple[int, int]) -> torch.Tensor:
+    pixels = np.asarray(image.convert("RGB").resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
     return torch.from_numpy(pixels).permute(2, 0, 1)[None].div(127.5).sub(1)
 
 
@@ -43,10 +43,34 @@ def _to_image(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(pixels, "RGB")
 
 
-def _mask(mask: Image.Image, size: int) -> torch.Tensor:
-    """1 where the image is repainted (white), 0 where it is kept; ``[1, 1, size, size]``."""
-    grey = np.asarray(mask.convert("L").resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
+def _mask(mask: Image.Image, size: tuple[int, int]) -> torch.Tensor:
+    """1 where the image is repainted (white), 0 where it is kept; ``[1, 1, height, width]``."""
+    grey = np.asarray(mask.convert("L").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
     return torch.from_numpy(grey / 255.0)[None, None]
+
+
+def plan_sizes(model_size: int, factor: int, size: int, init: tuple[int, int] | None
+               ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The output's (width, height) and the UNet's. Text to image: ``size`` square (0: the
+    model's own). An edit keeps the init image's shape, and its size unless ``size`` gives the
+    longer edge; the UNet paints at the model's scale (longer edge ``size`` / ``factor``, both
+    edges multiples of 8) and the result is resized to the output.
+
+    >>> plan_sizes(256, 4, 0, None), plan_sizes(256, 4, 0, (451, 300)), plan_sizes(256, 4, 512, (300, 451))
+    (((256, 256), (64, 64)), ((451, 300), (64, 40)), ((340, 512), (88, 128)))
+    """
+    edge = size or model_size
+    if init is None:
+        out = (edge, edge)
+    elif size:
+        scale = size / max(init)
+        out = (max(1, round(init[0] * scale)), max(1, round(init[1] * scale)))
+    else:
+        out = init
+    longest = max(8, round(edge / factor / 8) * 8)
+    ratio = longest / max(out)
+    work = tuple(max(8, round(side * ratio / 8) * 8) for side in out)
+    return out, (work[0], work[1])
 
 
 def prompt_warnings(model: DiffusionModel, prompt: str, negative: str) -> list[str]:
@@ -69,30 +93,28 @@ def generate(model: DiffusionModel, prompt: str, negative: str = "", *, seed: in
              sampler: str = "dpmpp-2m", cfg: float = 5.0, init: Image.Image | None = None,
              strength: float = 0.6, mask: Image.Image | None = None, eta: float = 0.0, size: int = 0,
              progress: Progress | None = None) -> Generated:
-    """One image, ``size`` px square (0: ``model.size``; the UNet paints at ``size`` over the
-    upscaler's factor and the result is resized to exactly ``size``). With ``init``: image to image
-    (``strength`` 0 keeps it, 1 repaints it all); with ``mask`` too: only the white part is
-    repainted."""
+    """One image, ``size`` px square (0: ``model.size``; see :func:`plan_sizes`). With ``init``:
+    image to image at the init image's shape and size (``strength`` 0 keeps it, 1 repaints it
+    all); with ``mask`` too: only the white part is repainted, the rest keeps its pixels."""
     if mask is not None and init is None:
         raise MuseforgeError("a mask needs the image it masks")
     if init is not None and mask is not None and init.size != mask.size:
         raise MuseforgeError(f"the mask is {mask.width}x{mask.height} but the image is "
                              f"{init.width}x{init.height}; give a mask of the same size")
     factor = model.upscaler.cfg.factor if model.upscaler is not None else 1
-    wanted = size or model.size
-    size = max(8, round(wanted / factor)) if size else model.unet.cfg.sample_size
+    wanted, work = plan_sizes(model.size, factor, size, init.size if init is not None else None)
     scheduler = make_scheduler(sampler, **asdict(model.schedule))
     generator = torch.Generator("cpu").manual_seed(seed)
     ids, keep = model.tokenizer.batch([prompt, negative])
     context = model.text(ids, keep)
-    shape = (1, model.unet.cfg.in_channels, size, size)
+    shape = (1, model.unet.cfg.in_channels, work[1], work[0])
     if init is None:
         scheduler.set_timesteps(steps)
         timesteps = scheduler.timesteps
         x = randn(shape, generator, torch.float32, torch.device("cpu")) * scheduler.init_noise_sigma
         start = noise = None
     else:
-        start = _to_tensor(init, size)
+        start = _to_tensor(init, work)
         share = strength if mask is None else 1.0
         if int(steps * share) == 0:  # nothing to repaint: the image comes back as it was
             scheduler.set_timesteps(steps)
@@ -101,7 +123,7 @@ def generate(model: DiffusionModel, prompt: str, negative: str = "", *, seed: in
             timesteps, _ = img2img_timesteps(scheduler, steps, share)
         noise = randn(shape, generator, torch.float32, torch.device("cpu"))
         x = scheduler.add_noise(start, noise, timesteps[:1]) if len(timesteps) else start
-    region = _mask(mask, size) if mask is not None else None
+    region = _mask(mask, work) if mask is not None else None
     for i, t in enumerate(timesteps):
         pair = scheduler.scale_model_input(torch.cat([x, x]), t)
         cond, uncond = model.unet(pair, t, context, keep).chunk(2)
@@ -117,8 +139,8 @@ def generate(model: DiffusionModel, prompt: str, negative: str = "", *, seed: in
     if model.upscaler is not None:
         x = model.upscaler(x.clamp(-1, 1))
     image = _to_image(x)
-    if image.size != (wanted, wanted):
-        image = image.resize((wanted, wanted), Image.Resampling.LANCZOS)
+    if image.size != wanted:
+        image = image.resize(wanted, Image.Resampling.LANCZOS)
     if mask is not None and init is not None:
         full = init.convert("RGB").resize(image.size, Image.Resampling.LANCZOS)
         soft = mask.convert("L").resize(image.size, Image.Resampling.BILINEAR)

@@ -49,6 +49,7 @@ class TrainConfig:
     minutes: float = 0.0
     """Stop after this many minutes (0: run ``steps``)."""
     sample_every: int = 500
+    sample_prompts: tuple[str, ...] = SAMPLE_PROMPTS
     checkpoint_every: int = 250
     seed: int = 0
 
@@ -147,39 +148,44 @@ def train(data: ImageSet, out: Path, cfg: TrainConfig, *, base: Path | None = No
                     "torch_rng": torch.get_rng_state(), "config": asdict(cfg)}, buf)
         write_file(state_path, buf.getvalue())
 
-    while step < cfg.steps and not (cfg.minutes and time.perf_counter() - started > cfg.minutes * 60):
-        images, captions = _batch(data, rng, cfg.batch)
-        ids, keep = model.tokenizer.batch(captions)
-        t = torch.from_numpy(rng.integers(0, len(alphas), cfg.batch))
-        noise = torch.randn_like(images)
-        noisy = noise_schedule.add_noise(images, noise, t)
-        pred = model.unet(noisy, t, model.text(ids, keep), keep)
-        if model.schedule.prediction_type == "v_prediction":
-            target = noise_schedule.get_velocity(images, noise, t)
-            weight = snr[t].clamp(max=cfg.min_snr) / (snr[t] + 1)
-        else:
-            target, weight = noise, snr[t].clamp(max=cfg.min_snr) / snr[t]
-        loss = (weight * F.mse_loss(pred, target, reduction="none").mean((1, 2, 3))).mean()
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        step += 1
-        for e, m in zip(ema, live, strict=True):
-            _ema_update(e, m, min(cfg.ema, (1 + step) / (10 + step)))
-        if progress is not None:
-            progress(step, float(loss.detach()))
-        if step % cfg.checkpoint_every == 0:
-            save_state()
-        if cfg.sample_every and step % cfg.sample_every == 0:
-            trained = DiffusionModel(ema[0], ema[1], model.tokenizer, model.schedule).eval()
-            sheet = sample_grid(trained)
-            buf = io.BytesIO()
-            sheet.save(buf, "PNG")
-            write_file(out / "samples" / f"step-{step:06d}.png", buf.getvalue())
-            ema[0].requires_grad_(False)
+    try:
+        while step < cfg.steps and not (cfg.minutes and time.perf_counter() - started > cfg.minutes * 60):
+            images, captions = _batch(data, rng, cfg.batch)
+            ids, keep = model.tokenizer.batch(captions)
+            t = torch.from_numpy(rng.integers(0, len(alphas), cfg.batch))
+            noise = torch.randn_like(images)
+            noisy = noise_schedule.add_noise(images, noise, t)
+            pred = model.unet(noisy, t, model.text(ids, keep), keep)
+            if model.schedule.prediction_type == "v_prediction":
+                target = noise_schedule.get_velocity(images, noise, t)
+                weight = snr[t].clamp(max=cfg.min_snr) / (snr[t] + 1)
+            else:
+                target, weight = noise, snr[t].clamp(max=cfg.min_snr) / snr[t]
+            loss = (weight * F.mse_loss(pred, target, reduction="none").mean((1, 2, 3))).mean()
+            for g in opt.param_groups:
+                g["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            step += 1
+            for e, m in zip(ema, live, strict=True):
+                _ema_update(e, m, min(cfg.ema, (1 + step) / (10 + step)))
+            if progress is not None:
+                progress(step, float(loss.detach()))
+            if step % cfg.checkpoint_every == 0:
+                save_state()
+            if cfg.sample_every and step % cfg.sample_every == 0:
+                trained = DiffusionModel(ema[0], ema[1], model.tokenizer, model.schedule).eval()
+                sheet = sample_grid(trained, cfg.sample_prompts)
+                buf = io.BytesIO()
+                sheet.save(buf, "PNG")
+                write_file(out / "samples" / f"step-{step:06d}.png", buf.getvalue())
+                ema[0].requires_grad_(False)
+    except KeyboardInterrupt:
+        save_state()
+        log(f"interrupted at step {step}; the state is saved and the same command resumes")
+        raise
     save_state()
     log(f"trained {step} steps in {(time.perf_counter() - started) / 60:.1f} min")
     result = DiffusionModel(ema[0], ema[1], model.tokenizer, model.schedule, model.upscaler, model.name)
