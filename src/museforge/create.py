@@ -12,13 +12,13 @@ from typing import Any
 from museforge import engines as registry
 from museforge.engines import MODALITIES, ParamError, build_params, default_engine, get_engine
 from museforge.errors import MuseforgeError
-from museforge.jobs import check_prompt, prepare, resolve_emotion, run_steps, shown
+from museforge.jobs import Step, check_prompt, prepare, resolve_emotion, run_steps, shown
 from museforge.runtime import MAX_SEED, Progress, derive_seed, no_progress
 from museforge.work import prepare_destination
 
 EXAMPLE_PROMPT = "在一片神秘的森林中，"
 
-__all__ = ["CreateOptions", "check_owners", "check_prompt", "create_work", "parse_modalities",
+__all__ = ["CreateOptions", "check_owners", "check_prompt", "create_work", "parse_modalities", "plan_steps",
            "resolve_emotion"]
 
 
@@ -37,6 +37,9 @@ class CreateOptions:
     inputs: dict[str, list[str]] = field(default_factory=dict)
     device: str = "cpu"
     overwrite: bool = False
+    seeds: dict[str, int] = field(default_factory=dict)
+    """Seeds of single modalities (the rest derive from ``seed``): keeping a modality while the
+    others are made again is giving it its earlier seed."""
 
 
 def parse_modalities(text: str) -> tuple[str, ...]:
@@ -69,10 +72,10 @@ def default_out(prompt: str, root: Path = Path("works")) -> Path:
     return root / f"{stamp}-{slugify(prompt)}"
 
 
-def create_work(opts: CreateOptions, progress: Progress = no_progress) -> tuple[Path, list[str]]:
-    """Check everything, run one engine per modality, write the Work; returns its folder and the
-    warnings to show. Nothing runs until every parameter and input has been checked."""
-    prompt = check_prompt(opts.prompt)
+def plan_steps(opts: CreateOptions) -> list[Step]:
+    """The checked steps of a ``create`` job, one per modality: every engine, parameter and input
+    file checked, nothing run (the studio checks a request with it before queueing it)."""
+    check_prompt(opts.prompt)
     steps = []
     check_owners(opts)
     for modality in opts.modalities:
@@ -81,12 +84,20 @@ def create_work(opts: CreateOptions, progress: Progress = no_progress) -> tuple[
             raise MuseforgeError(f"engine {engine.name!r} makes {engine.modality}, not {modality}")
         values = {**opts.params.get(modality, {}), **opts.params.get(engine.name, {})}
         inputs = {**_inputs_for(opts.inputs, modality), **_inputs_for(opts.inputs, engine.name)}
-        seed = derive_seed(opts.seed, modality) & MAX_SEED
+        seed = opts.seeds[modality] if modality in opts.seeds else derive_seed(opts.seed, modality) & MAX_SEED
         try:
             steps.append(prepare(engine, values, inputs, seed))
         except ParamError as err:  # named as the person wrote it: image.size=5
             owner = modality if err.name in opts.params.get(modality, {}) else engine.name
             raise err.rephrase(f"{owner}.{err.name}={shown(str(values.get(err.name)), 40)}") from None
+    return steps
+
+
+def create_work(opts: CreateOptions, progress: Progress = no_progress) -> tuple[Path, list[str]]:
+    """Check everything, run one engine per modality, write the Work; returns its folder and the
+    warnings to show. Nothing runs until every parameter and input has been checked."""
+    prompt = check_prompt(opts.prompt)
+    steps = plan_steps(opts)
     notes = _unused_notes(opts, steps)
     prepare_destination(opts.out, opts.overwrite)
     work = run_steps(steps, prompt=prompt, seed=opts.seed, emotion=opts.emotion, lang=opts.lang,

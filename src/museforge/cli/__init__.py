@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("music", "score a scene: a cue of exact length with build-up, climax and resolution"),
     "style": ("style", "paint a photo in the style of one or more paintings"),
     "train": ("train", "train a model on this machine (fast styles, image diffusion)"),
+    "studio": ("studio", "the web app: create, vary, compare and rate works in the browser"),
     "export": ("export", "export the built-in text model as a transformers GPT-2 folder"),
 }
 """Command -> (module under museforge.cli, one-line help)."""

@@ -1,0 +1,70 @@
+"""``museforge studio``: the web app on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from museforge.errors import MuseforgeError
+
+MAX_WORKERS = 32
+
+
+def add_studio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "studio",
+        help="the web app: create, vary, compare and rate works in the browser",
+        description="Serve the studio at http://HOST:PORT: a page to create works with live progress, "
+        "vary them, rate pairs and browse the gallery, over the same engines as the command line, and "
+        "its API (documented at /docs, schema at /openapi.json). Jobs wait in a queue in the database "
+        "and run in --workers processes; a restart resumes them. Needs the studio extra: "
+        "pip install 'museforge[studio]'.",
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="database: sqlite:///PATH or postgresql://USER@HOST/DB (default: SQLite in the data folder)",
+    )
+    p.add_argument("--data", metavar="DIR", help="where works are written (default: $MUSEFORGE_HOME/studio)")
+    p.add_argument("--workers", type=int, default=1, help=f"job processes, 1 to {MAX_WORKERS} (default 1)")
+    p.add_argument(
+        "--max-queue",
+        type=int,
+        default=64,
+        help="jobs that may wait or run at once; more are answered 429 (default 64)",
+    )
+    p.set_defaults(func=cmd_studio)
+    return p
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import sqlalchemy  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as err:
+        raise MuseforgeError(f"the studio needs {err.name}: pip install 'museforge[studio]'") from None
+    from museforge.studio.api import Settings
+    from museforge.studio.db import default_url
+    from museforge.studio.server import data_folder, run
+
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise MuseforgeError(f"--workers must lie between 1 and {MAX_WORKERS}")
+    if not 1 <= args.port <= 65535:
+        raise MuseforgeError("--port must lie between 1 and 65535")
+    if not 1 <= args.max_queue <= 100_000:
+        raise MuseforgeError("--max-queue must lie between 1 and 100,000")
+    data = data_folder(args.data)
+    data.mkdir(parents=True, exist_ok=True)
+    url = args.db or default_url(data)
+    if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+        raise MuseforgeError("--db takes sqlite:///PATH or postgresql://USER@HOST/DB")
+    print(
+        f"museforge studio at http://{args.host}:{args.port} (works in {data}; Ctrl-C stops)", file=sys.stderr
+    )
+    run(Settings(url=url, data=data, max_queue=args.max_queue), args.host, args.port, args.workers)
+    return 0

@@ -1,0 +1,338 @@
+"""The studio's HTTP API (FastAPI; OpenAPI at ``/openapi.json``), which its pages use too."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from museforge.errors import MuseforgeError
+from museforge.studio import queue
+from museforge.studio.db import connect, jobs, migrate, now, ratings, works
+
+MAX_VARIATIONS = 9
+LOCAL_USER = "local"
+
+
+@dataclass
+class Settings:
+    url: str
+    data: Path
+    max_queue: int = 64
+    stale_after: float = 15.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class WorkIn(BaseModel):
+    prompt: str = Field(description="the theme, in Chinese or English", max_length=4000)
+    emotion: str | None = Field(
+        None, description="one of the eight moods; detected from the prompt when absent"
+    )
+    lang: str | None = Field(None, description="zh or en; detected when absent")
+    modalities: list[str] = Field(["text", "image", "music"], description="any of text, image, music")
+    engines: dict[str, str] = Field({}, description="modality -> engine name (see GET /api/engines)")
+    params: dict[str, dict[str, Any]] = Field({}, description="modality or engine -> parameter values")
+    seed: int | None = Field(None, description="0 to 2^53-1; random when absent")
+    seeds: dict[str, int] = Field({}, description="seeds of single modalities (keep one, remake others)")
+
+
+class VariationsIn(BaseModel):
+    count: int = Field(4, ge=1, le=MAX_VARIATIONS, description="how many variations")
+    keep: list[str] = Field([], description="modalities to keep as they are (their seeds are reused)")
+    params: dict[str, dict[str, Any]] = Field({}, description="parameter nudges, merged into the original's")
+
+
+class RatingIn(BaseModel):
+    a: str
+    b: str
+    winner: str = Field(description="a or b's id: the better of the two")
+
+
+class Created(BaseModel):
+    work_id: str
+    job_id: str
+
+
+def _checked(request: dict[str, Any], data: Path) -> dict[str, Any]:
+    """The request checked as ``create`` checks it (engines, parameters, ranges), with a seed."""
+    from museforge.create import CreateOptions, parse_modalities, plan_steps
+    from museforge.runtime import resolve_seed
+
+    request = dict(request)
+    request["seed"] = resolve_seed(request.get("seed"))
+    request["modalities"] = list(parse_modalities(",".join(request.get("modalities") or [])))
+    opts = CreateOptions(
+        prompt=request["prompt"],
+        seed=request["seed"],
+        out=data / "unused",
+        emotion=request.get("emotion"),
+        lang=request.get("lang"),
+        modalities=tuple(request["modalities"]),
+        engines=dict(request.get("engines") or {}),
+        params=request.get("params") or {},
+        seeds=dict(request.get("seeds") or {}),
+    )
+    steps = plan_steps(opts)
+    request["engines"] = {s.modality: s.engine.name for s in steps}
+    return request
+
+
+def _work_json(row: Any) -> dict[str, Any]:
+    out = {k: row[k] for k in ("id", "state", "prompt", "lang", "mood", "seed", "parent", "created")}
+    out["engines"] = row["engines"].split()
+    out["request"] = json.loads(row["request"])
+    out["record"] = json.loads(row["record"]) if row["record"] else None
+    return out
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = connect(settings.url)
+    migrate(engine)
+    settings.data.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(
+        title="museforge studio",
+        version="1",
+        description="Create works, follow their jobs, vary them, rate them. Every work is a "
+        "signed, reproducible museforge Work.",
+    )
+    app.state.engine, app.state.settings = engine, settings
+
+    def owner(request: Request) -> str:
+        return getattr(request.state, "user", None) or LOCAL_USER
+
+    @app.exception_handler(MuseforgeError)
+    async def _bad_input(_: Request, err: MuseforgeError) -> JSONResponse:
+        return JSONResponse({"error": str(err)}, status_code=400)
+
+    @app.exception_handler(queue.QueueFull)
+    async def _full(_: Request, err: queue.QueueFull) -> JSONResponse:
+        return JSONResponse({"error": str(err)}, status_code=429, headers={"Retry-After": "5"})
+
+    def submit(request: Request, body: dict[str, Any], parent: str | None = None) -> Created:
+        checked = _checked(body, settings.data)
+        names = " " + " ".join(checked["engines"].values()) + " "
+        work_id, job_id = queue.submit(
+            engine, owner(request), checked, max_queue=settings.max_queue, parent=parent, engines=names
+        )
+        return Created(work_id=work_id, job_id=job_id)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return {"ok": True, "jobs": queue.counts(engine)}
+
+    @app.get("/api/engines")
+    def list_engines() -> list[dict[str, Any]]:
+        """Every installed engine with its parameters (type, default, range or choices, help)."""
+        from museforge.engines import describe, load_engines
+
+        out = []
+        for name, cls in sorted(load_engines().items()):
+            params = [
+                {
+                    "name": i.name,
+                    "type": i.type.__name__,
+                    "default": i.default,
+                    "help": i.help,
+                    "range": i.range,
+                    "choices": i.choices,
+                }
+                for i in describe(cls.Params)
+            ]
+            out.append(
+                {
+                    "name": name,
+                    "modality": cls.modality,
+                    "description": cls.description,
+                    "inputs": [s.role for s in cls.inputs],
+                    "params": params,
+                }
+            )
+        return out
+
+    @app.post("/api/works", response_model=Created, status_code=202)
+    def create(body: WorkIn, request: Request) -> Created:
+        """Queue a new work; follow it with GET /api/jobs/{job_id} or its /events stream."""
+        return submit(request, body.model_dump())
+
+    @app.get("/api/jobs/{job_id}")
+    def get_job(job_id: str, request: Request) -> dict[str, Any]:
+        job = queue.get_job(engine, job_id, owner(request))
+        if job is None:
+            raise HTTPException(404, "no such job")
+        return {
+            k: job[k]
+            for k in (
+                "id",
+                "work_id",
+                "state",
+                "stage",
+                "progress",
+                "error",
+                "attempts",
+                "created",
+                "started",
+                "finished",
+            )
+        }
+
+    @app.post("/api/jobs/{job_id}/cancel")
+    def cancel(job_id: str, request: Request) -> dict[str, Any]:
+        if queue.get_job(engine, job_id, owner(request)) is None:
+            raise HTTPException(404, "no such job")
+        return {"id": job_id, "state": queue.cancel(engine, job_id)}
+
+    @app.get("/api/jobs/{job_id}/events")
+    async def events(job_id: str, request: Request) -> StreamingResponse:
+        """Server-sent events: one ``data:`` line of the job's JSON at each change, until it ends."""
+        who = owner(request)
+        if queue.get_job(engine, job_id, who) is None:
+            raise HTTPException(404, "no such job")
+
+        async def stream() -> Any:
+            last = None
+            while True:
+                job = await asyncio.to_thread(queue.get_job, engine, job_id, who)
+                view = {k: job[k] for k in ("id", "work_id", "state", "stage", "progress", "error")}
+                if view != last:
+                    yield f"data: {json.dumps(view, ensure_ascii=False)}\n\n"
+                    last = view
+                if job["state"] in queue.TERMINAL or await request.is_disconnected():
+                    return
+                await asyncio.sleep(0.25)
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+
+    def work_row(work_id: str, request: Request) -> Any:
+        with engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(works).where(works.c.id == work_id, works.c.owner == owner(request)))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise HTTPException(404, "no such work")
+        return row
+
+    @app.get("/api/works/{work_id}")
+    def get_work(work_id: str, request: Request) -> dict[str, Any]:
+        """The work's request, state and (once made) its record and files."""
+        out = _work_json(work_row(work_id, request))
+        folder = settings.data / "works" / work_id
+        out["files"] = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        with engine.connect() as conn:
+            job = conn.execute(sa.select(jobs.c.id).where(jobs.c.work_id == work_id)).first()
+        out["job_id"] = job.id if job else None
+        return out
+
+    @app.get("/api/works/{work_id}/files/{name}")
+    def get_file(work_id: str, name: str, request: Request) -> FileResponse:
+        work_row(work_id, request)
+        folder = settings.data / "works" / work_id
+        names = {p.name: p for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
+        if name not in names:  # a name from the listing, never a path built from the request
+            raise HTTPException(404, "no such file")
+        media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return FileResponse(names[name], media_type=media)
+
+    @app.get("/api/works")
+    def search(
+        request: Request,
+        q: str = Query("", max_length=200),
+        mood: str = "",
+        engine_name: str = Query("", alias="engine"),
+        state: str = "",
+        order: str = Query("newest", pattern="^(newest|rating)$"),
+        limit: int = Query(50, ge=1, le=200),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        """Works by prompt words, mood, engine, state; newest first or by rating."""
+        query = sa.select(works).where(works.c.owner == owner(request))
+        for word in q.split()[:8]:
+            query = query.where(works.c.prompt.ilike(f"%{_escape(word)}%", escape="\\"))
+        if mood:
+            query = query.where(works.c.mood == mood)
+        if engine_name:
+            query = query.where(works.c.engines.like(f"% {_escape(engine_name)} %", escape="\\"))
+        if state:
+            query = query.where(works.c.state == state)
+        with engine.connect() as conn:
+            rows = conn.execute(query.order_by(works.c.created.desc(), works.c.id)).mappings().all()
+        items = [_work_json(r) for r in rows]
+        if order == "rating":
+            scores = {k: v.score for k, v in _rankings(owner(request)).items()}
+            items.sort(key=lambda w: -scores.get(w["id"], float("-inf")))
+        return {"total": len(items), "works": items[offset : offset + limit]}
+
+    @app.post("/api/works/{work_id}/variations", response_model=list[Created], status_code=202)
+    def variations(work_id: str, body: VariationsIn, request: Request) -> list[Created]:
+        """The same request with new seeds (and any parameter nudges); modalities in ``keep``
+        keep their seeds, so they come back byte for byte while the others change."""
+        from museforge.runtime import MAX_SEED, derive_seed
+
+        row = work_row(work_id, request)
+        base = json.loads(row["request"])
+        unknown = [m for m in body.keep if m not in base["modalities"]]
+        if unknown:
+            raise MuseforgeError(f"keep: {unknown[0]!r} is not one of this work's modalities")
+        params = {k: dict(v) for k, v in (base.get("params") or {}).items()}
+        for owner_name, values in body.params.items():
+            params.setdefault(owner_name, {}).update(values)
+        made = []
+        for i in range(body.count):
+            seed = (base["seed"] + 1 + i) & MAX_SEED
+            kept = {
+                m: base.get("seeds", {}).get(m, derive_seed(base["seed"], m) & MAX_SEED) for m in body.keep
+            }
+            made.append(
+                submit(request, {**base, "seed": seed, "params": params, "seeds": kept}, parent=work_id)
+            )
+        return made
+
+    def _rankings(who: str) -> dict[str, Any]:
+        from museforge.evaluate.ratings import bradley_terry
+
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(ratings).where(ratings.c.owner == who)).mappings().all()
+        return bradley_terry((r["winner"], r["b"] if r["winner"] == r["a"] else r["a"]) for r in rows)
+
+    @app.post("/api/ratings", status_code=201)
+    def rate(body: RatingIn, request: Request) -> dict[str, Any]:
+        """One pairwise choice: ``winner`` is the better of works ``a`` and ``b``."""
+        if body.a == body.b or body.winner not in (body.a, body.b):
+            raise MuseforgeError("give two different works and a winner that is one of them")
+        for work_id in (body.a, body.b):
+            if work_row(work_id, request)["state"] != "done":
+                raise MuseforgeError(f"work {work_id} is not finished")
+        with engine.begin() as conn:
+            conn.execute(
+                ratings.insert().values(
+                    owner=owner(request), a=body.a, b=body.b, winner=body.winner, created=now()
+                )
+            )
+        return {"ok": True}
+
+    @app.get("/api/rankings")
+    def rankings(request: Request) -> list[dict[str, Any]]:
+        """Bradley–Terry scores (log-strengths) with 95 % intervals, best first."""
+        return [
+            {"work_id": k, "score": v.score, "low": v.low, "high": v.high, "wins": v.wins, "games": v.games}
+            for k, v in _rankings(owner(request)).items()
+        ]
+
+    return app
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

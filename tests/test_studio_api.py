@@ -1,0 +1,200 @@
+"""The studio's API and queue on SQLite and on a real PostgreSQL: create a work and follow its job
+to the end, files and records, bad input, the bounded queue, cancellation, recovery after a dead
+worker (the job completes exactly once), variations that keep a modality, search, ratings."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+pytest.importorskip("fastapi")
+import pgcluster
+from fastapi.testclient import TestClient
+
+from museforge.studio import queue, worker
+from museforge.studio.api import Settings, create_app
+from museforge.studio.db import jobs
+
+TEXT_IMAGE = {
+    "modalities": ["text", "image"],
+    "engines": {"text": "rule-poet", "image": "procedural-painting"},
+    "params": {"image": {"size": 32}},
+}
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    with pgcluster.cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path, postgres):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'studio.db'}"
+    if postgres is None:
+        pytest.skip("PostgreSQL is not installed")
+    name = f"t{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(
+        postgres.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return postgres.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _app(db_url, tmp_path, **kw):
+    settings = Settings(url=db_url, data=tmp_path / "data", **kw)
+    app = create_app(settings)
+    return app, TestClient(app), settings
+
+
+def _run_next(app, settings) -> str:
+    job = queue.claim(app.state.engine, "test-worker")
+    assert job is not None
+    return worker.run_job(app.state.engine, settings.data, job)
+
+
+def test_a_chinese_prompt_becomes_a_work_whose_files_verify(db_url, tmp_path):
+    from museforge.cli import main
+
+    app, client, settings = _app(db_url, tmp_path)
+    assert client.get("/healthz").json()["ok"]
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/works", "/api/jobs/{job_id}", "/api/works/{work_id}/variations", "/api/rankings"} <= set(
+        paths
+    )
+    made = client.post("/api/works", json={"prompt": "在一片神秘的森林中，", "seed": 7, **TEXT_IMAGE})
+    assert made.status_code == 202
+    ids = made.json()
+    assert client.get(f"/api/jobs/{ids['job_id']}").json()["state"] == "queued"
+    assert _run_next(app, settings) == "done"
+    job = client.get(f"/api/jobs/{ids['job_id']}").json()
+    assert job["state"] == "done" and job["progress"] == 1.0 and job["attempts"] == 1
+    work = client.get(f"/api/works/{ids['work_id']}").json()
+    assert work["state"] == "done" and work["record"]["prompt"] == "在一片神秘的森林中，"
+    assert {"poem.txt", "painting.png", "work.json"} <= set(work["files"])
+    png = client.get(f"/api/works/{ids['work_id']}/files/painting.png")
+    assert png.headers["content-type"] == "image/png"
+    assert png.content == (settings.data / "works" / ids["work_id"] / "painting.png").read_bytes()
+    assert client.get(f"/api/works/{ids['work_id']}/files/..%2Fstudio.db").status_code == 404
+    assert main(["verify", str(settings.data / "works" / ids["work_id"])]) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"prompt": "   "}, "empty"),
+        ({"prompt": "sea", "params": {"image": {"size": 5}}}, "image.size"),
+        ({"prompt": "sea", "engines": {"image": "no-such-engine"}}, "no-such-engine"),
+        ({"prompt": "sea", "modalities": ["smell"]}, "smell"),
+    ],
+)
+def test_bad_requests_get_one_line_and_queue_nothing(tmp_path, body, words):
+    app, client, _ = _app(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+    answer = client.post("/api/works", json=body)
+    assert answer.status_code == 400 and words in answer.json()["error"]
+    assert "\n" not in answer.json()["error"] and queue.counts(app.state.engine) == {}
+
+
+def test_a_full_queue_answers_429_and_a_queued_job_can_be_cancelled(db_url, tmp_path):
+    _, client, _ = _app(db_url, tmp_path, max_queue=2)
+    first = client.post("/api/works", json={"prompt": "sea", "seed": 1, **TEXT_IMAGE}).json()
+    client.post("/api/works", json={"prompt": "sea", "seed": 2, **TEXT_IMAGE})
+    full = client.post("/api/works", json={"prompt": "sea", "seed": 3, **TEXT_IMAGE})
+    assert full.status_code == 429 and full.headers["retry-after"] == "5"
+    assert client.post(f"/api/jobs/{first['job_id']}/cancel").json()["state"] == "cancelled"
+    assert client.get(f"/api/works/{first['work_id']}").json()["state"] == "cancelled"
+    assert client.post("/api/works", json={"prompt": "sea", "seed": 4, **TEXT_IMAGE}).status_code == 202
+
+
+def test_a_job_whose_worker_died_is_requeued_and_completes_exactly_once(db_url, tmp_path):
+    app, client, settings = _app(db_url, tmp_path)
+    engine = app.state.engine
+    ids = client.post("/api/works", json={"prompt": "a quiet lake", "seed": 3, **TEXT_IMAGE}).json()
+    assert queue.claim(engine, "doomed") is not None  # the worker takes it, then dies
+    assert queue.claim(engine, "other") is None  # never handed out twice while running
+    with engine.begin() as conn:
+        conn.execute(jobs.update().values(heartbeat=0.0))
+    assert queue.recover(engine, stale_after=15) == 1
+    assert _run_next(app, settings) == "done"
+    # died after writing the Work but before marking the job done: the next claim finds the Work
+    folder = settings.data / "works" / ids["work_id"]
+    stamp = (folder / "work.json").stat().st_mtime_ns
+    with engine.begin() as conn:
+        conn.execute(jobs.update().values(state="running", heartbeat=0.0))
+    assert queue.recover(engine, stale_after=15) == 1
+    assert _run_next(app, settings) == "done"
+    assert (folder / "work.json").stat().st_mtime_ns == stamp  # not made a second time
+    job = client.get(f"/api/jobs/{ids['job_id']}").json()
+    assert job["state"] == "done" and job["attempts"] == 3
+
+
+def test_progress_streams_as_server_sent_events_until_the_job_ends(tmp_path):
+    app, client, settings = _app(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+    ids = client.post("/api/works", json={"prompt": "a storm", "seed": 5, **TEXT_IMAGE}).json()
+    runner = threading.Thread(target=_run_next, args=(app, settings))
+    runner.start()
+    seen = []
+    with client.stream("GET", f"/api/jobs/{ids['job_id']}/events") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                seen.append(json.loads(line[6:]))
+    runner.join()
+    assert seen[-1]["state"] == "done" and len(seen) >= 2
+    progress = [s["progress"] for s in seen if s["state"] == "running"]
+    assert all(0 <= p <= 1 for p in progress)
+
+
+def test_variations_keep_a_modality_byte_for_byte_and_change_the_rest(db_url, tmp_path):
+    app, client, settings = _app(db_url, tmp_path)
+    parent = client.post(
+        "/api/works", json={"prompt": "the moon over the sea", "seed": 11, **TEXT_IMAGE}
+    ).json()
+    _run_next(app, settings)
+    made = client.post(f"/api/works/{parent['work_id']}/variations", json={"count": 2, "keep": ["text"]})
+    assert made.status_code == 202 and len(made.json()) == 2
+    for _ in range(2):
+        assert _run_next(app, settings) == "done"
+    files = settings.data / "works"
+    poem = (files / parent["work_id"] / "poem.txt").read_bytes()
+    paintings = {(files / parent["work_id"] / "painting.png").read_bytes()}
+    for child in made.json():
+        work = client.get(f"/api/works/{child['work_id']}").json()
+        assert work["parent"] == parent["work_id"]
+        assert (files / child["work_id"] / "poem.txt").read_bytes() == poem
+        paintings.add((files / child["work_id"] / "painting.png").read_bytes())
+    assert len(paintings) == 3
+    bad = client.post(f"/api/works/{parent['work_id']}/variations", json={"keep": ["music"]})
+    assert bad.status_code == 400
+
+
+def test_search_ratings_and_a_bradley_terry_ranking(db_url, tmp_path):
+    app, client, settings = _app(db_url, tmp_path)
+    ids = [
+        client.post("/api/works", json={"prompt": p, "seed": i, **TEXT_IMAGE}).json()["work_id"]
+        for i, p in enumerate(["a stormy sea", "a calm sea", "一座山"])
+    ]
+    for _ in ids:
+        _run_next(app, settings)
+    found = client.get("/api/works", params={"q": "sea"}).json()
+    assert found["total"] == 2 and {w["id"] for w in found["works"]} == set(ids[:2])
+    assert client.get("/api/works", params={"q": "山"}).json()["total"] == 1
+    assert client.get("/api/works", params={"engine": "rule-poet"}).json()["total"] == 3
+    assert client.get("/api/works", params={"engine": "rule"}).json()["total"] == 0  # whole names only
+    assert client.get("/api/works", params={"q": "100%_"}).json()["total"] == 0
+    for winner, loser in [(0, 1), (0, 1), (1, 0), (0, 2), (1, 2)]:
+        body = {"a": ids[winner], "b": ids[loser], "winner": ids[winner]}
+        assert client.post("/api/ratings", json=body).status_code == 201
+    ranks = client.get("/api/rankings").json()
+    assert [r["work_id"] for r in ranks] == ids
+    assert all(r["low"] < r["score"] < r["high"] for r in ranks) and ranks[0]["wins"] == 3
+    by_rating = client.get("/api/works", params={"order": "rating"}).json()["works"]
+    assert [w["id"] for w in by_rating] == ids
+    assert client.post("/api/ratings", json={"a": ids[0], "b": ids[0], "winner": ids[0]}).status_code == 400
+    assert client.get("/api/works/nope").status_code == 404
