@@ -31,7 +31,7 @@ demo: install system-deps
 	$(BIN)/museforge create "$(EXAMPLE_PROMPT)" --seed 7 --out works/demo --overwrite
 
 test: install
-	@bash scripts/system-deps.sh chromium
+	@bash scripts/system-deps.sh chromium postgresql
 	$(BIN)/python -m pytest
 
 lint: install

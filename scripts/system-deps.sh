@@ -2,8 +2,8 @@
 # Debian packages that make museforge's output richer: FluidSynth and a General MIDI soundfont
 # (WAV rendering), a CJK font (Chinese text in images). Everything works without them: music is
 # then rendered by the built-in synthesiser. Installs only what is missing; never fails the build.
-# Extra package names given as arguments (the test target passes chromium, for the browser tests
-# of report.html) are installed the same way.
+# Extra package names given as arguments (the test target passes chromium and postgresql, for the
+# browser tests and the studio's database tests) are installed the same way.
 set -u
 packages=(fluidsynth fluid-soundfont-gm fonts-noto-cjk "$@")
 missing=()
@@ -14,7 +14,7 @@ done
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "note: optional system packages missing: ${missing[*]}."
   echo "      Install them with: sudo apt-get install ${missing[*]}"
-  echo "      Until then, music is rendered with the built-in synthesiser (and browser tests are skipped)."
+  echo "      Until then, music is rendered with the built-in synthesiser (and browser and PostgreSQL tests are skipped)."
   exit 0
 fi
 echo "installing system packages: ${missing[*]}"

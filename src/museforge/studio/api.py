@@ -20,6 +20,8 @@ from museforge.studio.db import connect, jobs, migrate, now, ratings, works
 
 MAX_VARIATIONS = 9
 LOCAL_USER = "local"
+STATIC = Path(__file__).with_name("static")
+STATIC_FILES = {"index.html": "text/html", "studio.js": "text/javascript", "studio.css": "text/css"}
 
 
 @dataclass
@@ -124,6 +126,25 @@ def create_app(settings: Settings) -> FastAPI:
         )
         return Created(work_id=work_id, job_id=job_id)
 
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> FileResponse:
+        if name not in STATIC_FILES:
+            raise HTTPException(404, "no such file")
+        return FileResponse(STATIC / name, media_type=STATIC_FILES[name])
+
+    @app.get("/api/mood")
+    def mood(prompt: str = Query(..., max_length=4000)) -> dict[str, Any]:
+        """The mood museforge reads in a prompt (what ``emotion`` defaults to)."""
+        from museforge.jobs import check_prompt, resolve_emotion, resolve_language
+
+        text = check_prompt(prompt)
+        feeling = resolve_emotion(text, resolve_language(text, None), None)
+        return {"label": feeling.label, "valence": feeling.valence, "arousal": feeling.arousal}
+
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         with engine.connect() as conn:
@@ -132,11 +153,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/api/engines")
     def list_engines() -> list[dict[str, Any]]:
-        """Every installed engine with its parameters (type, default, range or choices, help)."""
+        """Every installed engine with its parameters (type, default, range or choices, help); each
+        modality's default engine (the highest priority) comes first."""
         from museforge.engines import describe, load_engines
 
         out = []
-        for name, cls in sorted(load_engines().items()):
+        for name, cls in sorted(load_engines().items(), key=lambda kv: (-kv[1].priority, kv[0])):
             params = [
                 {
                     "name": i.name,
@@ -151,6 +173,7 @@ def create_app(settings: Settings) -> FastAPI:
             out.append(
                 {
                     "name": name,
+                    "priority": cls.priority,
                     "modality": cls.modality,
                     "description": cls.description,
                     "inputs": [s.role for s in cls.inputs],
@@ -253,11 +276,13 @@ def create_app(settings: Settings) -> FastAPI:
         mood: str = "",
         engine_name: str = Query("", alias="engine"),
         state: str = "",
+        parent: str = "",
         order: str = Query("newest", pattern="^(newest|rating)$"),
         limit: int = Query(50, ge=1, le=200),
         offset: int = Query(0, ge=0),
     ) -> dict[str, Any]:
-        """Works by prompt words, mood, engine, state; newest first or by rating."""
+        """Works by prompt words, mood, engine, state or parent (its variations); newest first or by
+        rating."""
         query = sa.select(works).where(works.c.owner == owner(request))
         for word in q.split()[:8]:
             query = query.where(works.c.prompt.ilike(f"%{_escape(word)}%", escape="\\"))
@@ -267,6 +292,8 @@ def create_app(settings: Settings) -> FastAPI:
             query = query.where(works.c.engines.like(f"% {_escape(engine_name)} %", escape="\\"))
         if state:
             query = query.where(works.c.state == state)
+        if parent:
+            query = query.where(works.c.parent == parent)
         with engine.connect() as conn:
             rows = conn.execute(query.order_by(works.c.created.desc(), works.c.id)).mappings().all()
         items = [_work_json(r) for r in rows]

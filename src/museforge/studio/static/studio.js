@@ -1,0 +1,278 @@
+// museforge studio: the pages, on the studio's own API (no libraries, nothing from the network).
+"use strict";
+
+const WORDS = {
+  en: {
+    create: "Create", gallery: "Gallery", compare: "Compare", prompt: "Prompt", mood: "Mood",
+    detected: "detected", modalities: "Modalities", engine: "Engine", seed: "Seed (empty: random)",
+    make: "Make it", text: "poem", image: "painting", music: "music", queued: "waiting in the queue",
+    running: "working", done: "done", failed: "failed", cancelled: "cancelled", cancel: "Cancel",
+    variations: "Variations", keep: "Keep", vary: "Make 4 variations", files: "Files", record: "Record",
+    parent: "Varied from", children: "Variations of this work", search: "Search prompts",
+    nothing: "Nothing here yet.", which: "Which is better? Click it.", skip: "Skip",
+    ranking: "Ranking (Bradley–Terry, 95% interval)", need_two: "Make at least two works to compare.",
+    auto: "from the prompt", params: "Settings",
+  },
+  zh: {
+    create: "创作", gallery: "作品集", compare: "比较", prompt: "主题", mood: "情绪",
+    detected: "识别为", modalities: "形式", engine: "引擎", seed: "种子（留空则随机）",
+    make: "开始创作", text: "诗", image: "画", music: "音乐", queued: "排队中", running: "创作中",
+    done: "完成", failed: "失败", cancelled: "已取消", cancel: "取消", variations: "变体", keep: "保留",
+    vary: "生成 4 个变体", files: "文件", record: "记录", parent: "变自", children: "此作品的变体",
+    search: "搜索主题", nothing: "还没有作品。", which: "哪一个更好？点击它。", skip: "跳过",
+    ranking: "排名（Bradley–Terry，95% 区间）", need_two: "至少创作两件作品才能比较。",
+    auto: "依主题", params: "设置",
+  },
+};
+const MOODS = ["joyful", "awed", "serene", "nostalgic", "melancholy", "mysterious", "tense", "angry"];
+const MODALITIES = ["text", "image", "music"];
+let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
+const t = (key) => WORDS[lang][key] || key;
+const view = document.getElementById("view");
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "on") for (const [ev, fn] of Object.entries(v)) node.addEventListener(ev, fn);
+    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c.nodeType ? c : String(c));
+  return node;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {headers: {"Content-Type": "application/json"}, ...options});
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+  if (!response.ok) throw new Error((body && (body.error || body.detail)) || response.statusText);
+  return body;
+}
+
+let enginesCache = null;
+async function engines() { return enginesCache || (enginesCache = await api("/api/engines")); }
+
+function paramControls(engine, box) {
+  box.replaceChildren();
+  for (const p of engine.params) {
+    if (p.name === "model" || p.name === "lora" || p.name === "model_config") continue;
+    let input;
+    if (p.choices) {
+      input = el("select", {}, p.choices.map((c) => el("option", {value: c, selected: c === p.default}, c)));
+    } else if (p.type === "bool") {
+      input = el("input", {type: "checkbox", checked: p.default});
+    } else if (p.type === "int" || p.type === "float") {
+      input = el("input", {type: "number", value: p.default, min: p.range?.[0], max: p.range?.[1],
+                           step: p.type === "int" ? 1 : "any"});
+    } else {
+      input = el("input", {type: "text", value: p.default});
+    }
+    input.dataset.param = p.name;
+    input.dataset.type = p.type;
+    input.dataset.default = String(p.default);
+    box.append(el("div", {}, el("label", {title: p.help}, p.name.replace(/_/g, " ")), input));
+  }
+}
+
+function readParams(box) {
+  const out = {};
+  for (const input of box.querySelectorAll("[data-param]")) {
+    const type = input.dataset.type;
+    const value = type === "bool" ? input.checked : type === "int" ? parseInt(input.value, 10)
+      : type === "float" ? parseFloat(input.value) : input.value;
+    if (String(value) !== input.dataset.default) out[input.dataset.param] = value;
+  }
+  return out;
+}
+
+async function createPage() {
+  const all = await engines();
+  const prompt = el("textarea", {id: "prompt", placeholder: "在一片神秘的森林中， / a stormy sea at night"});
+  const moodNote = el("span", {class: "muted", id: "mood-note"});
+  const mood = el("select", {id: "mood"}, el("option", {value: ""}, t("auto")),
+                  MOODS.map((m) => el("option", {value: m}, m)));
+  const seed = el("input", {id: "seed", type: "number", min: 0});
+  const rows = [];
+  for (const modality of MODALITIES) {
+    const mine = all.filter((e) => e.modality === modality && e.inputs.length === 0);
+    const check = el("input", {type: "checkbox", checked: true, id: `m-${modality}`});
+    const pick = el("select", {id: `e-${modality}`}, mine.map((e) => el("option", {value: e.name}, e.name)));
+    const box = el("div", {class: "params"});
+    const show = () => paramControls(mine.find((e) => e.name === pick.value), box);
+    pick.addEventListener("change", show);
+    show();
+    rows.push({modality, check, pick, box});
+  }
+  let timer;
+  prompt.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      if (!prompt.value.trim()) { moodNote.textContent = ""; return; }
+      const m = await api(`/api/mood?prompt=${encodeURIComponent(prompt.value)}`).catch(() => null);
+      moodNote.textContent = m ? `${t("detected")} ${m.label}` : "";
+    }, 300);
+  });
+  const error = el("p", {class: "error", id: "error"});
+  const go = el("button", {id: "make", type: "submit"}, t("make"));
+  const form = el("form", {class: "card", on: {submit: async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const chosen = rows.filter((r) => r.check.checked);
+    const body = {prompt: prompt.value, modalities: chosen.map((r) => r.modality),
+                  engines: Object.fromEntries(chosen.map((r) => [r.modality, r.pick.value])),
+                  params: Object.fromEntries(chosen.map((r) => [r.modality, readParams(r.box)]))};
+    if (mood.value) body.emotion = mood.value;
+    if (seed.value !== "") body.seed = Number(seed.value);
+    go.disabled = true;
+    try {
+      const made = await api("/api/works", {method: "POST", body: JSON.stringify(body)});
+      location.hash = `#/work/${made.work_id}`;
+    } catch (err) { error.textContent = err.message; go.disabled = false; }
+  }}},
+    el("label", {for: "prompt"}, t("prompt")), prompt,
+    el("div", {class: "row"}, el("div", {}, el("label", {for: "mood"}, t("mood")), mood, " ", moodNote),
+       el("div", {}, el("label", {for: "seed"}, t("seed")), seed)),
+    el("label", {}, t("modalities")),
+    rows.map((r) => el("div", {class: "card", style: "margin:.5rem 0"},
+      el("div", {class: "row"}, el("label", {class: "inline"}, r.check, t(r.modality)), el("span", {}, t("engine"), " ", r.pick)),
+      el("details", {}, el("summary", {}, t("params")), r.box))),
+    error, go);
+  view.replaceChildren(el("h1", {}, t("create")), form);
+}
+
+function fileUrl(id, name) { return `/api/works/${id}/files/${encodeURIComponent(name)}`; }
+
+async function workPage(id) {
+  const work = await api(`/api/works/${id}`);
+  const status = el("p", {id: "status"}, t(work.state));
+  const bar = el("div", {class: "bar"}, el("div"));
+  view.replaceChildren(el("h1", {}, work.prompt), status, bar);
+  if (work.state === "pending" && work.job_id) {
+    const cancel = el("button", {class: "ghost", on: {click: () => api(`/api/jobs/${work.job_id}/cancel`, {method: "POST"})}},
+                      t("cancel"));
+    view.append(cancel);
+    const source = new EventSource(`/api/jobs/${work.job_id}/events`);
+    source.onmessage = (event) => {
+      const job = JSON.parse(event.data);
+      status.textContent = `${t(job.state)}${job.stage ? " · " + job.stage : ""}${job.error ? " · " + job.error : ""}`;
+      bar.firstChild.style.width = `${Math.round(job.progress * 100)}%`;
+      if (["done", "failed", "cancelled"].includes(job.state)) { source.close(); if (job.state === "done") workPage(id); }
+    };
+    return;
+  }
+  bar.firstChild.style.width = work.state === "done" ? "100%" : "0";
+  if (work.state !== "done") return;
+  const files = work.files;
+  const left = el("div", {});
+  const right = el("div", {});
+  for (const name of files) {
+    if (name.endsWith(".png") && !name.startsWith("piano")) left.append(el("img", {src: fileUrl(id, name), alt: name}));
+  }
+  if (files.includes("poem.txt")) {
+    const poem = el("pre", {class: "poem", id: "poem"});
+    fetch(fileUrl(id, "poem.txt")).then((r) => r.text()).then((text) => { poem.textContent = text; });
+    right.append(poem);
+  }
+  if (files.includes("music.wav")) right.append(el("audio", {controls: true, src: fileUrl(id, "music.wav"), id: "audio"}));
+  for (const name of files) if (name.startsWith("piano")) right.append(el("img", {src: fileUrl(id, name), alt: name}));
+  const keep = MODALITIES.filter((m) => work.request.modalities.includes(m))
+    .map((m) => el("label", {class: "inline"}, el("input", {type: "checkbox", value: m, class: "keep"}), t(m)));
+  const vary = el("button", {id: "vary", on: {click: async () => {
+    const kept = [...view.querySelectorAll(".keep:checked")].map((c) => c.value);
+    const made = await api(`/api/works/${id}/variations`, {method: "POST", body: JSON.stringify({count: 4, keep: kept})});
+    location.hash = `#/work/${made[0].work_id}`;
+  }}}, t("vary"));
+  const children = await api(`/api/works?parent=${id}`);
+  view.append(...[
+    el("div", {class: "work"}, left, right),
+    el("div", {class: "card", style: "margin-top:1rem"}, el("strong", {}, t("variations")), " ", t("keep"), ": ", keep, " ", vary),
+    work.parent ? el("p", {}, t("parent"), " ", el("a", {href: `#/work/${work.parent}`}, work.parent)) : null,
+    children.works.length ? el("p", {}, t("children"), ": ",
+      children.works.map((c) => [el("a", {href: `#/work/${c.id}`}, c.id.slice(0, 6)), " "])) : null,
+    el("details", {}, el("summary", {}, t("files")), el("ul", {}, files.map((n) => el("li", {}, el("a", {href: fileUrl(id, n), download: n}, n))))),
+    el("details", {}, el("summary", {}, t("record")), el("pre", {}, JSON.stringify(work.record, null, 1))),
+  ].filter(Boolean));
+}
+
+function thumb(work, linked = true) {
+  const png = work.record?.artifacts?.flatMap((a) => a.files || []).map((f) => f.name || f).find((n) => n.endsWith(".png") && !n.startsWith("piano"));
+  return el(linked ? "a" : "div", {href: linked ? `#/work/${work.id}` : null, class: "item"},
+    el("div", {class: "thumb"}, png ? el("img", {src: fileUrl(work.id, png), alt: "", loading: "lazy"}) : t(work.state)),
+    el("div", {}, work.prompt.slice(0, 60)), el("div", {class: "muted"}, work.mood || ""));
+}
+
+async function galleryPage() {
+  const q = el("input", {id: "q", type: "search", placeholder: t("search")});
+  const mood = el("select", {id: "mood-filter"}, el("option", {value: ""}, "—"), MOODS.map((m) => el("option", {value: m}, m)));
+  const grid = el("div", {class: "grid", id: "gallery"});
+  const load = async () => {
+    const found = await api(`/api/works?q=${encodeURIComponent(q.value)}&mood=${mood.value}&limit=60`);
+    grid.replaceChildren(...(found.works.length ? found.works.map(thumb) : [el("p", {}, t("nothing"))]));
+  };
+  q.addEventListener("input", load);
+  mood.addEventListener("change", load);
+  view.replaceChildren(el("h1", {}, t("gallery")), el("div", {class: "row"}, q, mood), el("p"), grid);
+  await load();
+}
+
+async function comparePage() {
+  const done = (await api("/api/works?state=done&limit=200")).works;
+  view.replaceChildren(el("h1", {}, t("compare")));
+  if (done.length < 2) { view.append(el("p", {}, t("need_two"))); return; }
+  const i = Math.floor(Math.random() * done.length);
+  let j = Math.floor(Math.random() * (done.length - 1));
+  if (j >= i) j += 1;
+  const [a, b] = [done[i], done[j]];
+  const pick = (winner) => async () => {
+    await api("/api/ratings", {method: "POST", body: JSON.stringify({a: a.id, b: b.id, winner: winner.id})});
+    comparePage();
+  };
+  const side = (w, name) => el("div", {class: "card", id: name, on: {click: pick(w)}}, thumb(w, false));
+  view.append(el("p", {}, t("which")), el("div", {class: "pair"}, side(a, "left"), side(b, "right")),
+              el("p"), el("button", {class: "ghost", on: {click: comparePage}}, t("skip")));
+  const ranks = await api("/api/rankings");
+  if (ranks.length) view.append(el("h2", {}, t("ranking")), rankPlot(ranks, done));
+}
+
+function rankPlot(ranks, works) {
+  const names = Object.fromEntries(works.map((w) => [w.id, w.prompt.slice(0, 24)]));
+  const lo = Math.min(...ranks.map((r) => r.low)), hi = Math.max(...ranks.map((r) => r.high));
+  const x = (v) => 200 + ((v - lo) / (hi - lo || 1)) * 380;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 600 ${ranks.length * 24 + 10}`);
+  svg.setAttribute("id", "ranking");
+  ranks.forEach((r, k) => {
+    const y = 16 + k * 24;
+    const add = (tag, attrs, text) => { const n = document.createElementNS(ns, tag); for (const [a, v] of Object.entries(attrs)) n.setAttribute(a, v); if (text) n.textContent = text; svg.append(n); };
+    add("text", {x: 0, y: y + 4, "font-size": 12}, names[r.work_id] || r.work_id.slice(0, 6));
+    add("line", {x1: x(r.low), x2: x(r.high), y1: y, y2: y, stroke: "#8a3b12", "stroke-width": 2});
+    add("circle", {cx: x(r.score), cy: y, r: 4, fill: "#8a3b12"});
+  });
+  return svg;
+}
+
+async function route() {
+  const [, page, id] = location.hash.split("/");
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.getAttribute("href") === `#/${page}`);
+  try {
+    if (page === "work" && id) await workPage(id);
+    else if (page === "gallery") await galleryPage();
+    else if (page === "compare") await comparePage();
+    else await createPage();
+  } catch (err) { view.replaceChildren(el("p", {class: "error"}, err.message)); }
+}
+
+function applyLanguage() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.getElementById("lang").textContent = lang === "zh" ? "English" : "中文";
+  for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+}
+
+document.getElementById("lang").addEventListener("click", () => {
+  lang = lang === "zh" ? "en" : "zh";
+  localStorage.setItem("lang", lang);
+  applyLanguage();
+  route();
+});
+window.addEventListener("hashchange", route);
+applyLanguage();
+route();

@@ -1,0 +1,124 @@
+"""The studio as a person uses it, in Debian's Chromium driven by Playwright: a Chinese prompt
+becomes a work with live progress; variations keep the poem; the gallery finds it; a pair is
+rated and the ranking drawn. The server runs as ``museforge studio`` in its own process.
+
+Screenshots of each page go to $MUSEFORGE_STUDIO_SHOTS when set (docs/ holds the README's)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def studio(tmp_path):
+    port = free_port()
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "museforge",
+            "studio",
+            "--port",
+            str(port),
+            "--data",
+            str(tmp_path / "data"),
+            "--workers",
+            "2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail((tmp_path / "server.log").read_text())
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="no Chromium installed")
+def test_create_vary_search_and_rate_in_the_browser(studio):
+    shots = Path(os.environ["MUSEFORGE_STUDIO_SHOTS"]) if os.environ.get("MUSEFORGE_STUDIO_SHOTS") else None
+
+    def shot(page, name):
+        if shots:
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"studio-{name}.png"), full_page=True)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 800}, locale="zh-CN")
+            page.goto(studio)
+            page.fill("#prompt", "在一片神秘的森林中，")
+            page.wait_for_function("document.querySelector('#mood-note').textContent.includes('mysterious')")
+            page.fill("#seed", "7")
+            shot(page, "create")
+            page.click("#make")
+            page.wait_for_url("**/#/work/*")
+            page.wait_for_selector("#poem:not(:empty)", timeout=90_000)
+            assert page.locator(".work img").count() >= 1
+            assert page.locator("#audio").count() == 1
+            assert page.evaluate("document.querySelector('#audio').readyState") >= 0
+            poem = page.inner_text("#poem")
+            parent = page.url.rsplit("/", 1)[1]
+            shot(page, "work")
+            page.check(".keep[value='text']")
+            page.click("#vary")
+            page.wait_for_function(f"!location.hash.endsWith('{parent}')")
+            page.wait_for_selector("#poem:not(:empty)", timeout=90_000)
+            assert page.inner_text("#poem") == poem  # kept, byte for byte
+            assert page.locator(f"a[href='#/work/{parent}']").count() == 1  # the history link
+            page.click("nav a[href='#/gallery']")
+            page.wait_for_selector("#gallery .item")
+            page.fill("#q", "森林")
+            page.wait_for_function("document.querySelectorAll('#gallery .item').length >= 2")
+            shot(page, "gallery")
+            page.click("nav a[href='#/compare']")
+            page.wait_for_selector("#left")
+            page.click("#left")
+            page.wait_for_selector("#ranking circle")
+            shot(page, "compare")
+            page.click("#lang")
+            assert page.inner_text("nav a[href='#/gallery']") == "Gallery"
+        finally:
+            browser.close()
