@@ -37,6 +37,13 @@ def add_studio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
         default=64,
         help="jobs that may wait or run at once; more are answered 429 (default 64)",
     )
+    p.add_argument(
+        "--stale-after",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="a running job whose worker sent no heartbeat for this long is queued again (default 15)",
+    )
     p.set_defaults(func=cmd_studio)
     return p
 
@@ -58,6 +65,8 @@ def cmd_studio(args: argparse.Namespace) -> int:
         raise MuseforgeError("--port must lie between 1 and 65535")
     if not 1 <= args.max_queue <= 100_000:
         raise MuseforgeError("--max-queue must lie between 1 and 100,000")
+    if not 2 <= args.stale_after <= 86_400:
+        raise MuseforgeError("--stale-after must lie between 2 and 86,400 seconds")
     data = data_folder(args.data)
     data.mkdir(parents=True, exist_ok=True)
     url = args.db or default_url(data)
@@ -66,5 +75,6 @@ def cmd_studio(args: argparse.Namespace) -> int:
     print(
         f"museforge studio at http://{args.host}:{args.port} (works in {data}; Ctrl-C stops)", file=sys.stderr
     )
-    run(Settings(url=url, data=data, max_queue=args.max_queue), args.host, args.port, args.workers)
+    settings = Settings(url=url, data=data, max_queue=args.max_queue, stale_after=args.stale_after)
+    run(settings, args.host, args.port, args.workers)
     return 0

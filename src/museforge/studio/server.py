@@ -37,7 +37,7 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
     done = threading.Event()
 
     def recovery() -> None:
-        while not done.wait(RECOVER_EVERY):
+        while not done.wait(max(1.0, min(RECOVER_EVERY, settings.stale_after / 2))):
             queue.recover(engine, settings.stale_after)
             for i, proc in enumerate(procs):  # a worker that died (killed, out of memory) is replaced
                 if not proc.is_alive() and not stop.is_set():

@@ -1,0 +1,142 @@
+"""Faults a studio meets: the whole server killed with SIGKILL mid-job, or one worker; after a
+restart (or the server's own recovery) the job completes exactly once and the Work verifies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+
+SLOW_JOB = {
+    "prompt": "a stormy sea at night",
+    "seed": 5,
+    "modalities": ["image"],
+    "engines": {"image": "procedural-painting"},
+    "params": {"image": {"size": 1536}},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Studio:
+    def __init__(self, tmp: Path, *extra: str) -> None:
+        self.tmp, self.extra, self.port = tmp, extra, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "museforge",
+                "studio",
+                "--port",
+                str(self.port),
+                "--data",
+                str(self.tmp / "data"),
+                *self.extra,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait(lambda: self.get("/healthz")["ok"], 60)
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=20)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+
+    def get(self, path: str) -> dict:
+        return json.loads(urllib.request.urlopen(self.url + path, timeout=10).read())
+
+    def post(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            self.url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+    def wait(self, check, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if check():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"timed out; server log:\n{(self.tmp / 'server.log').read_text()[-3000:]}")
+
+
+def _workers(server_pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == server_pid and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _check_done_once(studio: Studio, ids: dict) -> None:
+    from museforge.cli import main
+
+    job = studio.get(f"/api/jobs/{ids['job_id']}")
+    assert job["state"] == "done" and job["attempts"] == 2, job
+    works = studio.tmp / "data" / "works"
+    assert [p.name for p in works.iterdir()] == [ids["work_id"]]  # no second copy, no leftovers
+    assert main(["verify", str(works / ids["work_id"])]) == 0
+
+
+def test_killing_the_whole_server_mid_job_loses_nothing(tmp_path):
+    studio = Studio(tmp_path, "--workers", "1")
+    studio.start()
+    try:
+        ids = studio.post("/api/works", SLOW_JOB)
+        studio.wait(lambda: studio.get(f"/api/jobs/{ids['job_id']}")["progress"] > 0, 60)
+        studio.kill()
+        folder = tmp_path / "data" / "works" / ids["work_id"]
+        assert not folder.exists() or (folder / "work.json").is_file()  # never half-written
+        studio.start()
+        studio.wait(lambda: studio.get(f"/api/jobs/{ids['job_id']}")["state"] == "done", 120)
+        _check_done_once(studio, ids)
+    finally:
+        studio.stop()
+
+
+def test_a_killed_worker_is_replaced_and_its_job_requeued(tmp_path):
+    studio = Studio(tmp_path, "--workers", "1", "--stale-after", "2")
+    studio.start()
+    try:
+        ids = studio.post("/api/works", SLOW_JOB)
+        studio.wait(lambda: studio.get(f"/api/jobs/{ids['job_id']}")["progress"] > 0, 60)
+        (victim,) = _workers(studio.proc.pid)
+        os.kill(victim, signal.SIGKILL)
+        studio.wait(lambda: studio.get(f"/api/jobs/{ids['job_id']}")["state"] == "done", 120)
+        _check_done_once(studio, ids)
+        assert studio.get("/healthz")["ok"]
+    finally:
+        studio.stop()
