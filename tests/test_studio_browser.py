@@ -90,7 +90,7 @@ def test_create_vary_search_and_rate_in_the_browser(studio):
             page = browser.new_page(viewport={"width": 1100, "height": 800}, locale="zh-CN")
             page.goto(studio)
             page.fill("#prompt", "在一片神秘的森林中，")
-            page.wait_for_function("document.querySelector('#mood-note').textContent.includes('mysterious')")
+            page.wait_for_function("document.querySelector('#mood-note').textContent.includes('神秘')")
             page.fill("#seed", "7")
             shot(page, "create")
             page.click("#make")

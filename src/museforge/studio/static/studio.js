@@ -11,7 +11,7 @@ const WORDS = {
     parent: "Varied from", children: "Variations of this work", search: "Search prompts",
     nothing: "Nothing here yet.", which: "Which is better? Click it.", skip: "Skip",
     ranking: "Ranking (Bradley–Terry, 95% interval)", need_two: "Make at least two works to compare.",
-    auto: "from the prompt", params: "Settings",
+    auto: "from the prompt", params: "Settings", pending: "in the making",
   },
   zh: {
     create: "创作", gallery: "作品集", compare: "比较", prompt: "主题", mood: "情绪",
@@ -21,7 +21,9 @@ const WORDS = {
     vary: "生成 4 个变体", files: "文件", record: "记录", parent: "变自", children: "此作品的变体",
     search: "搜索主题", nothing: "还没有作品。", which: "哪一个更好？点击它。", skip: "跳过",
     ranking: "排名（Bradley–Terry，95% 区间）", need_two: "至少创作两件作品才能比较。",
-    auto: "依主题", params: "设置",
+    auto: "依主题", params: "设置", pending: "创作中",
+    joyful: "欢快", awed: "敬畏", serene: "宁静", nostalgic: "怀旧", melancholy: "忧郁", mysterious: "神秘",
+    tense: "紧张", angry: "愤怒",
   },
 };
 const MOODS = ["joyful", "awed", "serene", "nostalgic", "melancholy", "mysterious", "tense", "angry"];
@@ -88,7 +90,7 @@ async function createPage() {
   const prompt = el("textarea", {id: "prompt", placeholder: "在一片神秘的森林中， / a stormy sea at night"});
   const moodNote = el("span", {class: "muted", id: "mood-note"});
   const mood = el("select", {id: "mood"}, el("option", {value: ""}, t("auto")),
-                  MOODS.map((m) => el("option", {value: m}, m)));
+                  MOODS.map((m) => el("option", {value: m}, t(m))));
   const seed = el("input", {id: "seed", type: "number", min: 0});
   const rows = [];
   for (const modality of MODALITIES) {
@@ -107,7 +109,7 @@ async function createPage() {
     timer = setTimeout(async () => {
       if (!prompt.value.trim()) { moodNote.textContent = ""; return; }
       const m = await api(`/api/mood?prompt=${encodeURIComponent(prompt.value)}`).catch(() => null);
-      moodNote.textContent = m ? `${t("detected")} ${m.label}` : "";
+      moodNote.textContent = m ? `${t("detected")} ${t(m.label)}` : "";
     }, 300);
   });
   const error = el("p", {class: "error", id: "error"});
@@ -196,12 +198,12 @@ function thumb(work, linked = true) {
   const png = work.record?.artifacts?.flatMap((a) => a.files || []).map((f) => f.name || f).find((n) => n.endsWith(".png") && !n.startsWith("piano"));
   return el(linked ? "a" : "div", {href: linked ? `#/work/${work.id}` : null, class: "item"},
     el("div", {class: "thumb"}, png ? el("img", {src: fileUrl(work.id, png), alt: "", loading: "lazy"}) : t(work.state)),
-    el("div", {}, work.prompt.slice(0, 60)), el("div", {class: "muted"}, work.mood || ""));
+    el("div", {}, work.prompt.slice(0, 60)), el("div", {class: "muted"}, work.mood ? t(work.mood) : ""));
 }
 
 async function galleryPage() {
   const q = el("input", {id: "q", type: "search", placeholder: t("search")});
-  const mood = el("select", {id: "mood-filter"}, el("option", {value: ""}, "—"), MOODS.map((m) => el("option", {value: m}, m)));
+  const mood = el("select", {id: "mood-filter"}, el("option", {value: ""}, "—"), MOODS.map((m) => el("option", {value: m}, t(m))));
   const grid = el("div", {class: "grid", id: "gallery"});
   const load = async () => {
     const found = await api(`/api/works?q=${encodeURIComponent(q.value)}&mood=${mood.value}&limit=60`);
