@@ -21,6 +21,22 @@ def add_studio_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
         "pip install 'museforge[studio]'.",
     )
     p.add_argument(
+        "action",
+        nargs="?",
+        choices=["add-user"],
+        metavar="add-user",
+        help="'add-user NAME': create an account (or set its password) for --multi-user, then exit",
+    )
+    p.add_argument("name", nargs="?", help="the account's name (with add-user)")
+    p.add_argument(
+        "--multi-user",
+        action="store_true",
+        help="accounts with passwords; each person sees only their own works, jobs and ratings",
+    )
+    p.add_argument(
+        "--password-stdin", action="store_true", help="add-user: read the password from standard input"
+    )
+    p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
     )
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
@@ -72,9 +88,43 @@ def cmd_studio(args: argparse.Namespace) -> int:
     url = args.db or default_url(data)
     if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
         raise MuseforgeError("--db takes sqlite:///PATH or postgresql://USER@HOST/DB")
+    if args.action == "add-user":
+        return _add_user(args, url)
+    if args.name:
+        raise MuseforgeError(
+            f"unexpected argument {args.name!r}; did you mean 'museforge studio add-user NAME'?"
+        )
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.multi_user:
+        print(
+            f"museforge: warning: serving on {args.host} without --multi-user: whoever reaches it can use it",
+            file=sys.stderr,
+        )
     print(
         f"museforge studio at http://{args.host}:{args.port} (works in {data}; Ctrl-C stops)", file=sys.stderr
     )
-    settings = Settings(url=url, data=data, max_queue=args.max_queue, stale_after=args.stale_after)
+    settings = Settings(
+        url=url, data=data, max_queue=args.max_queue, stale_after=args.stale_after, multi_user=args.multi_user
+    )
     run(settings, args.host, args.port, args.workers)
+    return 0
+
+
+def _add_user(args: argparse.Namespace, url: str) -> int:
+    import getpass
+
+    from museforge.studio.auth import add_user
+    from museforge.studio.db import connect, migrate
+
+    if not args.name:
+        raise MuseforgeError("give the account's name: museforge studio add-user NAME")
+    if args.password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise MuseforgeError("the two passwords differ")
+    engine = connect(url)
+    migrate(engine)
+    add_user(engine, args.name, password)
+    print(f"account {args.name} ready; start the studio with --multi-user", file=sys.stderr)
     return 0

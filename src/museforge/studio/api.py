@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import mimetypes
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,14 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from museforge.errors import MuseforgeError
-from museforge.studio import queue
+from museforge.studio import auth, queue
 from museforge.studio.db import connect, jobs, migrate, now, ratings, works
 
 MAX_VARIATIONS = 9
 LOCAL_USER = "local"
 STATIC = Path(__file__).with_name("static")
+PUBLIC = {"/api/login", "/api/logout", "/api/session"}
+"""API paths open without a session in multi-user mode (the pages and /healthz are open too)."""
 STATIC_FILES = {"index.html": "text/html", "studio.js": "text/javascript", "studio.css": "text/css"}
 
 
@@ -30,7 +33,10 @@ class Settings:
     data: Path
     max_queue: int = 64
     stale_after: float = 15.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    multi_user: bool = False
+    creates_per_minute: int = 30
+    """Works (and variations) one user may ask for per minute; more are answered 429."""
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
 class WorkIn(BaseModel):
@@ -56,6 +62,11 @@ class RatingIn(BaseModel):
     a: str
     b: str
     winner: str = Field(description="a or b's id: the better of the two")
+
+
+class LoginIn(BaseModel):
+    name: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
 
 
 class Created(BaseModel):
@@ -110,6 +121,76 @@ def create_app(settings: Settings) -> FastAPI:
     def owner(request: Request) -> str:
         return getattr(request.state, "user", None) or LOCAL_USER
 
+    limiter = auth.RateLimit(settings.creates_per_minute, 60.0)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Any:
+        """Cross-site writes are refused; in multi-user mode every API call needs a session and
+        every write its CSRF token."""
+        writes = request.method not in ("GET", "HEAD", "OPTIONS")
+        if writes and not auth.same_site(
+            request.headers.get("origin"), request.headers.get("sec-fetch-site"), request.headers.get("host")
+        ):
+            return JSONResponse({"error": "requests from other sites are refused"}, status_code=403)
+        if settings.multi_user:
+            token = request.cookies.get(auth.SESSION_COOKIE)
+            user = await asyncio.to_thread(auth.session_user, engine, token)
+            request.state.user = user
+            path = request.url.path
+            if user is None and path.startswith("/api/") and path not in PUBLIC:
+                return JSONResponse({"error": "sign in first"}, status_code=401)
+            if (
+                writes
+                and path not in PUBLIC
+                and not secrets.compare_digest(
+                    request.headers.get("x-csrf-token", ""), auth.csrf_token(settings.secret, token or "")
+                )
+            ):
+                return JSONResponse(
+                    {"error": "missing or wrong CSRF token; reload the page"}, status_code=403
+                )
+        return await call_next(request)
+
+    @app.post("/api/login")
+    def login(body: LoginIn) -> JSONResponse:
+        """Multi-user mode: sign in; sets the session cookie (HttpOnly) and the CSRF cookie."""
+        if not settings.multi_user:
+            raise MuseforgeError("this studio has one local user; there is nothing to sign in to")
+        if not auth.check_password(engine, body.name, body.password):
+            return JSONResponse({"error": "wrong name or password"}, status_code=401)
+        token = auth.new_session(engine, body.name)
+        answer = JSONResponse({"user": body.name, "csrf": auth.csrf_token(settings.secret, token)})
+        answer.set_cookie(
+            auth.SESSION_COOKIE, token, max_age=auth.SESSION_SECONDS, httponly=True, samesite="lax", path="/"
+        )
+        answer.set_cookie(
+            auth.CSRF_COOKIE,
+            auth.csrf_token(settings.secret, token),
+            max_age=auth.SESSION_SECONDS,
+            samesite="strict",
+            path="/",
+        )
+        return answer
+
+    @app.post("/api/logout")
+    def logout(request: Request) -> JSONResponse:
+        auth.end_session(engine, request.cookies.get(auth.SESSION_COOKIE))
+        answer = JSONResponse({"ok": True})
+        answer.delete_cookie(auth.SESSION_COOKIE, path="/")
+        answer.delete_cookie(auth.CSRF_COOKIE, path="/")
+        return answer
+
+    @app.get("/api/session")
+    def session(request: Request) -> dict[str, Any]:
+        """Who is signed in, whether this studio has accounts, and the CSRF token for writes."""
+        token = request.cookies.get(auth.SESSION_COOKIE)
+        user = getattr(request.state, "user", None)
+        return {
+            "multi_user": settings.multi_user,
+            "user": user if settings.multi_user else LOCAL_USER,
+            "csrf": auth.csrf_token(settings.secret, token) if settings.multi_user and user else None,
+        }
+
     @app.exception_handler(MuseforgeError)
     async def _bad_input(_: Request, err: MuseforgeError) -> JSONResponse:
         return JSONResponse({"error": str(err)}, status_code=400)
@@ -119,6 +200,8 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"error": str(err)}, status_code=429, headers={"Retry-After": "5"})
 
     def submit(request: Request, body: dict[str, Any], parent: str | None = None) -> Created:
+        if not limiter.allow(owner(request)):
+            raise queue.QueueFull(f"at most {settings.creates_per_minute} works a minute; try again shortly")
         checked = _checked(body, settings.data)
         names = " " + " ".join(checked["engines"].values()) + " "
         work_id, job_id = queue.submit(

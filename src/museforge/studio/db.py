@@ -1,5 +1,6 @@
-"""The studio's database: three tables (works, jobs, ratings) through SQLAlchemy Core, SQLite in
-WAL mode by default or PostgreSQL, the schema kept by Alembic migrations.
+"""The studio's database: works, jobs, ratings (and users and sessions in multi-user mode)
+through SQLAlchemy Core, SQLite in WAL mode by default or PostgreSQL, the schema kept by Alembic
+migrations.
 
 Records and files live under the data folder; the database holds what is searched and queued.
 """
@@ -59,6 +60,22 @@ ratings = sa.Table(
     sa.Column("b", sa.String(32), nullable=False),
     sa.Column("winner", sa.String(32), nullable=False),
     sa.Column("created", sa.Float, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("password", sa.Text, nullable=False),  # argon2id hash
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),  # SHA-256 of the cookie's value
+    sa.Column("user", sa.String(64), nullable=False, index=True),
+    sa.Column("expires", sa.Float, nullable=False),
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -11,7 +11,8 @@ const WORDS = {
     parent: "Varied from", children: "Variations of this work", search: "Search prompts",
     nothing: "Nothing here yet.", which: "Which is better? Click it.", skip: "Skip",
     ranking: "Ranking (Bradley–Terry, 95% interval)", need_two: "Make at least two works to compare.",
-    auto: "from the prompt", params: "Settings", pending: "in the making",
+    auto: "from the prompt", params: "Settings", pending: "in the making", signin: "Sign in",
+    signout: "Sign out", name: "Name", password: "Password",
   },
   zh: {
     create: "创作", gallery: "作品集", compare: "比较", prompt: "主题", mood: "情绪",
@@ -21,7 +22,8 @@ const WORDS = {
     vary: "生成 4 个变体", files: "文件", record: "记录", parent: "变自", children: "此作品的变体",
     search: "搜索主题", nothing: "还没有作品。", which: "哪一个更好？点击它。", skip: "跳过",
     ranking: "排名（Bradley–Terry，95% 区间）", need_two: "至少创作两件作品才能比较。",
-    auto: "依主题", params: "设置", pending: "创作中",
+    auto: "依主题", params: "设置", pending: "创作中", signin: "登录", signout: "退出", name: "用户名",
+    password: "密码",
     joyful: "欢快", awed: "敬畏", serene: "宁静", nostalgic: "怀旧", melancholy: "忧郁", mysterious: "神秘",
     tense: "紧张", angry: "愤怒",
   },
@@ -42,8 +44,12 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+let session = {multi_user: false, user: "local", csrf: null};
+
 async function api(path, options = {}) {
-  const response = await fetch(path, {headers: {"Content-Type": "application/json"}, ...options});
+  const headers = {"Content-Type": "application/json"};
+  if (session.csrf) headers["X-CSRF-Token"] = session.csrf;
+  const response = await fetch(path, {headers, ...options});
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) throw new Error((body && (body.error || body.detail)) || response.statusText);
   return body;
@@ -252,8 +258,38 @@ function rankPlot(ranks, works) {
   return svg;
 }
 
+function loginPage() {
+  const name = el("input", {id: "user", autocomplete: "username"});
+  const password = el("input", {id: "password", type: "password", autocomplete: "current-password"});
+  const error = el("p", {class: "error"});
+  view.replaceChildren(el("h1", {}, t("signin")), el("form", {class: "card", on: {submit: async (event) => {
+    event.preventDefault();
+    try {
+      session = {multi_user: true, ...(await api("/api/login", {method: "POST",
+        body: JSON.stringify({name: name.value, password: password.value})}))};
+      showUser();
+      route();
+    } catch (err) { error.textContent = err.message; }
+  }}}, el("label", {for: "user"}, t("name")), name, el("label", {for: "password"}, t("password")), password,
+     error, el("button", {type: "submit", id: "signin"}, t("signin"))));
+}
+
+function showUser() {
+  const box = document.getElementById("who");
+  box.replaceChildren();
+  if (session.multi_user && session.user) {
+    box.append(session.user, " ", el("button", {class: "ghost", id: "signout", on: {click: async () => {
+      await api("/api/logout", {method: "POST"});
+      session = {multi_user: true, user: null, csrf: null};
+      showUser();
+      route();
+    }}}, t("signout")));
+  }
+}
+
 async function route() {
   const [, page, id] = location.hash.split("/");
+  if (session.multi_user && !session.user) { loginPage(); return; }
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.getAttribute("href") === `#/${page}`);
   try {
     if (page === "work" && id) await workPage(id);
@@ -277,4 +313,4 @@ document.getElementById("lang").addEventListener("click", () => {
 });
 window.addEventListener("hashchange", route);
 applyLanguage();
-route();
+api("/api/session").then((s) => { session = s; showUser(); route(); });
