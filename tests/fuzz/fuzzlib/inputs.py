@@ -338,6 +338,7 @@ COMMAND_BASES: dict[str, tuple[list[str], str | None, Callable | None]] = {
         "o",
         exists("o/model.safetensors"),
     ),
+    "studio": (["studio", "--data", "o", "--port", "8765"], "o", None),  # only refusals run: it serves
     "keys": (["keys", "list"], None, None),
     "export text": (["export", "text", "--out", "o"], "o", None),
 }
@@ -407,11 +408,15 @@ OPTION_RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("train image", "--lr"): (0, 0.1),
     ("train image", "--sample-every"): (0, 1_000_000),
     ("vary", "--n"): (1, 16),
+    ("studio", "--port"): (1, 65535),
+    ("studio", "--workers"): (1, 32),
+    ("studio", "--max-queue"): (1, 100_000),
+    ("studio", "--stale-after"): (2, 86_400),
 }
 """Ranges of the numeric options that are not engine parameters (``--seed`` everywhere: 0 to 2^53-1).
 A new numeric option must be added here (or be an engine parameter), or the corpus refuses to build."""
 
-EXPENSIVE = ("train style", "train image")
+EXPENSIVE = ("train style", "train image", "studio")
 """Commands whose valid values take too long to run in the suite: only their refusals are run."""
 
 
