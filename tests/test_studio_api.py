@@ -198,3 +198,30 @@ def test_search_ratings_and_a_bradley_terry_ranking(db_url, tmp_path):
     assert [w["id"] for w in by_rating] == ids
     assert client.post("/api/ratings", json={"a": ids[0], "b": ids[0], "winner": ids[0]}).status_code == 400
     assert client.get("/api/works/nope").status_code == 404
+
+
+def test_evolution_mutates_the_favourites_settings_within_their_ranges(tmp_path):
+    _, client, _ = _app(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+    a = client.post("/api/works", json={"prompt": "a stormy sea", "seed": 1, **TEXT_IMAGE}).json()["work_id"]
+    b = client.post("/api/works", json={"prompt": "a calm sea", "seed": 2, **TEXT_IMAGE}).json()["work_id"]
+    body = {"parents": [a, b], "count": 9, "rate": 1.0, "seed": 3}
+    children = client.post("/api/evolve", json=body)
+    assert children.status_code == 202 and len(children.json()) == 9
+    requests = [client.get(f"/api/works/{c['work_id']}").json() for c in children.json()]
+    assert [r["parent"] for r in requests] == [a, b] * 4 + [a]
+    for r in requests:
+        image = r["request"]["params"]["image"]
+        assert image["size"] == 32  # size never mutates: a generation costs what its parents did
+        assert 0.1 <= image["density"] <= 4.0 and 0.0 <= image["texture"] <= 2.0
+        assert (
+            image["style"]
+            in {e["name"]: e for e in client.get("/api/engines").json()}["procedural-painting"]["params"][0][
+                "choices"
+            ]
+        )
+    assert len({(r["request"]["params"]["image"]["density"], r["request"]["seed"]) for r in requests}) == 9
+    again = client.post("/api/evolve", json=body).json()
+    first = [client.get(f"/api/works/{c['work_id']}").json()["request"] for c in again]
+    assert [x["params"] for x in first] == [r["request"]["params"] for r in requests]  # seeded mutations
+    assert client.post("/api/evolve", json={"parents": []}).status_code == 422
+    assert client.post("/api/evolve", json={"parents": ["nope"]}).status_code == 404

@@ -1,6 +1,6 @@
 """The studio as a person uses it, in Debian's Chromium driven by Playwright: a Chinese prompt
 becomes a work with live progress; variations keep the poem; the gallery finds it; a pair is
-rated and the ranking drawn. The server runs as ``museforge studio`` in its own process.
+rated and the ranking drawn; a generation of nine evolves from favourites. The server runs as ``museforge studio`` in its own process.
 
 Screenshots of each page go to $MUSEFORGE_STUDIO_SHOTS when set (docs/ holds the README's)."""
 
@@ -118,6 +118,18 @@ def test_create_vary_search_and_rate_in_the_browser(studio):
             page.click("#left")
             page.wait_for_selector("#ranking circle")
             shot(page, "compare")
+            page.goto(f"{studio}/#/work/{parent}")
+            page.click("#evolve")
+            page.wait_for_url("**/#/evolve/*")
+            assert page.locator("#generation .card").count() == 9
+            page.wait_for_function("document.querySelectorAll('#generation img').length >= 2", timeout=120_000)
+            shot(page, "evolve")
+            first = page.url
+            page.locator(".favourite").nth(0).check()
+            page.locator(".favourite").nth(1).check()
+            page.click("#next")
+            page.wait_for_function(f"location.href !== {first!r}")
+            assert page.locator("#generation .card").count() == 9
             page.click("#lang")
             assert page.inner_text("nav a[href='#/gallery']") == "Gallery"
         finally:

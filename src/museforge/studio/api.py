@@ -58,6 +58,13 @@ class VariationsIn(BaseModel):
     params: dict[str, dict[str, Any]] = Field({}, description="parameter nudges, merged into the original's")
 
 
+class EvolveIn(BaseModel):
+    parents: list[str] = Field(min_length=1, max_length=MAX_VARIATIONS, description="the favourites")
+    count: int = Field(MAX_VARIATIONS, ge=1, le=MAX_VARIATIONS, description="children in the next generation")
+    rate: float = Field(0.5, ge=0.0, le=1.0, description="chance that each setting mutates")
+    seed: int | None = Field(None, ge=0, description="seed of the mutations (random when absent)")
+
+
 class RatingIn(BaseModel):
     a: str
     b: str
@@ -409,6 +416,25 @@ def create_app(settings: Settings) -> FastAPI:
                 submit(request, {**base, "seed": seed, "params": params, "seeds": kept}, parent=work_id)
             )
         return made
+
+    @app.post("/api/evolve", response_model=list[Created], status_code=202)
+    def evolve(body: EvolveIn, request: Request) -> list[Created]:
+        """The next generation: ``count`` children of the favourites (in turn), each with mutated
+        settings and a new seed; each child's parent is the favourite it came from."""
+        import random
+
+        from museforge.studio.evolve import mutate
+
+        rng = random.Random(body.seed if body.seed is not None else secrets.randbits(63))
+        parents = [json.loads(work_row(p, request)["request"]) for p in body.parents]
+        return [
+            submit(
+                request,
+                mutate(parents[i % len(parents)], rng, body.rate),
+                parent=body.parents[i % len(parents)],
+            )
+            for i in range(body.count)
+        ]
 
     def _rankings(who: str) -> dict[str, Any]:
         from museforge.evaluate.ratings import bradley_terry

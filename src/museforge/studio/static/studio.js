@@ -12,7 +12,8 @@ const WORDS = {
     nothing: "Nothing here yet.", which: "Which is better? Click it.", skip: "Skip",
     ranking: "Ranking (Bradley–Terry, 95% interval)", need_two: "Make at least two works to compare.",
     auto: "from the prompt", params: "Settings", pending: "in the making", signin: "Sign in",
-    signout: "Sign out", name: "Name", password: "Password",
+    signout: "Sign out", name: "Name", password: "Password", evolve: "Evolve", next: "Next generation",
+    pick: "Tick your favourites; the next generation mutates their settings.", favourite: "favourite",
   },
   zh: {
     create: "创作", gallery: "作品集", compare: "比较", prompt: "主题", mood: "情绪",
@@ -23,7 +24,8 @@ const WORDS = {
     search: "搜索主题", nothing: "还没有作品。", which: "哪一个更好？点击它。", skip: "跳过",
     ranking: "排名（Bradley–Terry，95% 区间）", need_two: "至少创作两件作品才能比较。",
     auto: "依主题", params: "设置", pending: "创作中", signin: "登录", signout: "退出", name: "用户名",
-    password: "密码",
+    password: "密码", evolve: "演化", next: "下一代", pick: "勾选你喜欢的作品，下一代将变异它们的设置。",
+    favourite: "喜欢",
     joyful: "欢快", awed: "敬畏", serene: "宁静", nostalgic: "怀旧", melancholy: "忧郁", mysterious: "神秘",
     tense: "紧张", angry: "愤怒",
   },
@@ -188,10 +190,14 @@ async function workPage(id) {
     const made = await api(`/api/works/${id}/variations`, {method: "POST", body: JSON.stringify({count: 4, keep: kept})});
     location.hash = `#/work/${made[0].work_id}`;
   }}}, t("vary"));
+  const evolveButton = el("button", {class: "ghost", id: "evolve", on: {click: async () => {
+    const made = await api("/api/evolve", {method: "POST", body: JSON.stringify({parents: [id]})});
+    location.hash = `#/evolve/${made.map((m) => m.work_id).join(",")}`;
+  }}}, t("evolve"));
   const children = await api(`/api/works?parent=${id}`);
   view.append(...[
     el("div", {class: "work"}, left, right),
-    el("div", {class: "card", style: "margin-top:1rem"}, el("strong", {}, t("variations")), " ", t("keep"), ": ", keep, " ", vary),
+    el("div", {class: "card", style: "margin-top:1rem"}, el("strong", {}, t("variations")), " ", t("keep"), ": ", keep, " ", vary, " ", evolveButton),
     work.parent ? el("p", {}, t("parent"), " ", el("a", {href: `#/work/${work.parent}`}, work.parent)) : null,
     children.works.length ? el("p", {}, t("children"), ": ",
       children.works.map((c) => [el("a", {href: `#/work/${c.id}`}, c.id.slice(0, 6)), " "])) : null,
@@ -219,6 +225,37 @@ async function galleryPage() {
   mood.addEventListener("change", load);
   view.replaceChildren(el("h1", {}, t("gallery")), el("div", {class: "row"}, q, mood), el("p"), grid);
   await load();
+}
+
+async function evolvePage(ids) {
+  const grid = el("div", {class: "grid", id: "generation"});
+  const next = el("button", {id: "next", disabled: true}, t("next"));
+  view.replaceChildren(el("h1", {}, t("evolve")), el("p", {}, t("pick")), grid, el("p"), next);
+  const tiles = ids.map((id) => {
+    const box = el("input", {type: "checkbox", value: id, class: "favourite", on: {change: () => {
+      next.disabled = !view.querySelector(".favourite:checked");
+    }}});
+    const tile = el("div", {class: "card"}, el("div", {class: "thumb"}, t("pending")), el("label", {class: "inline"}, box, t("favourite")));
+    grid.append(tile);
+    return {id, tile};
+  });
+  next.addEventListener("click", async () => {
+    const parents = [...view.querySelectorAll(".favourite:checked")].map((c) => c.value);
+    const made = await api("/api/evolve", {method: "POST", body: JSON.stringify({parents})});
+    location.hash = `#/evolve/${made.map((m) => m.work_id).join(",")}`;
+  });
+  const waiting = new Set(ids);
+  while (waiting.size && location.hash.startsWith("#/evolve/")) {
+    for (const {id, tile} of tiles) {
+      if (!waiting.has(id)) continue;
+      const work = await api(`/api/works/${id}`);
+      if (work.state !== "pending") {
+        waiting.delete(id);
+        tile.firstChild.replaceWith(thumb(work));
+      }
+    }
+    if (waiting.size) await new Promise((resolve) => setTimeout(resolve, 700));
+  }
 }
 
 async function comparePage() {
@@ -295,6 +332,7 @@ async function route() {
     if (page === "work" && id) await workPage(id);
     else if (page === "gallery") await galleryPage();
     else if (page === "compare") await comparePage();
+    else if (page === "evolve" && id) await evolvePage(id.split(",").slice(0, 9));
     else await createPage();
   } catch (err) { view.replaceChildren(el("p", {class: "error"}, err.message)); }
 }
