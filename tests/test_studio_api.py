@@ -225,3 +225,87 @@ def test_evolution_mutates_the_favourites_settings_within_their_ranges(tmp_path)
     assert [x["params"] for x in first] == [r["request"]["params"] for r in requests]  # seeded mutations
     assert client.post("/api/evolve", json={"parents": []}).status_code == 422
     assert client.post("/api/evolve", json={"parents": ["nope"]}).status_code == 404
+
+
+def _png(size=(40, 30), seed=0) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _bomb() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind, payload):
+        return (
+            struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        )
+
+    header = struct.pack(">IIBBBBB", 60_000, 60_000, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_an_uploaded_photo_is_stylised_and_bad_uploads_are_refused(tmp_path):
+    import io
+
+    import mido
+
+    app, client, settings = _app(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+    photo = client.post("/api/uploads", files={"file": ("../../etc/x.png", _png(), "image/png")})
+    assert (
+        photo.status_code == 201
+        and photo.json()["kind"] == "image"
+        and photo.json()["id"].startswith("upload:")
+    )
+    assert next(iter((settings.data / "uploads" / "local").iterdir())).name.endswith(
+        ".png"
+    )  # its name is its hash
+    for payload, words in [
+        (b"", "empty"),
+        (b"not an image at all", "not an image"),
+        (_bomb(), "edge limit"),
+        (b"MThd\x00\x00\x00\x06broken", "MIDI"),
+    ]:
+        answer = client.post("/api/uploads", files={"file": ("f.png", payload, "image/png")})
+        assert answer.status_code == 400 and words in answer.json()["error"], answer.json()
+    midi = mido.MidiFile()
+    midi.tracks.append(
+        mido.MidiTrack(
+            [mido.Message("note_on", note=60, time=0), mido.Message("note_off", note=60, time=480)]
+        )
+    )
+    buf = io.BytesIO()
+    midi.save(file=buf)
+    assert (
+        client.post("/api/uploads", files={"file": ("m.mid", buf.getvalue(), "audio/midi")}).json()["kind"]
+        == "music"
+    )
+    body = {
+        "prompt": "",
+        "seed": 1,
+        "modalities": ["image"],
+        "engines": {"image": "museforge-style-reinhard"},
+        "params": {"image": {"size": 32}},
+        "inputs": {"image.content": [photo.json()["id"]], "image.styles": ["builtin:starry-night"]},
+    }
+    made = client.post("/api/works", json={**body, "prompt": "my photo at night"})
+    assert made.status_code == 202, made.json()
+    assert _run_next(app, settings) == "done"
+    record = client.get(f"/api/works/{made.json()['work_id']}").json()["record"]
+    roles = {i["role"] for i in record["artifacts"][0]["inputs"]}
+    assert roles == {"content", "styles"}
+    for ref in ("/etc/passwd", "upload:../../x", "upload:" + "0" * 64, "builtin:no-such-style"):
+        bad = client.post("/api/works", json={**body, "prompt": "x", "inputs": {"image.content": [ref]}})
+        assert bad.status_code == 400, ref

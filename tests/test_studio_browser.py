@@ -1,6 +1,7 @@
 """The studio as a person uses it, in Debian's Chromium driven by Playwright: a Chinese prompt
 becomes a work with live progress; variations keep the poem; the gallery finds it; a pair is
-rated and the ranking drawn; a generation of nine evolves from favourites. The server runs as ``museforge studio`` in its own process.
+rated and the ranking drawn; a generation of nine evolves from favourites. The server runs as
+``museforge studio`` in its own process.
 
 Screenshots of each page go to $MUSEFORGE_STUDIO_SHOTS when set (docs/ holds the README's)."""
 
@@ -122,7 +123,8 @@ def test_create_vary_search_and_rate_in_the_browser(studio):
             page.click("#evolve")
             page.wait_for_url("**/#/evolve/*")
             assert page.locator("#generation .card").count() == 9
-            page.wait_for_function("document.querySelectorAll('#generation img').length >= 2", timeout=120_000)
+            two_done = "document.querySelectorAll('#generation img').length >= 2"
+            page.wait_for_function(two_done, timeout=120_000)
             shot(page, "evolve")
             first = page.url
             page.locator(".favourite").nth(0).check()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -50,6 +50,10 @@ class WorkIn(BaseModel):
     params: dict[str, dict[str, Any]] = Field({}, description="modality or engine -> parameter values")
     seed: int | None = Field(None, description="0 to 2^53-1; random when absent")
     seeds: dict[str, int] = Field({}, description="seeds of single modalities (keep one, remake others)")
+    inputs: dict[str, list[str]] = Field(
+        {},
+        description="'modality.role' or 'engine.role' -> ['upload:SHA256' or 'builtin:NAME']",
+    )
 
 
 class VariationsIn(BaseModel):
@@ -81,14 +85,28 @@ class Created(BaseModel):
     job_id: str
 
 
-def _checked(request: dict[str, Any], data: Path) -> dict[str, Any]:
-    """The request checked as ``create`` checks it (engines, parameters, ranges), with a seed."""
+def _engines_of(request: dict[str, Any]) -> dict[str, str]:
+    """Modality -> engine name, the defaults filled in."""
+    from museforge.engines import default_engine
+
+    chosen = dict(request.get("engines") or {})
+    return {m: chosen.get(m) or default_engine(m).name for m in request["modalities"]}
+
+
+def _checked(request: dict[str, Any], data: Path, owner: str) -> dict[str, Any]:
+    """The request checked as ``create`` checks it (engines, parameters, ranges, input files),
+    with a seed."""
     from museforge.create import CreateOptions, parse_modalities, plan_steps
     from museforge.runtime import resolve_seed
+    from museforge.studio.uploads import resolve_all
 
     request = dict(request)
     request["seed"] = resolve_seed(request.get("seed"))
     request["modalities"] = list(parse_modalities(",".join(request.get("modalities") or [])))
+    engines = {**(request.get("engines") or {})}
+    inputs = resolve_all(
+        request.get("inputs") or {}, data, owner, _engines_of({**request, "engines": engines})
+    )
     opts = CreateOptions(
         prompt=request["prompt"],
         seed=request["seed"],
@@ -96,9 +114,10 @@ def _checked(request: dict[str, Any], data: Path) -> dict[str, Any]:
         emotion=request.get("emotion"),
         lang=request.get("lang"),
         modalities=tuple(request["modalities"]),
-        engines=dict(request.get("engines") or {}),
+        engines=engines,
         params=request.get("params") or {},
         seeds=dict(request.get("seeds") or {}),
+        inputs=inputs,
     )
     steps = plan_steps(opts)
     request["engines"] = {s.modality: s.engine.name for s in steps}
@@ -209,7 +228,7 @@ def create_app(settings: Settings) -> FastAPI:
     def submit(request: Request, body: dict[str, Any], parent: str | None = None) -> Created:
         if not limiter.allow(owner(request)):
             raise queue.QueueFull(f"at most {settings.creates_per_minute} works a minute; try again shortly")
-        checked = _checked(body, settings.data)
+        checked = _checked(body, settings.data, owner(request))
         names = " " + " ".join(checked["engines"].values()) + " "
         work_id, job_id = queue.submit(
             engine, owner(request), checked, max_queue=settings.max_queue, parent=parent, engines=names
@@ -276,6 +295,17 @@ def create_app(settings: Settings) -> FastAPI:
     def create(body: WorkIn, request: Request) -> Created:
         """Queue a new work; follow it with GET /api/jobs/{job_id} or its /events stream."""
         return submit(request, body.model_dump())
+
+    @app.post("/api/uploads", status_code=201)
+    async def upload(request: Request, file: UploadFile) -> dict[str, Any]:
+        """A photo (PNG, JPEG, WebP, ...) or a MIDI melody, checked by its content; returns the id
+        to name it by in a work's ``inputs``."""
+        from museforge.studio.uploads import MAX_BYTES, save
+
+        payload = await file.read(max(MAX_BYTES.values()) + 1)
+        if len(payload) > max(MAX_BYTES.values()):
+            raise MuseforgeError(f"the file is larger than {max(MAX_BYTES.values()) // 2**20} MiB")
+        return await asyncio.to_thread(save, settings.data, owner(request), payload)
 
     @app.get("/api/jobs/{job_id}")
     def get_job(job_id: str, request: Request) -> dict[str, Any]:

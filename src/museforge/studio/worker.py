@@ -28,9 +28,11 @@ def work_folder(data: Path, work_id: str) -> Path:
     return data / "works" / work_id
 
 
-def options(request: dict[str, Any], out: Path) -> Any:
-    """The ``create`` options of a studio request (a dict checked by the API)."""
+def options(request: dict[str, Any], out: Path, data: Path, owner: str) -> Any:
+    """The ``create`` options of a studio request (a dict checked by the API); uploads and
+    built-in assets named in its inputs are read again here."""
     from museforge.create import CreateOptions
+    from museforge.studio.uploads import resolve_all
 
     return CreateOptions(
         prompt=request["prompt"],
@@ -42,6 +44,7 @@ def options(request: dict[str, Any], out: Path) -> Any:
         engines=dict(request.get("engines") or {}),
         params={k: dict(v) for k, v in (request.get("params") or {}).items()},
         seeds={k: int(v) for k, v in (request.get("seeds") or {}).items()},
+        inputs=resolve_all(request.get("inputs") or {}, data, owner, dict(request.get("engines") or {})),
     )
 
 
@@ -73,7 +76,7 @@ def run_job(engine: sa.Engine, data: Path, job: dict[str, Any]) -> str:
     beater = threading.Thread(target=heartbeat, daemon=True)
     beater.start()
     try:
-        create_work(options(job["request"], folder), progress)
+        create_work(options(job["request"], folder, data, job["owner"]), progress)
         queue.finish(engine, job["id"], job["work_id"], json.loads((folder / "work.json").read_text("utf-8")))
         return "done"
     except Cancelled:
