@@ -1,6 +1,7 @@
 """The studio as a person uses it, in Debian's Chromium driven by Playwright: a Chinese prompt
 becomes a work with live progress; variations keep the poem; the gallery finds it; a pair is
-rated and the ranking drawn; a generation of nine evolves from favourites. The server runs as
+rated and the ranking drawn; a generation of nine evolves from favourites; an uploaded photo
+is stylised. The server runs as
 ``museforge studio`` in its own process.
 
 Screenshots of each page go to $MUSEFORGE_STUDIO_SHOTS when set (docs/ holds the README's)."""
@@ -18,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 pytest.importorskip("fastapi")
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
@@ -77,7 +79,7 @@ def studio(tmp_path):
 
 
 @pytest.mark.skipif(not CHROMIUM, reason="no Chromium installed")
-def test_create_vary_search_and_rate_in_the_browser(studio):
+def test_create_vary_search_and_rate_in_the_browser(studio, tmp_path):
     shots = Path(os.environ["MUSEFORGE_STUDIO_SHOTS"]) if os.environ.get("MUSEFORGE_STUDIO_SHOTS") else None
 
     def shot(page, name):
@@ -132,6 +134,21 @@ def test_create_vary_search_and_rate_in_the_browser(studio):
             page.click("#next")
             page.wait_for_function(f"location.href !== {first!r}")
             assert page.locator("#generation .card").count() == 9
+            # style transfer of an uploaded photo
+            photo, style = tmp_path / "photo.png", tmp_path / "style.png"
+            Image.new("RGB", (60, 40), (40, 90, 200)).save(photo)
+            Image.new("RGB", (30, 30), (230, 160, 20)).save(style)
+            page.goto(f"{studio}/#/create")
+            page.fill("#prompt", "my photo, in amber")
+            page.uncheck("#m-text")
+            page.uncheck("#m-music")
+            page.select_option("#e-image", "museforge-style-reinhard")
+            page.set_input_files("input[data-role='content']", str(photo))
+            page.set_input_files("input[data-role='styles']", str(style))
+            page.wait_for_function("document.querySelectorAll('input[data-ref]').length === 2")
+            page.click("#make")
+            page.wait_for_url("**/#/work/*")
+            page.wait_for_selector(".work img", timeout=90_000)
             page.click("#lang")
             assert page.inner_text("nav a[href='#/gallery']") == "Gallery"
         finally:

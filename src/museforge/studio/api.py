@@ -285,7 +285,16 @@ def create_app(settings: Settings) -> FastAPI:
                     "priority": cls.priority,
                     "modality": cls.modality,
                     "description": cls.description,
-                    "inputs": [s.role for s in cls.inputs],
+                    "inputs": [
+                        {
+                            "role": i.role,
+                            "kind": i.kind,
+                            "help": i.help,
+                            "required": i.required,
+                            "multiple": i.multiple,
+                        }
+                        for i in cls.inputs
+                    ],
                     "params": params,
                 }
             )

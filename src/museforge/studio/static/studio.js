@@ -82,6 +82,28 @@ function paramControls(engine, box) {
   }
 }
 
+function fileControls(engine, box) {
+  box.replaceChildren();
+  for (const spec of engine.inputs) {
+    const input = el("input", {type: "file", accept: spec.kind === "image" ? "image/*" : ".mid,.midi,audio/midi"});
+    input.dataset.role = spec.role;
+    const note = el("span", {class: "muted"});
+    input.addEventListener("change", async () => {
+      delete input.dataset.ref;
+      note.textContent = "";
+      if (!input.files.length) return;
+      const form = new FormData();
+      form.append("file", input.files[0]);
+      const headers = session.csrf ? {"X-CSRF-Token": session.csrf} : {};
+      const answer = await fetch("/api/uploads", {method: "POST", body: form, headers});
+      const body = await answer.json();
+      if (answer.ok) { input.dataset.ref = body.id; note.textContent = "✓"; }
+      else note.textContent = body.error;
+    });
+    box.append(el("div", {}, el("label", {title: spec.help}, `${spec.role}${spec.required ? " *" : ""}`), input, note));
+  }
+}
+
 function readParams(box) {
   const out = {};
   for (const input of box.querySelectorAll("[data-param]")) {
@@ -102,14 +124,20 @@ async function createPage() {
   const seed = el("input", {id: "seed", type: "number", min: 0});
   const rows = [];
   for (const modality of MODALITIES) {
-    const mine = all.filter((e) => e.modality === modality && e.inputs.length === 0);
+    const mine = all.filter((e) => e.modality === modality && e.name !== "upscale")
+      .sort((a, b) => a.inputs.some((i) => i.required) - b.inputs.some((i) => i.required));
     const check = el("input", {type: "checkbox", checked: true, id: `m-${modality}`});
     const pick = el("select", {id: `e-${modality}`}, mine.map((e) => el("option", {value: e.name}, e.name)));
     const box = el("div", {class: "params"});
-    const show = () => paramControls(mine.find((e) => e.name === pick.value), box);
+    const files = el("div", {class: "params"});
+    const show = () => {
+      const engine = mine.find((e) => e.name === pick.value);
+      paramControls(engine, box);
+      fileControls(engine, files);
+    };
     pick.addEventListener("change", show);
     show();
-    rows.push({modality, check, pick, box});
+    rows.push({modality, check, pick, box, files});
   }
   let timer;
   prompt.addEventListener("input", () => {
@@ -128,7 +156,9 @@ async function createPage() {
     const chosen = rows.filter((r) => r.check.checked);
     const body = {prompt: prompt.value, modalities: chosen.map((r) => r.modality),
                   engines: Object.fromEntries(chosen.map((r) => [r.modality, r.pick.value])),
-                  params: Object.fromEntries(chosen.map((r) => [r.modality, readParams(r.box)]))};
+                  params: Object.fromEntries(chosen.map((r) => [r.modality, readParams(r.box)])),
+                  inputs: Object.fromEntries(chosen.flatMap((r) => [...r.files.querySelectorAll("[data-role]")]
+                    .filter((f) => f.dataset.ref).map((f) => [`${r.modality}.${f.dataset.role}`, [f.dataset.ref]])))};
     if (mood.value) body.emotion = mood.value;
     if (seed.value !== "") body.seed = Number(seed.value);
     go.disabled = true;
@@ -143,7 +173,7 @@ async function createPage() {
     el("label", {}, t("modalities")),
     rows.map((r) => el("div", {class: "card", style: "margin:.5rem 0"},
       el("div", {class: "row"}, el("label", {class: "inline"}, r.check, t(r.modality)), el("span", {}, t("engine"), " ", r.pick)),
-      el("details", {}, el("summary", {}, t("params")), r.box))),
+      r.files, el("details", {}, el("summary", {}, t("params")), r.box))),
     error, go);
   view.replaceChildren(el("h1", {}, t("create")), form);
 }
