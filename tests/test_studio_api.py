@@ -274,7 +274,7 @@ def test_an_uploaded_photo_is_stylised_and_bad_uploads_are_refused(tmp_path):
     )  # its name is its hash
     for payload, words in [
         (b"", "empty"),
-        (b"not an image at all", "not an image"),
+        (b"\xff\xfe\x00 not an image at all", "not an image"),
         (_bomb(), "edge limit"),
         (b"MThd\x00\x00\x00\x06broken", "MIDI"),
     ]:
@@ -309,3 +309,34 @@ def test_an_uploaded_photo_is_stylised_and_bad_uploads_are_refused(tmp_path):
     for ref in ("/etc/passwd", "upload:../../x", "upload:" + "0" * 64, "builtin:no-such-style"):
         bad = client.post("/api/works", json={**body, "prompt": "x", "inputs": {"image.content": [ref]}})
         assert bad.status_code == 400, ref
+
+
+def test_the_poem_editor_checks_a_form_live_and_rewrites_all_but_the_kept_lines(tmp_path):
+    app, client, settings = _app(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+    good = "白日依山尽\n黄河入海流\n欲穷千里目\n更上一层楼\n"
+    verdict = client.post("/api/poems/check", json={"text": good, "form": "wujue"}).json()
+    assert verdict["valid"], verdict
+    bad = client.post("/api/poems/check", json={"text": "白日依山尽\n黄河入海流\n", "form": "wujue"}).json()
+    assert not bad["valid"] and bad["violations"]
+    assert client.post("/api/poems/check", json={"text": good, "form": "limerick"}).status_code == 400
+    parent = client.post("/api/works", json={"prompt": "月夜思乡", "seed": 4, **TEXT_IMAGE}).json()
+    _run_next(app, settings)
+    draft = client.post("/api/uploads", files={"file": ("d.txt", good.encode(), "text/plain")}).json()
+    assert draft["kind"] == "text"
+    body = {
+        "prompt": "月夜思乡",
+        "seed": 5,
+        "modalities": ["text"],
+        "engines": {"text": "learned-poet"},
+        "params": {"text": {"form": "wujue", "keep": "1,3"}},
+        "inputs": {"text.draft": [draft["id"]]},
+        "parent": parent["work_id"],
+    }
+    made = client.post("/api/works", json=body)
+    assert made.status_code == 202, made.json()
+    assert _run_next(app, settings) == "done"
+    work = client.get(f"/api/works/{made.json()['work_id']}").json()
+    assert work["parent"] == parent["work_id"]
+    poem = client.get(f"/api/works/{work['id']}/files/poem.txt").text
+    assert "白日依山尽" in poem and "欲穷千里目" in poem
+    assert client.post("/api/works", json={**body, "parent": "someone-elses"}).status_code == 404

@@ -1,7 +1,7 @@
 """The studio as a person uses it, in Debian's Chromium driven by Playwright: a Chinese prompt
 becomes a work with live progress; variations keep the poem; the gallery finds it; a pair is
 rated and the ranking drawn; a generation of nine evolves from favourites; an uploaded photo
-is stylised. The server runs as
+is stylised; the poem editor checks a form live and keeps a line. The server runs as
 ``museforge studio`` in its own process.
 
 Screenshots of each page go to $MUSEFORGE_STUDIO_SHOTS when set (docs/ holds the README's)."""
@@ -111,6 +111,17 @@ def test_create_vary_search_and_rate_in_the_browser(studio, tmp_path):
             page.wait_for_selector("#poem:not(:empty)", timeout=90_000)
             assert page.inner_text("#poem") == poem  # kept, byte for byte
             assert page.locator(f"a[href='#/work/{parent}']").count() == 1  # the history link
+            # the poem editor: a live form check, then the other lines rewritten
+            here = page.url.rsplit("/", 1)[1]
+            page.select_option("#poem-form", "wujue")
+            page.fill("#poem-edit", "白日依山尽\n黄河入海流\n欲穷千里目\n更上一层楼")
+            page.wait_for_function("document.querySelector('#form-check').textContent.includes('wujue')")
+            shot(page, "poem")
+            page.fill("#keep", "1")
+            page.click("#rewrite")
+            page.wait_for_function(f"!location.hash.endsWith('{here}')")
+            page.wait_for_selector("#poem:not(:empty)", timeout=90_000)
+            assert "白日依山尽" in page.inner_text("#poem")
             page.click("nav a[href='#/gallery']")
             page.wait_for_selector("#gallery .item")
             page.fill("#q", "森林")

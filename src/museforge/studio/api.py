@@ -50,10 +50,17 @@ class WorkIn(BaseModel):
     params: dict[str, dict[str, Any]] = Field({}, description="modality or engine -> parameter values")
     seed: int | None = Field(None, description="0 to 2^53-1; random when absent")
     seeds: dict[str, int] = Field({}, description="seeds of single modalities (keep one, remake others)")
+    parent: str | None = Field(None, description="the work this one reworks (the history tree)")
     inputs: dict[str, list[str]] = Field(
         {},
         description="'modality.role' or 'engine.role' -> ['upload:SHA256' or 'builtin:NAME']",
     )
+
+
+class PoemCheckIn(BaseModel):
+    text: str = Field(max_length=20_000)
+    form: str = Field(description="wujue, qijue, wulv, qilv, sonnet, haiku, ...")
+    rhymes: str = Field("modern", description="the rhyme book of Chinese forms")
 
 
 class VariationsIn(BaseModel):
@@ -303,7 +310,22 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/api/works", response_model=Created, status_code=202)
     def create(body: WorkIn, request: Request) -> Created:
         """Queue a new work; follow it with GET /api/jobs/{job_id} or its /events stream."""
-        return submit(request, body.model_dump())
+        fields = body.model_dump()
+        parent = fields.pop("parent")
+        if parent is not None:
+            work_row(parent, request)  # one's own work, or 404
+        return submit(request, fields, parent=parent)
+
+    @app.post("/api/poems/check")
+    def check_poem(body: PoemCheckIn) -> dict[str, Any]:
+        """A poem against a form: every fault in words (what ``museforge poem --check`` says)."""
+        from museforge.text.forms import FORMS
+        from museforge.text.forms import check_poem as check
+
+        if body.form not in FORMS:
+            raise MuseforgeError(f"form {body.form!r}: choose one of {', '.join(FORMS)}")
+        faults = check(body.text, body.form, body.rhymes)
+        return {"form": body.form, "valid": not faults, "violations": [v.to_dict() for v in faults]}
 
     @app.post("/api/uploads", status_code=201)
     async def upload(request: Request, file: UploadFile) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""Files a person uploads (a photo to stylise, a melody to harmonise), kept by content hash in
-the owner's own folder and checked by content, never by name: images must open as images within
-the size and pixel limits (decompression bombs refused), melodies must be MIDI files that parse.
+"""Files a person uploads (a photo to stylise, a melody to harmonise, a poem draft to rewrite in
+part), kept by content hash in the owner's own folder and checked by content, never by name:
+images must open as images within the size and pixel limits (decompression bombs refused),
+melodies must be MIDI files that parse, drafts UTF-8 text of at most 64 KiB.
 A request names an upload as ``upload:SHA256`` or a built-in asset as ``builtin:NAME``; no path a
 person sends ever reaches the file system."""
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from museforge.errors import MuseforgeError
 
-MAX_BYTES = {"image": 25 * 2**20, "music": 2 * 2**20}
+MAX_BYTES = {"image": 25 * 2**20, "music": 2 * 2**20, "text": 64 * 2**10}
 SHA = re.compile(r"^[0-9a-f]{64}$")
 SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "BMP": ".bmp", "GIF": ".gif", "TIFF": ".tif"}
 
@@ -31,12 +32,39 @@ def kind_of(data: bytes) -> tuple[str, str]:
         except (OSError, ValueError, EOFError, KeyError, IndexError) as err:
             raise MuseforgeError(f"not a MIDI file that can be read ({str(err)[:80]})") from None
         return "music", ".mid"
+    if not _looks_like_image(data):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MuseforgeError("not an image, a MIDI file or UTF-8 text") from None
+        if b"\0" in data:
+            raise MuseforgeError("not an image, a MIDI file or UTF-8 text")
+        if len(data) > MAX_BYTES["text"]:
+            raise MuseforgeError(f"a text of at most {MAX_BYTES['text'] // 2**10} KiB")
+        return "text", ".txt"
     from museforge.style import io as sio
 
     if len(data) > MAX_BYTES["image"]:
         raise MuseforgeError(f"an image of at most {MAX_BYTES['image'] // 2**20} MiB")
     image = sio.check_image("upload", "upload", data)
     return "image", SUFFIX.get(image.format or "", ".img")
+
+
+def _looks_like_image(data: bytes) -> bool:
+    """Whether Pillow recognises a format in the bytes (a bomb counts: it is refused later)."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        return True
+    except (UnidentifiedImageError, OSError, ValueError):
+        return False
+    return True
 
 
 def folder(data: Path, owner: str) -> Path:

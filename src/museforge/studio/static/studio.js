@@ -14,6 +14,8 @@ const WORDS = {
     auto: "from the prompt", params: "Settings", pending: "in the making", signin: "Sign in",
     signout: "Sign out", name: "Name", password: "Password", evolve: "Evolve", next: "Next generation",
     pick: "Tick your favourites; the next generation mutates their settings.", favourite: "favourite",
+    editor: "Poem editor", form: "Form", keeplines: "Keep lines", rewrite: "Rewrite the other lines",
+    valid: "a valid",
   },
   zh: {
     create: "创作", gallery: "作品集", compare: "比较", prompt: "主题", mood: "情绪",
@@ -25,7 +27,8 @@ const WORDS = {
     ranking: "排名（Bradley–Terry，95% 区间）", need_two: "至少创作两件作品才能比较。",
     auto: "依主题", params: "设置", pending: "创作中", signin: "登录", signout: "退出", name: "用户名",
     password: "密码", evolve: "演化", next: "下一代", pick: "勾选你喜欢的作品，下一代将变异它们的设置。",
-    favourite: "喜欢",
+    favourite: "喜欢", editor: "诗歌编辑", form: "体裁", keeplines: "保留的行", rewrite: "重写其余的行",
+    valid: "合格的",
     joyful: "欢快", awed: "敬畏", serene: "宁静", nostalgic: "怀旧", melancholy: "忧郁", mysterious: "神秘",
     tense: "紧张", angry: "愤怒",
   },
@@ -206,10 +209,14 @@ async function workPage(id) {
   for (const name of files) {
     if (name.endsWith(".png") && !name.startsWith("piano")) left.append(el("img", {src: fileUrl(id, name), alt: name}));
   }
+  let editor = null;
   if (files.includes("poem.txt")) {
     const poem = el("pre", {class: "poem", id: "poem"});
-    fetch(fileUrl(id, "poem.txt")).then((r) => r.text()).then((text) => { poem.textContent = text; });
+    const text = await (await fetch(fileUrl(id, "poem.txt"))).text();
+    poem.textContent = text;
     right.append(poem);
+    const art = work.record.artifacts.find((a) => a.modality === "text");
+    editor = poemEditor(work, text, (art && art.summary && art.summary.form) || "qijue");
   }
   if (files.includes("music.wav")) right.append(el("audio", {controls: true, src: fileUrl(id, "music.wav"), id: "audio"}));
   for (const name of files) if (name.startsWith("piano")) right.append(el("img", {src: fileUrl(id, name), alt: name}));
@@ -231,9 +238,54 @@ async function workPage(id) {
     work.parent ? el("p", {}, t("parent"), " ", el("a", {href: `#/work/${work.parent}`}, work.parent)) : null,
     children.works.length ? el("p", {}, t("children"), ": ",
       children.works.map((c) => [el("a", {href: `#/work/${c.id}`}, c.id.slice(0, 6)), " "])) : null,
+    editor,
     el("details", {}, el("summary", {}, t("files")), el("ul", {}, files.map((n) => el("li", {}, el("a", {href: fileUrl(id, n), download: n}, n))))),
     el("details", {}, el("summary", {}, t("record")), el("pre", {}, JSON.stringify(work.record, null, 1))),
   ].filter(Boolean));
+}
+
+const POEM_FORMS = ["qijue", "wujue", "qilv", "wulv", "sonnet", "haiku"];
+
+function poemEditor(work, text, form) {
+  const lines = text.split("\n");
+  const body = lines.length > 2 && lines[1].trim() === "" ? lines.slice(2) : lines;  // drop the title
+  const area = el("textarea", {id: "poem-edit", rows: Math.max(4, body.length + 1)});
+  area.value = body.join("\n").trim();
+  const pick = el("select", {id: "poem-form"}, POEM_FORMS.map((f) => el("option", {value: f, selected: f === form}, f)));
+  const keep = el("input", {id: "keep", placeholder: "1,3", size: 8});
+  const verdict = el("div", {id: "form-check", class: "muted"});
+  const error = el("p", {class: "error"});
+  let timer;
+  const check = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      try {
+        const r = await api("/api/poems/check", {method: "POST", body: JSON.stringify({text: area.value, form: pick.value})});
+        verdict.replaceChildren(r.valid ? `✓ ${t("valid")} ${r.form}` : el("ul", {}, r.violations.map((v) => el("li", {}, v.message))));
+      } catch (err) { verdict.textContent = err.message; }
+    }, 250);
+  };
+  area.addEventListener("input", check);
+  pick.addEventListener("change", check);
+  check();
+  const rewrite = el("button", {id: "rewrite", on: {click: async () => {
+    error.textContent = "";
+    try {
+      const form = new FormData();
+      form.append("file", new Blob([area.value], {type: "text/plain"}), "draft.txt");
+      const headers = session.csrf ? {"X-CSRF-Token": session.csrf} : {};
+      const up = await fetch("/api/uploads", {method: "POST", body: form, headers});
+      const draft = await up.json();
+      if (!up.ok) throw new Error(draft.error);
+      const made = await api("/api/works", {method: "POST", body: JSON.stringify({
+        prompt: work.prompt, modalities: ["text"], engines: {text: "learned-poet"}, parent: work.id,
+        params: {text: {form: pick.value, keep: keep.value}}, inputs: {"text.draft": [draft.id]}})});
+      location.hash = `#/work/${made.work_id}`;
+    } catch (err) { error.textContent = err.message; }
+  }}}, t("rewrite"));
+  return el("div", {class: "card", style: "margin-top:1rem"}, el("strong", {}, t("editor")),
+    el("div", {class: "row"}, el("span", {}, t("form"), " ", pick), el("span", {}, t("keeplines"), " ", keep), rewrite),
+    area, verdict, error);
 }
 
 function thumb(work, linked = true) {
