@@ -140,3 +140,41 @@ def test_a_killed_worker_is_replaced_and_its_job_requeued(tmp_path):
         assert studio.get("/healthz")["ok"]
     finally:
         studio.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 512 KiB tmpfs (root on Linux only)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        pytest.skip("mounting a tmpfs needs root on Linux")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(disk)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode(errors='replace').strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_a_full_disk_fails_the_job_cleanly_and_keeps_the_studio_working(tmp_path, small_disk):
+    from fastapi.testclient import TestClient
+
+    from museforge.studio import queue, worker
+    from museforge.studio.api import Settings, create_app
+
+    settings = Settings(url=f"sqlite:///{tmp_path / 's.db'}", data=small_disk / "data")
+    app = create_app(settings)
+    client = TestClient(app)
+    big = {**SLOW_JOB, "params": {"image": {"size": 1024}}}  # a PNG larger than the disk
+    ids = client.post("/api/works", json=big).json()
+    assert worker.run_job(app.state.engine, settings.data, queue.claim(app.state.engine, "w")) == "failed"
+    job = client.get(f"/api/jobs/{ids['job_id']}").json()
+    assert job["state"] == "failed" and job["error"] == "cannot write the work: No space left on device"
+    works = settings.data / "works"
+    assert not works.exists() or not any(works.iterdir())  # nothing half-written left behind
+    small = {**SLOW_JOB, "params": {"image": {"size": 32}}}
+    again = client.post("/api/works", json=small).json()
+    assert worker.run_job(app.state.engine, settings.data, queue.claim(app.state.engine, "w")) == "done"
+    assert client.get(f"/api/works/{again['work_id']}").json()["state"] == "done"

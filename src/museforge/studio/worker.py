@@ -85,6 +85,10 @@ def run_job(engine: sa.Engine, data: Path, job: dict[str, Any]) -> str:
     except MuseforgeError as err:
         queue.fail(engine, job["id"], job["work_id"], str(err))
         return "failed"
+    except OSError as err:  # a full disk, a folder that vanished: the work's folder is never half-written
+        what = err.strerror or type(err).__name__
+        queue.fail(engine, job["id"], job["work_id"], f"cannot write the work: {what}")
+        return "failed"
     except Exception as err:  # one bad job must not stop the worker
         queue.fail(engine, job["id"], job["work_id"], f"internal error: {type(err).__name__}: {err}")
         return "failed"
