@@ -82,8 +82,9 @@ def run_job(engine: sa.Engine, data: Path, job: dict[str, Any]) -> str:
     except Cancelled:
         queue.fail(engine, job["id"], job["work_id"], "cancelled", state="cancelled")
         return "cancelled"
-    except MuseforgeError as err:
-        queue.fail(engine, job["id"], job["work_id"], str(err))
+    except MuseforgeError as err:  # said for the studio: no server paths, no command-line hints
+        text = str(err).replace(str(folder), "the work's folder").replace(str(data), "the studio's folder")
+        queue.fail(engine, job["id"], job["work_id"], text.replace("; choose another --out", ""))
         return "failed"
     except OSError as err:  # a full disk, a folder that vanished: the work's folder is never half-written
         what = err.strerror or type(err).__name__
