@@ -98,7 +98,8 @@ def test_create_vary_search_and_rate_in_the_browser(studio, tmp_path):
             shot(page, "create")
             page.click("#make")
             page.wait_for_url("**/#/work/*")
-            page.wait_for_selector("#poem:not(:empty)", timeout=90_000)
+            first_work = page.url.rsplit("/", 1)[1]
+            page.wait_for_selector(f"main[data-work='{first_work}'] #poem:not(:empty)", timeout=90_000)
             assert page.locator(".work img").count() >= 1
             assert page.locator("#audio").count() == 1
             assert page.evaluate("document.querySelector('#audio').readyState") >= 0
@@ -108,7 +109,8 @@ def test_create_vary_search_and_rate_in_the_browser(studio, tmp_path):
             page.check(".keep[value='text']")
             page.click("#vary")
             page.wait_for_function(f"!location.hash.endsWith('{parent}')")
-            page.wait_for_selector("#poem:not(:empty)", timeout=90_000)
+            child = page.url.rsplit("/", 1)[1]
+            page.wait_for_selector(f"main[data-work='{child}'] #poem:not(:empty)", timeout=90_000)
             assert page.inner_text("#poem") == poem  # kept, byte for byte
             assert page.locator(f"a[href='#/work/{parent}']").count() == 1  # the history link
             # the poem editor: a live form check, then the other lines rewritten
@@ -120,7 +122,8 @@ def test_create_vary_search_and_rate_in_the_browser(studio, tmp_path):
             page.fill("#keep", "1")
             page.click("#rewrite")
             page.wait_for_function(f"!location.hash.endsWith('{here}')")
-            page.wait_for_selector("#poem:not(:empty)", timeout=90_000)
+            rewritten = page.url.rsplit("/", 1)[1]
+            page.wait_for_selector(f"main[data-work='{rewritten}'] #poem:not(:empty)", timeout=90_000)
             assert "白日依山尽" in page.inner_text("#poem")
             page.click("nav a[href='#/gallery']")
             page.wait_for_selector("#gallery .item")
@@ -159,7 +162,8 @@ def test_create_vary_search_and_rate_in_the_browser(studio, tmp_path):
             page.wait_for_function("document.querySelectorAll('input[data-ref]').length === 2")
             page.click("#make")
             page.wait_for_url("**/#/work/*")
-            page.wait_for_selector(".work img", timeout=90_000)
+            styled = page.url.rsplit("/", 1)[1]
+            page.wait_for_selector(f"main[data-work='{styled}'] .work img", timeout=90_000)
             page.click("#lang")
             assert page.inner_text("nav a[href='#/gallery']") == "Gallery"
         finally:

@@ -57,7 +57,7 @@ def plan_sizes(model_size: int, factor: int, size: int, init: tuple[int, int] | 
     edges multiples of 8) and the result is resized to the output.
 
     >>> plan_sizes(256, 4, 0, None), plan_sizes(256, 4, 0, (451, 300)), plan_sizes(256, 4, 512, (300, 451))
-    (((256, 256), (64, 64)), ((451, 300), (64, 40)), ((340, 512), (88, 128)))
+    (((256, 256), (64, 64)), ((451, 300), (64, 40)), ((341, 512), (88, 128)))
     """
     edge = size or model_size
     if init is None:

@@ -203,6 +203,7 @@ async function workPage(id) {
   }
   bar.firstChild.style.width = work.state === "done" ? "100%" : "0";
   if (work.state !== "done") return;
+  view.dataset.work = id;  // this page shows work id, finished (tests and scripts wait for it)
   const files = work.files;
   const left = el("div", {});
   const right = el("div", {});
@@ -408,6 +409,7 @@ function showUser() {
 
 async function route() {
   const [, page, id] = location.hash.split("/");
+  delete view.dataset.work;
   if (session.multi_user && !session.user) { loginPage(); return; }
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.getAttribute("href") === `#/${page}`);
   try {
