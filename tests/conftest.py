@@ -27,6 +27,40 @@ def museforge_home(tmp_path_factory):
         yield home
 
 
+@pytest.fixture(scope="session")
+def tiny_diffusion_path(tmp_path_factory):
+    """A diffusion model of random weights (16 px UNet, x2 upscaler), saved as museforge saves one;
+    shared by the pipeline, command-line and training tests."""
+    from museforge.image.diffusion.model import DiffusionModel
+    from museforge.image.diffusion.text import TextEncoder, TextEncoderConfig, Tokenizer, vocabulary_texts
+    from museforge.image.diffusion.unet import UNet, UNetConfig
+    from museforge.image.diffusion.upscale import Upscaler, UpscalerConfig
+
+    torch.manual_seed(0)
+    unet = UNetConfig(
+        sample_size=16,
+        block_out_channels=(16, 32),
+        attention=(False, True),
+        layers_per_block=1,
+        cross_attention_dim=32,
+        attention_head_dim=8,
+        norm_num_groups=8,
+    )
+    tokenizer = Tokenizer.build(vocabulary_texts())
+    model = DiffusionModel(
+        UNet(unet),
+        TextEncoder(TextEncoderConfig(len(tokenizer.vocab), 32, 1, 2)),
+        tokenizer,
+        upscaler=Upscaler(UpscalerConfig(factor=2, width=8, blocks=1)),
+        name="tiny",
+    )
+    with torch.no_grad():  # the upscaler's last layer starts at zero: give it something to do
+        model.upscaler.tail.weight.normal_(0, 0.05)
+    path = tmp_path_factory.mktemp("model") / "tiny" / "model.safetensors"
+    model.save(path, data_sha256="0" * 64, recipe="test")
+    return path
+
+
 @dataclass(frozen=True)
 class FakeParams:
     size: int = param(8, "edge in pixels", range=(1, 64))

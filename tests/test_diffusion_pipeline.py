@@ -11,19 +11,16 @@ from PIL import Image
 
 from museforge.cli import main
 from museforge.errors import MuseforgeError
-from museforge.image.diffusion.model import DiffusionModel, load_model, model_hash
+from museforge.image.diffusion.model import load_model, model_hash
 from museforge.image.diffusion.pipeline import a1111_parameters, generate
 from museforge.image.diffusion.text import (
     MAX_TOKENS,
-    TextEncoder,
-    TextEncoderConfig,
     Tokenizer,
     caption,
     tokenize,
     vocabulary_texts,
 )
-from museforge.image.diffusion.unet import UNet, UNetConfig
-from museforge.image.diffusion.upscale import Upscaler, UpscalerConfig
+from museforge.image.diffusion.unet import UNetConfig
 
 TINY = UNetConfig(
     sample_size=16,
@@ -37,21 +34,8 @@ TINY = UNetConfig(
 
 
 @pytest.fixture(scope="module")
-def tiny_path(tmp_path_factory):
-    torch.manual_seed(0)
-    tokenizer = Tokenizer.build(vocabulary_texts())
-    model = DiffusionModel(
-        UNet(TINY),
-        TextEncoder(TextEncoderConfig(len(tokenizer.vocab), 32, 1, 2)),
-        tokenizer,
-        upscaler=Upscaler(UpscalerConfig(factor=2, width=8, blocks=1)),
-        name="tiny",
-    )
-    with torch.no_grad():  # the upscaler's last layer starts at zero: give it something to do
-        model.upscaler.tail.weight.normal_(0, 0.05)
-    path = tmp_path_factory.mktemp("model") / "tiny" / "model.safetensors"
-    model.save(path, data_sha256="0" * 64, recipe="test")
-    return path
+def tiny_path(tiny_diffusion_path):
+    return tiny_diffusion_path
 
 
 @pytest.fixture(scope="module")

@@ -5,40 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from museforge.cli import main
-from museforge.image.diffusion.model import DiffusionModel, load_model
-from museforge.image.diffusion.text import TextEncoder, TextEncoderConfig, Tokenizer, vocabulary_texts
-from museforge.image.diffusion.unet import UNet, UNetConfig
-from museforge.image.diffusion.upscale import Upscaler, UpscalerConfig
-
-TINY = UNetConfig(
-    sample_size=16,
-    block_out_channels=(16, 32),
-    attention=(False, True),
-    layers_per_block=1,
-    cross_attention_dim=32,
-    attention_head_dim=8,
-    norm_num_groups=8,
-)
+from museforge.image.diffusion.model import load_model
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    torch.manual_seed(0)
-    tokenizer = Tokenizer.build(vocabulary_texts())
-    model = DiffusionModel(
-        UNet(TINY),
-        TextEncoder(TextEncoderConfig(len(tokenizer.vocab), 32, 1, 2)),
-        tokenizer,
-        upscaler=Upscaler(UpscalerConfig(factor=2, width=8, blocks=1)),
-        name="tiny",
-    )
-    path = tmp_path_factory.mktemp("base") / "tiny" / "model.safetensors"
-    model.save(path, data_sha256="0" * 64, recipe="test")
-    return path
+@pytest.fixture
+def base(tiny_diffusion_path):
+    return tiny_diffusion_path
 
 
 @pytest.fixture
