@@ -29,6 +29,7 @@ system-deps:
 
 demo: install system-deps
 	$(BIN)/museforge create "$(EXAMPLE_PROMPT)" --seed 7 --out works/demo --overwrite
+	@echo "Next: $(BIN)/museforge studio   (then open http://127.0.0.1:8765)"
 
 test: install
 	@bash scripts/system-deps.sh chromium postgresql

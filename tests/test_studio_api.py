@@ -174,6 +174,45 @@ def test_variations_keep_a_modality_byte_for_byte_and_change_the_rest(db_url, tm
     assert bad.status_code == 400
 
 
+def test_the_history_tree_holds_variations_and_forks_from_any_node(tmp_path):
+    app, client, settings = _app(f"sqlite:///{tmp_path / 'studio.db'}", tmp_path)
+    root = client.post("/api/works", json={"prompt": "a lantern", "seed": 1, **TEXT_IMAGE}).json()
+    _run_next(app, settings)
+    [child] = client.post(f"/api/works/{root['work_id']}/variations", json={"count": 1}).json()
+    fork = client.post("/api/works", json={"prompt": "a lantern in snow", "seed": 2, **TEXT_IMAGE,
+                                           "parent": child["work_id"]}).json()
+    other = client.post("/api/works", json={"prompt": "unrelated", "seed": 3, **TEXT_IMAGE}).json()
+    for want in (root, child, fork):
+        tree = client.get(f"/api/works/{want['work_id']}/history").json()
+        assert tree["root"] == root["work_id"] and tree["current"] == want["work_id"]
+        parents = {n["id"]: n["parent"] for n in tree["works"]}
+        assert parents == {root["work_id"]: None, child["work_id"]: root["work_id"],
+                           fork["work_id"]: child["work_id"]}
+    assert [n["picture"] for n in tree["works"]][0] == "painting.png"  # made; the others are queued
+    alone = client.get(f"/api/works/{other['work_id']}/history").json()
+    assert [n["id"] for n in alone["works"]] == [other["work_id"]]
+    assert client.get("/api/works/nope/history").status_code == 404
+
+
+def test_a_sculpture_is_a_work_with_a_model_the_page_can_load(tmp_path):
+    from museforge.image.sculpture import load_mesh
+
+    app, client, settings = _app(f"sqlite:///{tmp_path / 'studio.db'}", tmp_path)
+    made = client.post("/api/works", json={"prompt": "一座山中的古塔", "seed": 5, "modalities": ["sculpture"],
+                                           "params": {"sculpture": {"detail": 1}}}).json()
+    assert _run_next(app, settings) == "done"
+    work = client.get(f"/api/works/{made['work_id']}").json()
+    assert {"sculpture.glb", "sculpture.stl", "preview.png"} <= set(work["files"])
+    glb = client.get(f"/api/works/{made['work_id']}/files/sculpture.glb")
+    assert glb.headers["content-type"] == "model/gltf-binary"
+    [art] = work["record"]["artifacts"]
+    assert load_mesh(glb.content, "glb").faces.shape[0] == art["summary"]["faces"]
+    viewer = client.get("/static/viewer.js")
+    assert viewer.status_code == 200 and "MuseforgeViewer" in viewer.text
+    styles = {e["name"]: e for e in client.get("/api/engines").json()}["museforge-style-adain"]["inputs"]
+    assert "starry-night" in {i["role"]: i for i in styles}["styles"]["builtins"]
+
+
 def test_search_ratings_and_a_bradley_terry_ranking(db_url, tmp_path):
     app, client, settings = _app(db_url, tmp_path)
     ids = [

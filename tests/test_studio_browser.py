@@ -1,7 +1,8 @@
 """The studio as a person uses it, in Debian's Chromium driven by Playwright: a Chinese prompt
 becomes a work with live progress; variations keep the poem; the gallery finds it; a pair is
 rated and the ranking drawn; a generation of nine evolves from favourites; an uploaded photo
-is stylised; the poem editor checks a form live and keeps a line. The server runs as
+is stylised; the poem editor checks a form live and keeps a line; a sculpture turns in the 3-D
+viewer, is forked and undone in the history tree; a melody typed as notes is harmonised. The server runs as
 ``museforge studio`` in its own process.
 
 Screenshots of each page go to $MUSEFORGE_STUDIO_SHOTS when set (docs/ holds the README's)."""
@@ -26,7 +27,8 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--no-sandbox",
-    "--disable-gpu",
+    "--use-angle=swiftshader",  # WebGL on the CPU, for the 3-D viewer
+    "--enable-unsafe-swiftshader",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
@@ -112,7 +114,7 @@ def test_create_vary_search_and_rate_in_the_browser(studio, tmp_path):
             child = page.url.rsplit("/", 1)[1]
             page.wait_for_selector(f"main[data-work='{child}'] #poem:not(:empty)", timeout=90_000)
             assert page.inner_text("#poem") == poem  # kept, byte for byte
-            assert page.locator(f"a[href='#/work/{parent}']").count() == 1  # the history link
+            assert page.get_attribute("#undo", "href") == f"#/work/{parent}"  # the history tree's undo
             # the poem editor: a live form check, then the other lines rewritten
             here = page.url.rsplit("/", 1)[1]
             page.select_option("#poem-form", "wujue")
@@ -166,5 +168,59 @@ def test_create_vary_search_and_rate_in_the_browser(studio, tmp_path):
             page.wait_for_selector(f"main[data-work='{styled}'] .work img", timeout=90_000)
             page.click("#lang")
             assert page.inner_text("nav a[href='#/gallery']") == "Gallery"
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="no Chromium installed")
+def test_a_sculpture_turns_in_3d_forks_and_undoes_and_a_typed_melody_is_harmonised(studio):
+    shots = Path(os.environ["MUSEFORGE_STUDIO_SHOTS"]) if os.environ.get("MUSEFORGE_STUDIO_SHOTS") else None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 800}, locale="en-GB")
+            page.goto(studio)
+            page.fill("#prompt", "an ancient pagoda in the mountains")
+            for modality in ("text", "image", "music"):
+                page.uncheck(f"#m-{modality}")
+            page.check("#m-sculpture")
+            page.fill("#seed", "5")
+            page.click("#make")
+            page.wait_for_url("**/#/work/*")
+            first = page.url.rsplit("/", 1)[1]
+            drawn = f"main[data-work='{first}'] canvas#sculpture[data-triangles]"
+            page.wait_for_selector(drawn, timeout=90_000)
+            work = page.evaluate(f"fetch('/api/works/{first}').then((r) => r.json())")
+            faces = work["record"]["artifacts"][0]["summary"]["faces"]
+            assert page.get_attribute("canvas#sculpture", "data-triangles") == str(faces)
+            if shots:
+                page.screenshot(path=str(shots / "studio-sculpture.png"), full_page=True)
+            # fork: the create page opens with this work's settings; the new work is its child
+            page.click("#fork")
+            page.wait_for_selector("#fork-of")
+            assert page.input_value("#prompt") == "an ancient pagoda in the mountains"
+            assert page.is_checked("#m-sculpture") and not page.is_checked("#m-text")
+            page.fill("#seed", "6")
+            page.click("#make")
+            page.wait_for_function(f"location.hash.startsWith('#/work/') && !location.hash.endsWith('{first}')")
+            fork = page.url.rsplit("/", 1)[1]
+            page.wait_for_selector(f"main[data-work='{fork}'] ul.tree a.here")
+            assert page.locator("ul.tree a").count() == 2
+            page.click("#undo")
+            page.wait_for_selector(f"main[data-work='{first}'] ul.tree")
+            # a melody typed as notes, harmonised in four parts
+            page.goto(f"{studio}/#/create")
+            page.fill("#prompt", "a hymn")
+            page.uncheck("#m-text")
+            page.uncheck("#m-image")
+            page.select_option("#e-music", "chorale-harmonizer")
+            page.fill("input[data-param='melody']", "E4 D4 C4 D4 E4 E4 E4:2 D4 D4 D4:2 E4 G4 G4:2")
+            page.click("#make")
+            page.wait_for_url("**/#/work/*")
+            hymn = page.url.rsplit("/", 1)[1]
+            page.wait_for_selector(f"main[data-work='{hymn}'] #audio", timeout=90_000)
+            work = page.evaluate(f"fetch('/api/works/{hymn}').then((r) => r.json())")
+            [music] = work["record"]["artifacts"]
+            assert music["engine"] == "chorale-harmonizer" and music["params"]["melody"].startswith("E4 D4")
         finally:
             browser.close()

@@ -76,6 +76,7 @@ def test_one_user_never_sees_anothers_works(studio):
         f"/api/works/{mine['work_id']}",
         f"/api/jobs/{mine['job_id']}",
         f"/api/works/{mine['work_id']}/files/poem.txt",
+        f"/api/works/{mine['work_id']}/history",
         f"/api/jobs/{mine['job_id']}/events",
     ):
         assert bob.get(path).status_code == 404, path

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from museforge import engines as registry
-from museforge.engines import MODALITIES, ParamError, build_params, default_engine, get_engine
+from museforge.engines import (
+    CREATE_MODALITIES,
+    MODALITIES,
+    ParamError,
+    build_params,
+    default_engine,
+    get_engine,
+)
 from museforge.errors import MuseforgeError
 from museforge.jobs import Step, check_prompt, prepare, resolve_emotion, run_steps, shown
 from museforge.runtime import MAX_SEED, Progress, derive_seed, no_progress
@@ -31,7 +38,7 @@ class CreateOptions:
     out: Path
     emotion: str | None = None
     lang: str | None = None
-    modalities: tuple[str, ...] = MODALITIES
+    modalities: tuple[str, ...] = CREATE_MODALITIES
     engines: dict[str, str] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     inputs: dict[str, list[str]] = field(default_factory=dict)

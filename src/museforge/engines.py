@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     import torch
 
 ENTRY_POINT_GROUP = "museforge.engines"
-MODALITIES = ("text", "image", "music")
+MODALITIES = ("text", "image", "music", "sculpture")
+"""Every kind of artifact a Work may hold, in the order a Work shows them."""
+CREATE_MODALITIES = ("text", "image", "music")
+"""What ``create`` makes when no modalities are named (a sculpture is asked for)."""
 MAX_TEXT_PARAM_CHARS = 65_536
 """The longest text parameter (a note string, tempo changes, stop lines), in characters."""
 INPUT_KINDS = ("image", "music", "text", "model")

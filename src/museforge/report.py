@@ -87,6 +87,13 @@ def _image_section(entry: ArtifactRecord) -> str:
     )
 
 
+def _sculpture_section(entry: ArtifactRecord) -> str:
+    pngs, models = _files(entry, ".png"), _files(entry, ".glb", ".stl")
+    picture = f'<img src="{_e(pngs[0])}" alt="sculpture">' if pngs else ""
+    return (f'<figure id="sculpture">{picture}'
+            f"<figcaption>{_e(_facts(entry.summary))}<br>{_links(models + pngs)}</figcaption></figure>")
+
+
 def _text_section(entry: ArtifactRecord) -> str:
     title = str(entry.summary.get("title") or "")
     text = str(entry.summary.get("text") or "")
@@ -149,6 +156,8 @@ def render_report(record: WorkRecord, public_key: str = "") -> str:
     palette = direction.palette if direction else []
     swatches = "".join(f'<span style="background:rgb{c}"></span>' for c in palette)
     left = _image_section(by_modality["image"]) if "image" in by_modality else ""
+    if "sculpture" in by_modality:
+        left += _sculpture_section(by_modality["sculpture"])
     right = _text_section(by_modality["text"]) if "text" in by_modality else ""
     music = _music_section(by_modality["music"]) if "music" in by_modality else ""
     warnings = [w for e in record.artifacts for w in e.warnings]

@@ -20,6 +20,7 @@ from museforge.cli.common import (
 )
 
 MODALITY_LIST = "text,image,music"
+ALL_MODALITIES = "text,image,music,sculpture"
 
 
 # ---------------------------------------------------------------- create
@@ -74,7 +75,7 @@ def add_create_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_seed(p)
     p.add_argument("--lang", choices=("zh", "en"), help="language of the poem (default: the prompt's)")
     p.add_argument("--modalities", default=MODALITY_LIST, metavar="LIST",
-                   help=f"comma-separated subset of {MODALITY_LIST} (default: all)")
+                   help=f"comma-separated subset of {ALL_MODALITIES} (default: {MODALITY_LIST})")
     p.add_argument("--out", metavar="DIR", help="the Work folder to write (default: works/DATE-TIME-PROMPT)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it already holds files")
     p.add_argument("--engine", action="append", default=[], metavar="MODALITY=NAME",

@@ -24,7 +24,15 @@ LOCAL_USER = "local"
 STATIC = Path(__file__).with_name("static")
 PUBLIC = {"/api/login", "/api/logout", "/api/session"}
 """API paths open without a session in multi-user mode (the pages and /healthz are open too)."""
-STATIC_FILES = {"index.html": "text/html", "studio.js": "text/javascript", "studio.css": "text/css"}
+STATIC_FILES = {
+    "index.html": "text/html",
+    "studio.js": "text/javascript",
+    "studio.css": "text/css",
+    "viewer.js": "text/javascript",
+    "viewer.LICENSE.txt": "text/plain",
+}
+MAX_HISTORY = 500
+"""The most works one history tree shows (the oldest branches beyond it are left out)."""
 
 
 @dataclass
@@ -46,7 +54,9 @@ class WorkIn(BaseModel):
         None, description="one of the eight moods; detected from the prompt when absent"
     )
     lang: str | None = Field(None, description="zh or en; detected when absent")
-    modalities: list[str] = Field(["text", "image", "music"], description="any of text, image, music")
+    modalities: list[str] = Field(
+        ["text", "image", "music"], description="any of text, image, music, sculpture"
+    )
     engines: dict[str, str] = Field({}, description="modality -> engine name (see GET /api/engines)")
     params: dict[str, dict[str, Any]] = Field({}, description="modality or engine -> parameter values")
     seed: int | None = Field(None, description="0 to 2^53-1; random when absent")
@@ -130,6 +140,21 @@ def _checked(request: dict[str, Any], data: Path, owner: str) -> dict[str, Any]:
     steps = plan_steps(opts)
     request["engines"] = {s.modality: s.engine.name for s in steps}
     return request
+
+
+def _builtin_names(engine: Any, role: str) -> list[str]:
+    """Built-in inputs an engine offers for a role (named ``builtin:NAME`` in a request)."""
+    finder = getattr(engine, "builtin_names", None)
+    return list(finder(role)) if finder else []
+
+
+def _node_json(row: Any) -> dict[str, Any]:
+    """A work as one node of a history tree: its picture (if any) stands for it."""
+    record = json.loads(row["record"]) if row["record"] else {}
+    pictures = [f["name"] for a in record.get("artifacts", []) for f in a.get("files", [])
+                if f["name"].endswith(".png") and not f["name"].startswith("piano")]
+    out = {k: row[k] for k in ("id", "parent", "prompt", "state", "created")}
+    return {**out, "engines": row["engines"].split(), "picture": pictures[0] if pictures else None}
 
 
 def _work_json(row: Any) -> dict[str, Any]:
@@ -300,6 +325,7 @@ def create_app(settings: Settings) -> FastAPI:
                             "help": i.help,
                             "required": i.required,
                             "multiple": i.multiple,
+                            "builtins": _builtin_names(cls, i.role),
                         }
                         for i in cls.inputs
                     ],
@@ -453,6 +479,35 @@ def create_app(settings: Settings) -> FastAPI:
             scores = {k: v.score for k, v in _rankings(owner(request)).items()}
             items.sort(key=lambda w: -scores.get(w["id"], float("-inf")))
         return {"total": len(items), "works": items[offset : offset + limit]}
+
+    @app.get("/api/works/{work_id}/history")
+    def history(work_id: str, request: Request) -> dict[str, Any]:
+        """The history tree the work belongs to: its first ancestor (``root``) and every work made
+        from it by variation, rewriting, evolution or a fork, each with its parent. Undo is going
+        back to a parent; a fork is a new child of any node."""
+        who = owner(request)
+        row = work_row(work_id, request)
+        columns = (works.c.id, works.c.parent, works.c.prompt, works.c.state, works.c.created,
+                   works.c.engines, works.c.record)
+        with engine.connect() as conn:
+            root, seen = row, {row["id"]}
+            while root["parent"] and len(seen) < MAX_HISTORY:
+                up = sa.select(*columns).where(works.c.id == root["parent"], works.c.owner == who)
+                found = conn.execute(up).mappings().first()
+                if found is None or found["id"] in seen:
+                    break
+                root = found
+                seen.add(found["id"])
+            nodes, frontier = [root], [root["id"]]
+            while frontier and len(nodes) < MAX_HISTORY:
+                query = (sa.select(*columns)
+                         .where(works.c.parent.in_(frontier), works.c.owner == who)
+                         .order_by(works.c.created, works.c.id)
+                         .limit(MAX_HISTORY - len(nodes)))
+                children = conn.execute(query).mappings().all()
+                nodes += children
+                frontier = [c["id"] for c in children]
+        return {"root": root["id"], "current": work_id, "works": [_node_json(n) for n in nodes]}
 
     @app.post("/api/works/{work_id}/variations", response_model=list[Created], status_code=202)
     def variations(work_id: str, body: VariationsIn, request: Request) -> list[Created]:

@@ -106,6 +106,13 @@ class StyleEngine(Engine):
         return transfer.builtin_style_image(name) if role == "styles" else None
 
     @classmethod
+    def builtin_names(cls, role: str) -> list[str]:
+        """The built-in inputs of a role (the paintings and the shipped fast styles' images)."""
+        from museforge.style import johnson
+
+        return [*transfer.BUILTIN_STYLES, *johnson.builtin_names()] if role == "styles" else []
+
+    @classmethod
     def check_inputs(cls, params: Any, inputs: Mapping[str, tuple[InputFile, ...]]) -> None:
         """Every image readable and within size (headers only), one weight per style."""
         for spec in cls.inputs:
@@ -190,6 +197,13 @@ class JohnsonStyle(StyleEngine):
     Params = FastParams
     inputs = (CONTENT, InputSpec("styles", "model", "fast styles: shipped names or folders/.safetensors "
                                  "made by 'museforge train style'", multiple=True))
+
+    @classmethod
+    def builtin_names(cls, role: str) -> list[str]:
+        """The shipped fast styles."""
+        from museforge.style import johnson
+
+        return johnson.builtin_names() if role == "styles" else []
 
     @classmethod
     def builtin_input(cls, role: str, name: str) -> Path | None:

@@ -15,7 +15,9 @@ const WORDS = {
     signout: "Sign out", name: "Name", password: "Password", evolve: "Evolve", next: "Next generation",
     pick: "Tick your favourites; the next generation mutates their settings.", favourite: "favourite",
     editor: "Poem editor", form: "Form", keeplines: "Keep lines", rewrite: "Rewrite the other lines",
-    valid: "a valid",
+    valid: "a valid", sculpture: "sculpture", history: "History", undo: "Undo (back to the parent)",
+    fork: "Fork: change the settings", builtin: "or built in", forked: "Forked from",
+    turn: "Drag to turn, scroll to zoom.", noviewer: "3-D view unavailable here; the preview is shown.",
   },
   zh: {
     create: "创作", gallery: "作品集", compare: "比较", prompt: "主题", mood: "情绪",
@@ -28,13 +30,16 @@ const WORDS = {
     auto: "依主题", params: "设置", pending: "创作中", signin: "登录", signout: "退出", name: "用户名",
     password: "密码", evolve: "演化", next: "下一代", pick: "勾选你喜欢的作品，下一代将变异它们的设置。",
     favourite: "喜欢", editor: "诗歌编辑", form: "体裁", keeplines: "保留的行", rewrite: "重写其余的行",
-    valid: "合格的",
+    valid: "合格的", sculpture: "雕塑", history: "历史", undo: "撤销（回到上一版）", fork: "分叉：修改设置",
+    builtin: "或内置", forked: "分叉自", turn: "拖动旋转，滚轮缩放。", noviewer: "此处无法显示 3-D，显示预览图。",
     joyful: "欢快", awed: "敬畏", serene: "宁静", nostalgic: "怀旧", melancholy: "忧郁", mysterious: "神秘",
     tense: "紧张", angry: "愤怒",
   },
 };
 const MOODS = ["joyful", "awed", "serene", "nostalgic", "melancholy", "mysterious", "tense", "angry"];
-const MODALITIES = ["text", "image", "music"];
+const MODALITIES = ["text", "image", "music", "sculpture"];
+const CREATE_DEFAULT = ["text", "image", "music"];
+const PRIMARY = ["melody", "motif"];  // note strings: shown beside the files, not folded away
 let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
 const t = (key) => WORDS[lang][key] || key;
 const view = document.getElementById("view");
@@ -63,7 +68,7 @@ async function api(path, options = {}) {
 let enginesCache = null;
 async function engines() { return enginesCache || (enginesCache = await api("/api/engines")); }
 
-function paramControls(engine, box) {
+function paramControls(engine, box, primary) {
   box.replaceChildren();
   for (const p of engine.params) {
     if (p.name === "model" || p.name === "lora" || p.name === "model_config") continue;
@@ -81,7 +86,12 @@ function paramControls(engine, box) {
     input.dataset.param = p.name;
     input.dataset.type = p.type;
     input.dataset.default = String(p.default);
-    box.append(el("div", {}, el("label", {title: p.help}, p.name.replace(/_/g, " ")), input));
+    const row = el("div", {}, el("label", {title: p.help}, p.name.replace(/_/g, " ")), input);
+    if (PRIMARY.includes(p.name)) {
+      input.placeholder = p.help.match(/e\.g\. '([^']+)'/)?.[1] || "";
+      input.classList.add("notes");
+      primary.append(row);
+    } else box.append(row);
   }
 }
 
@@ -91,6 +101,10 @@ function fileControls(engine, box) {
     const input = el("input", {type: "file", accept: spec.kind === "image" ? "image/*" : ".mid,.midi,audio/midi"});
     input.dataset.role = spec.role;
     const note = el("span", {class: "muted"});
+    const builtins = spec.builtins?.length ? el("select", {class: "builtin", on: {change: () => {
+      if (builtins.value) input.dataset.ref = `builtin:${builtins.value}`;
+      else delete input.dataset.ref;
+    }}}, el("option", {value: ""}, "—"), spec.builtins.map((b) => el("option", {value: b}, b))) : null;
     input.addEventListener("change", async () => {
       delete input.dataset.ref;
       note.textContent = "";
@@ -103,13 +117,14 @@ function fileControls(engine, box) {
       if (answer.ok) { input.dataset.ref = body.id; note.textContent = "✓"; }
       else note.textContent = body.error;
     });
-    box.append(el("div", {}, el("label", {title: spec.help}, `${spec.role}${spec.required ? " *" : ""}`), input, note));
+    box.append(el("div", {}, el("label", {title: spec.help}, `${spec.role}${spec.required ? " *" : ""}`), input, note,
+                  builtins ? [" ", t("builtin"), " ", builtins] : null));
   }
 }
 
-function readParams(box) {
+function readParams(...boxes) {
   const out = {};
-  for (const input of box.querySelectorAll("[data-param]")) {
+  for (const input of boxes.flatMap((box) => [...box.querySelectorAll("[data-param]")])) {
     const type = input.dataset.type;
     const value = type === "bool" ? input.checked : type === "int" ? parseInt(input.value, 10)
       : type === "float" ? parseFloat(input.value) : input.value;
@@ -118,8 +133,9 @@ function readParams(box) {
   return out;
 }
 
-async function createPage() {
+async function createPage(fromId) {
   const all = await engines();
+  const from = fromId ? await api(`/api/works/${fromId}`) : null;  // a fork starts from its settings
   const prompt = el("textarea", {id: "prompt", placeholder: "在一片神秘的森林中， / a stormy sea at night"});
   const moodNote = el("span", {class: "muted", id: "mood-note"});
   const mood = el("select", {id: "mood"}, el("option", {value: ""}, t("auto")),
@@ -129,17 +145,29 @@ async function createPage() {
   for (const modality of MODALITIES) {
     const mine = all.filter((e) => e.modality === modality && e.name !== "upscale")
       .sort((a, b) => a.inputs.some((i) => i.required) - b.inputs.some((i) => i.required));
-    const check = el("input", {type: "checkbox", checked: true, id: `m-${modality}`});
+    if (!mine.length) continue;
+    const asked = from ? from.request.modalities : CREATE_DEFAULT;
+    const check = el("input", {type: "checkbox", checked: asked.includes(modality), id: `m-${modality}`});
     const pick = el("select", {id: `e-${modality}`}, mine.map((e) => el("option", {value: e.name}, e.name)));
     const box = el("div", {class: "params"});
     const files = el("div", {class: "params"});
     const show = () => {
       const engine = mine.find((e) => e.name === pick.value);
-      paramControls(engine, box);
       fileControls(engine, files);
+      paramControls(engine, box, files);
     };
     pick.addEventListener("change", show);
+    const earlier = from?.request.engines?.[modality];
+    if (earlier && mine.some((e) => e.name === earlier)) pick.value = earlier;
     show();
+    if (from) {
+      const values = {...(from.request.params?.[modality] || {}), ...(from.request.params?.[pick.value] || {})};
+      for (const input of [...box.querySelectorAll("[data-param]"), ...files.querySelectorAll("[data-param]")]) {
+        if (!(input.dataset.param in values)) continue;
+        const v = values[input.dataset.param];
+        if (input.type === "checkbox") input.checked = Boolean(v); else input.value = v;
+      }
+    }
     rows.push({modality, check, pick, box, files});
   }
   let timer;
@@ -159,11 +187,12 @@ async function createPage() {
     const chosen = rows.filter((r) => r.check.checked);
     const body = {prompt: prompt.value, modalities: chosen.map((r) => r.modality),
                   engines: Object.fromEntries(chosen.map((r) => [r.modality, r.pick.value])),
-                  params: Object.fromEntries(chosen.map((r) => [r.modality, readParams(r.box)])),
+                  params: Object.fromEntries(chosen.map((r) => [r.modality, readParams(r.box, r.files)])),
                   inputs: Object.fromEntries(chosen.flatMap((r) => [...r.files.querySelectorAll("[data-role]")]
                     .filter((f) => f.dataset.ref).map((f) => [`${r.modality}.${f.dataset.role}`, [f.dataset.ref]])))};
     if (mood.value) body.emotion = mood.value;
     if (seed.value !== "") body.seed = Number(seed.value);
+    if (from) body.parent = from.id;
     go.disabled = true;
     try {
       const made = await api("/api/works", {method: "POST", body: JSON.stringify(body)});
@@ -178,7 +207,14 @@ async function createPage() {
       el("div", {class: "row"}, el("label", {class: "inline"}, r.check, t(r.modality)), el("span", {}, t("engine"), " ", r.pick)),
       r.files, el("details", {}, el("summary", {}, t("params")), r.box))),
     error, go);
-  view.replaceChildren(el("h1", {}, t("create")), form);
+  if (from) {
+    prompt.value = from.prompt;
+    if (from.request.emotion) mood.value = from.request.emotion;
+    if (from.request.seed !== undefined) seed.value = from.request.seed;
+  }
+  view.replaceChildren(el("h1", {}, t("create")),
+    from ? el("p", {id: "fork-of"}, t("forked"), " ", el("a", {href: `#/work/${from.id}`}, from.prompt.slice(0, 40))) : null,
+    form);
 }
 
 function fileUrl(id, name) { return `/api/works/${id}/files/${encodeURIComponent(name)}`; }
@@ -208,8 +244,9 @@ async function workPage(id) {
   const left = el("div", {});
   const right = el("div", {});
   for (const name of files) {
-    if (name.endsWith(".png") && !name.startsWith("piano")) left.append(el("img", {src: fileUrl(id, name), alt: name}));
+    if (name.endsWith(".png") && !name.startsWith("piano") && name !== "preview.png") left.append(el("img", {src: fileUrl(id, name), alt: name}));
   }
+  if (files.includes("sculpture.glb")) left.append(sculptureView(id, files));
   let editor = null;
   if (files.includes("poem.txt")) {
     const poem = el("pre", {class: "poem", id: "poem"});
@@ -221,7 +258,7 @@ async function workPage(id) {
   }
   if (files.includes("music.wav")) right.append(el("audio", {controls: true, src: fileUrl(id, "music.wav"), id: "audio"}));
   for (const name of files) if (name.startsWith("piano")) right.append(el("img", {src: fileUrl(id, name), alt: name}));
-  const keep = MODALITIES.filter((m) => work.request.modalities.includes(m))
+  const keep = MODALITIES.filter((m) => work.request.modalities.includes(m) && m !== "sculpture")
     .map((m) => el("label", {class: "inline"}, el("input", {type: "checkbox", value: m, class: "keep"}), t(m)));
   const vary = el("button", {id: "vary", on: {click: async () => {
     const kept = [...view.querySelectorAll(".keep:checked")].map((c) => c.value);
@@ -232,17 +269,48 @@ async function workPage(id) {
     const made = await api("/api/evolve", {method: "POST", body: JSON.stringify({parents: [id]})});
     location.hash = `#/evolve/${made.map((m) => m.work_id).join(",")}`;
   }}}, t("evolve"));
-  const children = await api(`/api/works?parent=${id}`);
   view.append(...[
     el("div", {class: "work"}, left, right),
     el("div", {class: "card", style: "margin-top:1rem"}, el("strong", {}, t("variations")), " ", t("keep"), ": ", keep, " ", vary, " ", evolveButton),
-    work.parent ? el("p", {}, t("parent"), " ", el("a", {href: `#/work/${work.parent}`}, work.parent)) : null,
-    children.works.length ? el("p", {}, t("children"), ": ",
-      children.works.map((c) => [el("a", {href: `#/work/${c.id}`}, c.id.slice(0, 6)), " "])) : null,
+    await historyCard(work),
     editor,
     el("details", {}, el("summary", {}, t("files")), el("ul", {}, files.map((n) => el("li", {}, el("a", {href: fileUrl(id, n), download: n}, n))))),
     el("details", {}, el("summary", {}, t("record")), el("pre", {}, JSON.stringify(work.record, null, 1))),
   ].filter(Boolean));
+}
+
+function sculptureView(id, files) {
+  // The preview stays until the 3-D view has drawn the model (or in its place, without WebGL).
+  const preview = files.includes("preview.png") ? el("img", {src: fileUrl(id, "preview.png"), alt: "sculpture", id: "sculpture-preview"}) : null;
+  const canvas = el("canvas", {id: "sculpture", class: "viewer", hidden: true});
+  const note = el("p", {class: "muted"});
+  const figure = el("figure", {class: "sculpture"}, preview, canvas, note);
+  const start = () => window.MuseforgeViewer.show(canvas, fileUrl(id, "sculpture.glb")).then((drawn) => {
+    canvas.hidden = false;
+    canvas.dataset.triangles = String(drawn.triangles);
+    if (preview) preview.remove();
+    note.textContent = t("turn");
+  }).catch(() => { canvas.remove(); note.textContent = t("noviewer"); });
+  if (window.MuseforgeViewer) start();
+  else document.head.append(el("script", {src: "/static/viewer.js", on: {load: start, error: () => { note.textContent = t("noviewer"); }}}));
+  return figure;
+}
+
+async function historyCard(work) {
+  const tree = await api(`/api/works/${work.id}/history`);
+  const kids = {};
+  for (const n of tree.works) (kids[n.parent] ||= []).push(n);
+  const node = (n) => el("li", {},
+    el("a", {href: `#/work/${n.id}`, class: n.id === work.id ? "here" : null, title: n.prompt},
+       n.picture && n.state === "done" ? el("img", {src: fileUrl(n.id, n.picture), alt: "", loading: "lazy"}) : null,
+       `${n.prompt.slice(0, 18)} · ${n.id.slice(0, 6)}`),
+    kids[n.id] ? el("ul", {}, kids[n.id].map(node)) : null);
+  const root = tree.works.find((n) => n.id === tree.root);
+  const undo = work.parent ? el("a", {href: `#/work/${work.parent}`, id: "undo", class: "button ghost"}, t("undo")) : null;
+  const fork = el("a", {href: `#/create/${work.id}`, id: "fork", class: "button ghost"}, t("fork"));
+  return el("div", {class: "card history", id: "history", style: "margin-top:1rem"},
+    el("div", {class: "row"}, el("strong", {}, t("history")), undo, fork),
+    tree.works.length > 1 ? el("ul", {class: "tree"}, node(root)) : null);
 }
 
 const POEM_FORMS = ["qijue", "wujue", "qilv", "wulv", "sonnet", "haiku"];
@@ -417,7 +485,7 @@ async function route() {
     else if (page === "gallery") await galleryPage();
     else if (page === "compare") await comparePage();
     else if (page === "evolve" && id) await evolvePage(id.split(",").slice(0, 9));
-    else await createPage();
+    else await createPage(page === "create" ? id : undefined);
   } catch (err) { view.replaceChildren(el("p", {class: "error"}, err.message)); }
 }
 
