@@ -44,6 +44,8 @@ class CreateOptions:
     inputs: dict[str, list[str]] = field(default_factory=dict)
     device: str = "cpu"
     overwrite: bool = False
+    allow_copy: bool = False
+    """Keep an artifact the originality check calls a copy (the record says so)."""
     seeds: dict[str, int] = field(default_factory=dict)
     """Seeds of single modalities (the rest derive from ``seed``): keeping a modality while the
     others are made again is giving it its earlier seed."""
@@ -108,11 +110,14 @@ def create_work(opts: CreateOptions, progress: Progress = no_progress) -> tuple[
     notes = _unused_notes(opts, steps)
     prepare_destination(opts.out, opts.overwrite)
     work = run_steps(steps, prompt=prompt, seed=opts.seed, emotion=opts.emotion, lang=opts.lang,
-                     device=opts.device, progress=progress)
+                     device=opts.device, progress=progress, allow_copy=opts.allow_copy)
     progress("writing", 0.0)
     out = work.save(opts.out, opts.overwrite)
     progress("writing", 1.0)
-    return out, [*notes, *(w for a in work.record.artifacts for w in a.warnings)]
+    from museforge.originality.service import originality_notes
+
+    return out, [*notes, *(w for a in work.record.artifacts for w in a.warnings),
+                 *originality_notes(work.record.originality)]
 
 
 def _unused_notes(opts: CreateOptions, steps: list) -> list[str]:

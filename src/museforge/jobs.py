@@ -31,13 +31,16 @@ from museforge.errors import MuseforgeError
 from museforge.files import read_at_most
 from museforge.hashing import sha256_bytes
 from museforge.keys import load_signing_key, own_name, public_b64
+from museforge.originality.service import COPY_RETRIES, check_artifact
 from museforge.provenance import embed, sign_manifest
 from museforge.record import ArtifactRecord, FileRecord, InputRecord, Signature, WorkRecord
 from museforge.report import render_report
 from museforge.runtime import (
+    MAX_SEED,
     Progress,
     check_device,
     check_seed,
+    derive_seed,
     library_versions,
     make_generator,
     no_progress,
@@ -257,9 +260,15 @@ def run_steps(
     libraries: dict[str, str] | None = None,
     key: Ed25519PrivateKey | None = None,
     stream: Callable[[int, str], None] | None = None,
+    allow_copy: bool = False,
 ) -> Work:
     """Run checked steps in order and return the signed Work; each file carries its sealed record.
-    ``stream`` shows a text engine's words as they are written (it never changes a byte)."""
+    ``stream`` shows a text engine's words as they are written (it never changes a byte).
+
+    Each artifact of a learned engine is checked against the index of its training data
+    (:mod:`museforge.originality.service`) and the verdict recorded; a ``copy`` is made again
+    with a new seed (the seed that made the kept one is recorded) unless ``allow_copy``, which
+    the record then says."""
     if not steps:
         raise MuseforgeError("nothing to run")
     device = check_device(device)
@@ -282,20 +291,39 @@ def run_steps(
         signer=signer,
     )
     files: list[OutputFile] = []
+    originality: dict[str, Any] = {}
     started = time.perf_counter()
     for step in steps:
         label = f"{step.modality}: " if len(steps) > 1 else ""
         t0 = time.perf_counter()
         engine = step.engine()
         progress(f"{label}{step.engine.name}", 0.0)
-        request = Request(
-            prompt, lang, feeling if step.engine.uses_mood and feeling else _neutral(), step.seed,
-            step.params, device,
-            (lambda stage, frac, label=label: progress(f"{label}{stage}", frac)),
-            step.inputs,
-            stream,
-        )
-        artifact = engine.run(request, make_generator(step.seed))
+        step_seed = step.seed
+        for attempt in range(COPY_RETRIES + 1):
+            request = Request(
+                prompt, lang, feeling if step.engine.uses_mood and feeling else _neutral(), step_seed,
+                step.params, device,
+                (lambda stage, frac, label=label: progress(f"{label}{stage}", frac)),
+                step.inputs,
+                stream,
+            )
+            artifact = engine.run(request, make_generator(step_seed))
+            verdict = check_artifact(step.engine.name, step.params, step.modality, artifact.files)
+            if verdict.get("verdict") != "copy":
+                break
+            nearest = verdict["nearest"][0]["item"] if verdict.get("nearest") else "a training item"
+            if allow_copy:
+                verdict["overridden"] = True
+                break
+            if attempt == COPY_RETRIES:
+                raise MuseforgeError(f"{step.engine.name}: {COPY_RETRIES + 1} attempts in a row copy "
+                                     f"{nearest!r} of its training data; try another seed, or keep the "
+                                     "copy with --allow-copy")
+            step_seed = derive_seed(step.seed, f"copy-{attempt + 1}") & MAX_SEED
+            progress(f"{label}a copy of {shown(nearest, 40)}: made again", 0.0)
+        if attempt:
+            verdict["attempts"] = attempt + 1
+        originality[step.modality] = verdict
         progress(f"{label}{step.engine.name}", 1.0)
         entry = ArtifactRecord(
             modality=step.modality,
@@ -303,7 +331,7 @@ def run_steps(
             engine_version=step.engine.version,
             model_sha256=engine.model_sha256(step.params),
             params=_params_json(step.params),
-            seed=step.seed,
+            seed=step_seed,
             files=[],
             inputs=_input_records(step),
             summary=artifact.summary,
@@ -321,6 +349,7 @@ def run_steps(
         record.artifacts.append(entry)
         files.extend(made)
     record.seconds = round(time.perf_counter() - started, 3)
+    record.originality = originality
     report = OutputFile(REPORT, render_report(record, public_b64(key)).encode(), "text/html")
     record.report = FileRecord(REPORT, report.media_type, sha256_bytes(report.data), len(report.data))
     signature = sign_manifest(record.unsigned_json(), key)

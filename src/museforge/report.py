@@ -138,6 +138,28 @@ def _runs(record: WorkRecord) -> str:
     return f'<div class="runs">{"".join(cards)}</div>'
 
 
+def _originality(entries: Any) -> str:
+    """Each artifact's originality verdict, readably (older records hold none)."""
+    if not isinstance(entries, dict) or not entries:
+        return ""
+    rows = []
+    for modality, v in entries.items():
+        if not isinstance(v, dict):
+            continue
+        if not v.get("checked"):
+            rows.append(f"<li><strong>{_e(modality)}</strong>: not checked ({_e(v.get('reason', ''))})</li>")
+            continue
+        t = v.get("thresholds", {})
+        nearest = "; ".join(f"{_e(m['item'])} ({m['similarity']:.2f})" for m in v.get("nearest", []))
+        override = " <em>kept by the person's choice</em>" if v.get("overridden") else ""
+        rows.append(
+            f"<li><strong>{_e(modality)}</strong>: <strong>{_e(v['verdict'])}</strong>{override}, score "
+            f"{v['score']:.2f} (similar from {t.get('similar', 0):.2f}, copy from {t.get('copy', 0):.2f}: "
+            f"{_e(t.get('measure', ''))}) against {_e(v.get('index', ''))}"
+            + (f"; nearest: {nearest}" if nearest else "") + "</li>")
+    return f"<h2>Originality</h2><ul>{''.join(rows)}</ul>"
+
+
 def _results(title: str, data: Any) -> str:
     if not data:
         return ""
@@ -178,7 +200,7 @@ def render_report(record: WorkRecord, public_key: str = "") -> str:
 <div class="swatches">{swatches}</div>
 {"".join(f'<p class="warn">{_e(w)}</p>' for w in warnings)}
 <div class="grid"><div>{left}</div><div>{right}{("<h2>Music</h2>" + music) if music else ""}</div></div>
-{_results("Originality", record.originality)}
+{_originality(record.originality)}
 {_results("Evaluation", record.evaluation)}
 <h2>How it was made</h2>
 {_runs(record)}

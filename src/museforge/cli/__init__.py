@@ -42,7 +42,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "style": ("style", "paint a photo in the style of one or more paintings"),
     "train": ("train", "train a model on this machine (fast styles, image diffusion)"),
     "studio": ("studio", "the web app: create, vary, compare and rate works in the browser"),
+    "check": ("check", "is a poem, image or melody a copy? checked against the training data's indexes"),
     "export": ("export", "export the built-in text model as a transformers GPT-2 folder"),
+    "evaluate": ("evaluate", "one report page of every shipped model's quality, with plots"),
 }
 """Command -> (module under museforge.cli, one-line help)."""
 

@@ -160,6 +160,20 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
 
 
+def add_allow_copy(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-copy", action="store_true",
+                   help="keep an output the originality check calls a copy of the training data (the "
+                   "record says so); by default it is made again with a new seed")
+
+
+def say_originality(work: Work) -> None:
+    """One line on standard error per checked artifact that is not plainly original."""
+    from museforge.originality.service import originality_notes
+
+    for note in originality_notes(work.record.originality):
+        print(f"museforge: {note}", file=sys.stderr)
+
+
 # ---------------------------------------------------------------- options from parameters
 
 
@@ -233,6 +247,7 @@ def run_engine(
     device: str = "cpu",
     quiet: bool = True,
     stream: Any = None,
+    allow_copy: bool = False,
 ) -> Work:
     """Check the parameters and inputs, then run one engine through the job layer; parameter
     errors come back named by their options."""
@@ -243,8 +258,10 @@ def run_engine(
     except MuseforgeError as err:
         raise flag_error(err, values) from None
     with StageProgress(not quiet) as progress:
-        return jobs.run_steps([step], prompt=prompt, seed=seed, emotion=emotion, lang=lang, device=device,
-                              progress=progress, stream=stream)
+        work = jobs.run_steps([step], prompt=prompt, seed=seed, emotion=emotion, lang=lang, device=device,
+                              progress=progress, stream=stream, allow_copy=allow_copy)
+    say_originality(work)
+    return work
 
 
 def print_paths(paths: Iterable[Path]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from museforge.cli.common import (
     PREFIX,
+    add_allow_copy,
     add_param_flags,
     add_quiet,
     add_seed,
@@ -43,7 +44,7 @@ def _paint(args: argparse.Namespace, inputs: dict[str, list[str]], suffix: str) 
     check_writable_file(out, args.overwrite)
     values = given_params(args)
     work = run_engine(ENGINE, values, inputs=inputs, seed=seed, prompt=prompt, device=args.device,
-                      quiet=args.quiet)
+                      quiet=args.quiet, allow_copy=args.allow_copy)
     for artifact in work.record.artifacts:
         for w in artifact.warnings:
             print(f"museforge: warning: {w}", file=sys.stderr)
@@ -111,7 +112,7 @@ def cmd_vary(args: argparse.Namespace) -> int:
     values = given_params(args)
     for i, out in enumerate(outs):
         work = run_engine(ENGINE, values, inputs={"init": [str(image)]}, seed=first + i, prompt=prompt,
-                          device=args.device, quiet=args.quiet)
+                          device=args.device, quiet=args.quiet, allow_copy=args.allow_copy)
         print_paths(work.save_files({"image.png": out}, args.overwrite))
     return 0
 
@@ -144,6 +145,7 @@ def _common(p: argparse.ArgumentParser, skip: tuple[str, ...], out: bool = True)
     if out:
         p.add_argument("--out", metavar="FILE.png", help="the PNG to write (default: PROMPT-SEED.png here)")
     p.add_argument("--overwrite", action="store_true", help="replace the PNG(s) if they exist")
+    add_allow_copy(p)
     add_quiet(p)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from museforge.cli.common import (
     Parser,
+    add_allow_copy,
     add_mood,
     add_param_flags,
     add_quiet,
@@ -49,6 +50,7 @@ def engine_parser(name: str) -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--out", metavar="DIR", help="the Work folder to write (default: works/DATE-TIME-ENGINE)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it already holds files")
+    add_allow_copy(p)
     add_quiet(p)
     return p
 
@@ -70,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepare_destination(out, opts.overwrite)
     work = run_engine(engine, given_params(opts), inputs=inputs, seed=seed,
                       prompt=read_prompt(opts.prompt, MAX_PROMPT_CHARS), emotion=opts.emotion,
-                      lang=opts.lang, device=opts.device, quiet=opts.quiet)
+                      lang=opts.lang, device=opts.device, quiet=opts.quiet, allow_copy=opts.allow_copy)
     work.save(out, opts.overwrite)
     for artifact in work.record.artifacts:
         for w in artifact.warnings:

@@ -10,6 +10,7 @@ from typing import Any
 
 from museforge.cli.common import (
     StageProgress,
+    add_allow_copy,
     add_mood,
     add_quiet,
     add_seed,
@@ -50,6 +51,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         inputs=inputs,
         device=args.device,
         overwrite=args.overwrite,
+        allow_copy=args.allow_copy,
     )
     with StageProgress(not args.quiet) as progress:
         out, notes = create_work(opts, progress)
@@ -88,6 +90,7 @@ def add_create_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "--engine image=museforge-style-adain (repeat for several)")
     p.add_argument("--device", default="cpu",
                    help="cpu (default), cuda or auto; byte-exact reproduction holds on cpu")
+    add_allow_copy(p)
     add_quiet(p)
     p.set_defaults(func=cmd_create)
     return p

@@ -30,6 +30,52 @@ _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[a-z']+")
 
 
+LINE_DIM = 256
+"""Width of a line's hashed character-gram vector (near matches of single lines)."""
+
+
+@cache
+def _t2s() -> object:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def normalise_line(line: str) -> str:
+    """A line as the index compares it: Han characters in simplified forms (variant characters
+    folded), punctuation and spaces dropped; English lower-cased words.
+
+    >>> normalise_line("白日依山盡，"), normalise_line("The Rose, the  Lily!")
+    ('白日依山尽', 'the rose the lily')
+    """
+    han = _zh(line)
+    if han:
+        return _t2s().convert(han)  # type: ignore[attr-defined]
+    return " ".join(_en(line))
+
+
+def line_vectors(lines: Sequence[str]) -> np.ndarray:
+    """``[N, LINE_DIM]`` float32, unit length: each normalised line's character unigrams and
+    bigrams, feature-hashed (signed) into ``LINE_DIM`` buckets. Lines sharing most characters in
+    order have a high cosine; an empty line is the zero vector.
+
+    >>> v = line_vectors(["白日依山尽", "白日依山盡", "黄河入海流"])
+    >>> round(float(v[0] @ v[1]), 3), bool(v[0] @ v[2] < 0.5)
+    (1.0, True)
+    """
+    out = np.zeros((len(lines), LINE_DIM), dtype=np.float32)
+    for row, line in enumerate(lines):
+        text = normalise_line(line)
+        grams = list(text) + [text[i : i + 2] for i in range(len(text) - 1)]
+        for gram in grams:
+            h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "little")
+            out[row, h % LINE_DIM] += 1.0 if (h >> 32) & 1 else -1.0
+        norm = float(np.linalg.norm(out[row]))
+        if norm:
+            out[row] /= norm
+    return out
+
+
 def _h(kind: str, text: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{kind}:{text}".encode(), digest_size=8).digest(), "little")
 

@@ -62,6 +62,9 @@ class WorkIn(BaseModel):
     seed: int | None = Field(None, description="0 to 2^53-1; random when absent")
     seeds: dict[str, int] = Field({}, description="seeds of single modalities (keep one, remake others)")
     parent: str | None = Field(None, description="the work this one reworks (the history tree)")
+    allow_copy: bool = Field(
+        False, description="keep an artifact the originality check calls a copy (the record says so)"
+    )
     inputs: dict[str, list[str]] = Field(
         {},
         description="'modality.role' or 'engine.role' -> ['upload:SHA256' or 'builtin:NAME']",

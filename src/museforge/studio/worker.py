@@ -44,6 +44,7 @@ def options(request: dict[str, Any], out: Path, data: Path, owner: str) -> Any:
         engines=dict(request.get("engines") or {}),
         params={k: dict(v) for k, v in (request.get("params") or {}).items()},
         seeds={k: int(v) for k, v in (request.get("seeds") or {}).items()},
+        allow_copy=bool(request.get("allow_copy")),
         inputs=resolve_all(request.get("inputs") or {}, data, owner, dict(request.get("engines") or {})),
     )
 

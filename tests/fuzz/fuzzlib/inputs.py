@@ -340,7 +340,13 @@ COMMAND_BASES: dict[str, tuple[list[str], str | None, Callable | None]] = {
     ),
     "studio": (["studio", "--data", "o", "--port", "8765"], "o", None),  # only refusals run: it serves
     "keys": (["keys", "list"], None, None),
+    "check": (["check", "{A}/poem.txt"], None, None),
     "export text": (["export", "text", "--out", "o"], "o", None),
+    "evaluate": (
+        ["evaluate", "--quick", "--models", "style-fast-scream", "--seed", "1", "--out", "o"],
+        "o",
+        exists("o/evaluation.json"),
+    ),
 }
 GATYS_ONLY = (
     "--steps",
@@ -412,11 +418,12 @@ OPTION_RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("studio", "--workers"): (1, 32),
     ("studio", "--max-queue"): (1, 100_000),
     ("studio", "--stale-after"): (2, 86_400),
+    ("evaluate", "--n"): (4, 1000),
 }
 """Ranges of the numeric options that are not engine parameters (``--seed`` everywhere: 0 to 2^53-1).
 A new numeric option must be added here (or be an engine parameter), or the corpus refuses to build."""
 
-EXPENSIVE = ("train style", "train image", "studio")
+EXPENSIVE = ("train style", "train image", "studio", "evaluate")
 """Commands whose valid values take too long to run in the suite: only their refusals are run."""
 
 

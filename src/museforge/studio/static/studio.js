@@ -18,6 +18,8 @@ const WORDS = {
     valid: "a valid", sculpture: "sculpture", history: "History", undo: "Undo (back to the parent)",
     fork: "Fork: change the settings", builtin: "or built in", forked: "Forked from",
     turn: "Drag to turn, scroll to zoom.", noviewer: "3-D view unavailable here; the preview is shown.",
+    originality: "Originality", original: "original", similar: "similar to its training data",
+    copy: "a copy of its training data", unchecked: "not checked", nearest: "nearest",
   },
   zh: {
     create: "创作", gallery: "作品集", compare: "比较", prompt: "主题", mood: "情绪",
@@ -32,6 +34,8 @@ const WORDS = {
     favourite: "喜欢", editor: "诗歌编辑", form: "体裁", keeplines: "保留的行", rewrite: "重写其余的行",
     valid: "合格的", sculpture: "雕塑", history: "历史", undo: "撤销（回到上一版）", fork: "分叉：修改设置",
     builtin: "或内置", forked: "分叉自", turn: "拖动旋转，滚轮缩放。", noviewer: "此处无法显示 3-D，显示预览图。",
+    originality: "原创性", original: "原创", similar: "与训练数据相似", copy: "与训练数据雷同", unchecked: "未检查",
+    nearest: "最接近",
     joyful: "欢快", awed: "敬畏", serene: "宁静", nostalgic: "怀旧", melancholy: "忧郁", mysterious: "神秘",
     tense: "紧张", angry: "愤怒",
   },
@@ -272,6 +276,7 @@ async function workPage(id) {
   view.append(...[
     el("div", {class: "work"}, left, right),
     el("div", {class: "card", style: "margin-top:1rem"}, el("strong", {}, t("variations")), " ", t("keep"), ": ", keep, " ", vary, " ", evolveButton),
+    originalityCard(work.record.originality),
     await historyCard(work),
     editor,
     el("details", {}, el("summary", {}, t("files")), el("ul", {}, files.map((n) => el("li", {}, el("a", {href: fileUrl(id, n), download: n}, n))))),
@@ -294,6 +299,17 @@ function sculptureView(id, files) {
   if (window.MuseforgeViewer) start();
   else document.head.append(el("script", {src: "/static/viewer.js", on: {load: start, error: () => { note.textContent = t("noviewer"); }}}));
   return figure;
+}
+
+function originalityCard(entries) {
+  // Each artifact's verdict against the index of its engine's training data.
+  const rows = Object.entries(entries || {}).map(([modality, v]) => el("li", {class: v.verdict || "unchecked"},
+    el("strong", {}, t(modality)), ": ",
+    v.checked ? [t(v.verdict), ` (${v.score.toFixed(2)})`, v.overridden ? " ⚑" : "",
+                 v.nearest?.length ? ` · ${t("nearest")}: ${v.nearest[0].item}` : ""]
+      : el("span", {class: "muted", title: v.reason}, t("unchecked"))));
+  return rows.length ? el("div", {class: "card", id: "originality", style: "margin-top:1rem"},
+    el("strong", {}, t("originality")), el("ul", {}, rows)) : null;
 }
 
 async function historyCard(work) {
