@@ -209,6 +209,13 @@ def test_a_sculpture_is_a_work_with_a_model_the_page_can_load(tmp_path):
     assert load_mesh(glb.content, "glb").faces.shape[0] == art["summary"]["faces"]
     viewer = client.get("/static/viewer.js")
     assert viewer.status_code == 200 and "MuseforgeViewer" in viewer.text
+    verified = client.get(f"/api/works/{made['work_id']}/verify").json()
+    assert verified["intact"] and {f["status"] for f in verified["files"]} == {"ok"}
+    (settings.data / "works" / made["work_id"] / "sculpture.stl").write_bytes(b"solid tampered")
+    changed = client.get(f"/api/works/{made['work_id']}/verify").json()
+    assert not changed["intact"] and {"name": "sculpture.stl", "status": "changed"}.items() <= [
+        f for f in changed["files"] if f["name"] == "sculpture.stl"][0].items()
+    assert client.get("/api/works/nope/verify").status_code == 404
     styles = {e["name"]: e for e in client.get("/api/engines").json()}["museforge-style-adain"]["inputs"]
     assert "starry-night" in {i["role"]: i for i in styles}["styles"]["builtins"]
 

@@ -483,6 +483,27 @@ def create_app(settings: Settings) -> FastAPI:
             items.sort(key=lambda w: -scores.get(w["id"], float("-inf")))
         return {"total": len(items), "works": items[offset : offset + limit]}
 
+    @app.get("/api/works/{work_id}/verify")
+    def verify(work_id: str, request: Request) -> dict[str, Any]:
+        """What ``museforge verify`` says of the work's folder: the signature, who signed, and
+        each file against its recorded hash."""
+        from museforge.work import verify_folder
+
+        row = work_row(work_id, request)
+        folder = settings.data / "works" / work_id
+        if row["state"] != "done" or not (folder / "work.json").is_file():
+            raise HTTPException(409, "the work is not made yet")
+        found = verify_folder(folder)
+        signer = found.signer
+        return {
+            "intact": found.intact,
+            "signed": found.signed,
+            "signer": {"name": signer.name or signer.claimed_name, "trust": signer.trust,
+                       "key": signer.public_key[:16]} if signer else None,
+            "files": [{"name": f.name, "status": f.status, "detail": f.detail} for f in found.files],
+            "problems": found.problems,
+        }
+
     @app.get("/api/works/{work_id}/history")
     def history(work_id: str, request: Request) -> dict[str, Any]:
         """The history tree the work belongs to: its first ancestor (``root``) and every work made

@@ -20,6 +20,8 @@ const WORDS = {
     turn: "Drag to turn, scroll to zoom.", noviewer: "3-D view unavailable here; the preview is shown.",
     originality: "Originality", original: "original", similar: "similar to its training data",
     copy: "a copy of its training data", unchecked: "not checked", nearest: "nearest",
+    intact: "Signed and intact: every file is as it was signed", broken: "Changed since it was signed",
+    signedby: "signed by",
   },
   zh: {
     create: "创作", gallery: "作品集", compare: "比较", prompt: "主题", mood: "情绪",
@@ -35,7 +37,7 @@ const WORDS = {
     valid: "合格的", sculpture: "雕塑", history: "历史", undo: "撤销（回到上一版）", fork: "分叉：修改设置",
     builtin: "或内置", forked: "分叉自", turn: "拖动旋转，滚轮缩放。", noviewer: "此处无法显示 3-D，显示预览图。",
     originality: "原创性", original: "原创", similar: "与训练数据相似", copy: "与训练数据雷同", unchecked: "未检查",
-    nearest: "最接近",
+    nearest: "最接近", intact: "已签名且完好：每个文件都与签名时一致", broken: "签名后已被改动", signedby: "签名者",
     joyful: "欢快", awed: "敬畏", serene: "宁静", nostalgic: "怀旧", melancholy: "忧郁", mysterious: "神秘",
     tense: "紧张", angry: "愤怒",
   },
@@ -280,7 +282,8 @@ async function workPage(id) {
     await historyCard(work),
     editor,
     el("details", {}, el("summary", {}, t("files")), el("ul", {}, files.map((n) => el("li", {}, el("a", {href: fileUrl(id, n), download: n}, n))))),
-    el("details", {}, el("summary", {}, t("record")), el("pre", {}, JSON.stringify(work.record, null, 1))),
+    el("details", {}, el("summary", {}, t("record")), await verifyLine(id),
+       el("pre", {}, JSON.stringify(work.record, null, 1))),
   ].filter(Boolean));
 }
 
@@ -299,6 +302,15 @@ function sculptureView(id, files) {
   if (window.MuseforgeViewer) start();
   else document.head.append(el("script", {src: "/static/viewer.js", on: {load: start, error: () => { note.textContent = t("noviewer"); }}}));
   return figure;
+}
+
+async function verifyLine(id) {
+  const v = await api(`/api/works/${id}/verify`).catch(() => null);
+  if (!v) return null;
+  const who = v.signer ? ` · ${t("signedby")} ${v.signer.name || v.signer.key} (${v.signer.trust})` : "";
+  const bad = v.files.filter((f) => f.status !== "ok").map((f) => `${f.name}: ${f.status}`);
+  return el("p", {id: "verified", class: v.intact ? "" : "error"}, v.intact ? `✓ ${t("intact")}${who}`
+    : `✗ ${t("broken")}: ${[...bad, ...v.problems].join("; ")}`);
 }
 
 function originalityCard(entries) {
