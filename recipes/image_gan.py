@@ -7,6 +7,9 @@ generators). The budget is CPU time summed over threads, so a run on a busy mach
 idle one would:
 
     python recipes/image_gan.py --cpu-minutes 144   # the diffusion model's 72 min on 2 cores
+
+``--novelty-weight W`` (off by default) adds the novelty term of ``museforge.image.gan`` to the
+generator's loss: W * mean(relu(nearest training-image thumbnail cosine - ``--novelty-margin``)).
 """
 
 from __future__ import annotations
@@ -52,6 +55,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--width", type=int, default=48)
     parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument(
+        "--novelty-weight",
+        type=float,
+        default=0.0,
+        help="weight of the novelty term that keeps fakes from their nearest training images (0: off)",
+    )
+    parser.add_argument(
+        "--novelty-margin",
+        type=float,
+        default=GANTrainConfig.novelty_margin,
+        help="nearest-training-image thumbnail cosine above which the novelty term penalises a fake",
+    )
     args = parser.parse_args()
     if not (args.data / "manifest.jsonl").exists():
         make_dataset(args.n, 256, args.data, seed=0)
@@ -65,6 +80,8 @@ def main() -> None:
         lr_d=args.lr,
         cpu_minutes=args.cpu_minutes,
         steps=args.steps,
+        novelty_weight=args.novelty_weight,
+        novelty_margin=args.novelty_margin,
     )
     machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
     last = [time.perf_counter()]
@@ -88,6 +105,8 @@ def main() -> None:
             "images": len(low),
             "machine": machine,
         }
+        if "novelty" in result:  # only when the novelty term is on
+            training["novelty"] = result["novelty"]
         path = model.save(
             args.out / "model.safetensors", data_sha256=low.manifest_sha256, recipe=RECIPE, training=training
         )

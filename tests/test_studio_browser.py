@@ -202,7 +202,8 @@ def test_a_sculpture_turns_in_3d_forks_and_undoes_and_a_typed_melody_is_harmonis
             assert page.is_checked("#m-sculpture") and not page.is_checked("#m-text")
             page.fill("#seed", "6")
             page.click("#make")
-            page.wait_for_function(f"location.hash.startsWith('#/work/') && !location.hash.endsWith('{first}')")
+            moved = f"location.hash.startsWith('#/work/') && !location.hash.endsWith('{first}')"
+            page.wait_for_function(moved)
             fork = page.url.rsplit("/", 1)[1]
             page.wait_for_selector(f"main[data-work='{fork}'] ul.tree a.here")
             assert page.locator("ul.tree a").count() == 2
