@@ -224,10 +224,16 @@ def _image(args: argparse.Namespace, rng: random.Random) -> dict:
     picks = rng.sample(paths, args.n)
     found = {name: [index.check(edit(read(p), np_rng)).label == "copy" for p in picks]
              for name, edit in IMAGE_EDITS.items()}
-    negatives = [index.check(read(p)).label == "copy" for p in held_paths]
+    negatives, seconds = [], []
+    for p in held_paths:
+        image = read(p)
+        t0 = time.perf_counter()
+        negatives.append(index.check(image).label == "copy")
+        seconds.append(time.perf_counter() - t0)
     generated = _generated_images(args.generated)
     negatives += [index.check(im).label == "copy" for im in generated]
-    return _table("Images", found, negatives, {"held-out": len(held_paths), "generated": len(generated)})
+    return _table("Images", found, negatives, {"held-out": len(held_paths), "generated": len(generated),
+                                               "check s/image (median)": round(float(np.median(seconds)), 3)})
 
 
 def _generated_images(n: int) -> list[np.ndarray]:

@@ -23,57 +23,17 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from museforge.emotion import detect_emotion
 from museforge.emotion.moods import MOODS, emotion_from_label
+from museforge.evaluate.report_text import distinct, self_bleu
 from museforge.text.poet import default_model_path, load_backend, write_poem
 
 THEMES_ZH = ("秋夜", "春山", "江上", "边塞", "故园", "明月", "孤舟", "雪中", "送别", "登高")
 THEMES_EN = ("autumn moon", "the sea", "winter night", "a rose", "old love", "the storm", "morning", "time")
-
-
-def units(text: str, lang: str) -> list[str]:
-    import re
-
-    return re.findall(r"[\u4e00-\u9fff]", text) if lang == "zh" else re.findall(r"[a-z']+", text.lower())
-
-
-def distinct(texts: Sequence[str], lang: str, n: int) -> float:
-    """Unique n-grams over all n-grams.
-
-    >>> distinct(["a b a b"], "en", 1), distinct(["a b a b"], "en", 2)
-    (0.5, 0.6666666666666666)
-    """
-    grams = [tuple(u[i : i + n]) for t in texts for u in [units(t, lang)] for i in range(len(u) - n + 1)]
-    return len(set(grams)) / max(1, len(grams))
-
-
-def bleu(hyp: list[str], refs: list[list[str]], n_max: int = 4) -> float:
-    """Corpus-style BLEU-4 of one hypothesis against references (add-one smoothing)."""
-    if not hyp:
-        return 0.0
-    logp = 0.0
-    for n in range(1, n_max + 1):
-        h = Counter(tuple(hyp[i : i + n]) for i in range(len(hyp) - n + 1))
-        best: Counter = Counter()
-        for r in refs:
-            for g, c in Counter(tuple(r[i : i + n]) for i in range(len(r) - n + 1)).items():
-                best[g] = max(best[g], c)
-        match = sum(min(c, best[g]) for g, c in h.items())
-        total = max(1, sum(h.values()))
-        logp += math.log((match + 1) / (total + 1)) / n_max
-    closest = min((abs(len(r) - len(hyp)), len(r)) for r in refs)[1]
-    bp = 1.0 if len(hyp) > closest else math.exp(1 - closest / max(1, len(hyp)))
-    return bp * math.exp(logp)
-
-
-def self_bleu(texts: Sequence[str], lang: str) -> float:
-    toks = [units(t, lang) for t in texts]
-    return sum(bleu(toks[i], toks[:i] + toks[i + 1 :]) for i in range(len(toks))) / max(1, len(toks))
 
 
 def val_loss(model_path: str, wheel: str, sdist: str) -> dict:

@@ -103,10 +103,6 @@ def melody_of(name: str, data: bytes) -> list[int]:
     return melody_pitches(read_music_bytes(name, data))
 
 
-def check_item(index: Any, modality: str, item: Any) -> Verdict:
-    return index.check(item)
-
-
 # ---------------------------------------------------------------- jobs
 
 
@@ -187,7 +183,6 @@ def kind_of(name: str, data: bytes) -> str:
     return "text"
 
 
-MODALITY_OF_KIND = {"image": "image", "music": "music", "text": "text"}
 SHIPPED_BY_MODALITY = {"text": "text-poet", "image": "image-diffusion", "music": "music-melody"}
 
 
@@ -225,7 +220,7 @@ def check_bytes(name: str, data: bytes, extra: Sequence[tuple[str, Any]] = ()) -
     """A file's kind and its verdicts against the shipped index of its modality and every extra
     ``(modality, index)`` of the same modality."""
     kind = kind_of(name, data)
-    modality = MODALITY_OF_KIND[kind]
+    modality = kind  # the kinds of file are the modalities
     item = item_of(kind, name, data)
     indexes = [idx for m, idx in extra if m == modality]
     base = shipped(SHIPPED_BY_MODALITY[modality])
@@ -234,7 +229,7 @@ def check_bytes(name: str, data: bytes, extra: Sequence[tuple[str, Any]] = ()) -
     if not indexes:
         raise MuseforgeError(f"no {modality} index is installed; build one with "
                              "'museforge check --build DIR'")
-    return modality, [check_item(idx, modality, item) for idx in indexes]
+    return modality, [idx.check(item) for idx in indexes]
 
 
 # ---------------------------------------------------------------- building
@@ -262,7 +257,7 @@ def read_folder(folder: Path) -> tuple[dict[str, list[tuple[str, Any]]], list[st
         except (MuseforgeError, OSError) as err:
             skipped.append(f"{name}: {err}")
             continue
-        items[MODALITY_OF_KIND[kind]].append((name, item))
+        items[kind].append((name, item))
     return {m: v for m, v in items.items() if v}, skipped
 
 
