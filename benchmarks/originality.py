@@ -11,14 +11,15 @@ Precision and recall are per edit type, the negatives shared: precision = found 
 negatives called copy). Held-out items that are the same work as a training item (anthologies
 repeat poems, collections repeat tunes) are true copies, not negatives: they are told apart by
 a second, independent measure (whole-text similarity, ``difflib``, of at least 0.6 to the
-nearest training item) and counted.
+nearest training item; for tunes, of their interval sequences) and counted.
 
 * text: Tang poems and Shakespeare (the poet's corpus); edits: punctuation changed, variant
   (traditional) characters, two lines swapped, one character changed per couplet; generated:
   the learned poet's poems.
 * music: the folk tunes (the melody model's corpus, from the cache ``recipes/music_data.py``
-  fills); edits: transposed, tempo changed, one note changed; generated: the folk continuer's
-  and the learned composer's melodies.
+  fills); edits: transposed, tempo changed, one note changed, one duration changed (the notes
+  after it move); generated: the folk continuer's and the learned composer's melodies. The same
+  tunes in a dotted rhythm throughout, and played with jittered onsets, are counted apart.
 * image: the procedural set of the diffusion model (``museforge dataset procedural``); edits:
   :data:`museforge.originality.image.IMAGE_EDITS`; generated: the diffusion model's images.
 """
@@ -151,47 +152,96 @@ def _music(args: argparse.Namespace, rng: random.Random) -> dict:
     from museforge.originality.tunes import TuneIndex, default_index, pitches_of
 
     tunes, _ = load_folk()
-    train = [(f"tune {i}", pitches_of(t["notes"])) for i, t in enumerate(tunes) if not t["test"]]
-    held = [pitches_of(t["notes"]) for t in tunes if t["test"]]
+    train = [(f"tune {i}", t["notes"]) for i, t in enumerate(tunes) if not t["test"]]
+    held = [t["notes"] for t in tunes if t["test"]]
     index = TuneIndex.build(train)
     index.thresholds = default_index().thresholds
+    pitched = lambda n: np.flatnonzero(n[:, 0] >= 0).tolist()  # noqa: E731
 
-    def one_note(p: list[int]) -> list[int]:
-        i = rng.randrange(len(p))
-        return [*p[:i], p[i] + rng.choice([-2, -1, 1, 2]), *p[i + 1:]]
+    def one_note(n: np.ndarray) -> np.ndarray:
+        n = n.copy()
+        n[rng.choice(pitched(n)), 0] += rng.choice([-2, -1, 1, 2])
+        return n
 
-    def transpose(p: list[int]) -> list[int]:
-        step = rng.choice([-7, -5, -3, 2, 4, 5])
-        return [x + step for x in p]
+    def one_duration(n: np.ndarray) -> np.ndarray:
+        n = n.copy()
+        i = rng.choice(pitched(n)[:-1])
+        longer = n[i, 1] * rng.choice([0.5, 1.5, 2.0]) - n[i, 1]
+        n[i, 1] += longer
+        n[n[:, 2] > n[i, 2], 2] += longer  # the notes after it move
+        return n
 
-    edits = {"transposed": transpose,
-             "tempo changed": lambda p: list(p),  # durations are not compared: the pitches stay
-             "one note changed": one_note}
-    picks = rng.sample([p for _, p in train if len(p) >= 24], args.n)
-    found = {name: [index.check(edit(p)).label == "copy" for p in picks] for name, edit in edits.items()}
+    def transpose(n: np.ndarray) -> np.ndarray:
+        n = n.copy()
+        n[n[:, 0] >= 0, 0] += rng.choice([-7, -5, -3, 2, 4, 5])
+        return n
+
+    def tempo(n: np.ndarray) -> np.ndarray:
+        n = n.copy()
+        n[:, 1:] *= rng.choice([0.5, 2 / 3, 1.5, 2.0])
+        return n
+
+    edits = {
+        "transposed": transpose,
+        "tempo changed": tempo,
+        "one note changed": one_note,
+        "one duration changed": one_duration,
+    }
+    picks = rng.sample([n for _, n in train if len(pitches_of(n)) >= 24], args.n)
+    found = {name: [index.check(edit(n)).label == "copy" for n in picks] for name, edit in edits.items()}
     negatives, duplicates = [], 0
-    for p in held:
-        score, matches = index.score(p)
+    for n in held:
+        score, matches = index.score(n)
         if matches:
-            near = train[_tune_id(train, matches[0].item)][1]
-            if difflib.SequenceMatcher(None, p, near).ratio() >= SIMILAR_WORK:
+            near = np.diff(pitches_of(train[_tune_id(train, matches[0].item)][1])).tolist()
+            mine = np.diff(pitches_of(n)).tolist()  # intervals: a transposed duplicate is one too
+            if difflib.SequenceMatcher(None, mine, near).ratio() >= SIMILAR_WORK:
                 duplicates += 1
                 continue
         negatives.append(index.thresholds.label(score) == "copy")
     generated = _generated_melodies(args.generated)
-    negatives += [index.check(p).label == "copy" for p in generated]
-    return _table("Melodies (music)", found, negatives,
-                  {"held-out duplicates of training tunes": duplicates, "generated": len(generated)})
+    negatives += [index.check(n).label == "copy" for n in generated]
+    dotted = [index.check(_dotted(n)).label for n in picks]
+    jitter = np.random.default_rng(0)
+    played = {q: sum(index.check(_jittered(n, q, jitter)).label == "copy" for n in picks)
+              for q in (0.02, 0.04)}
+    return _table(
+        "Melodies (music)",
+        found,
+        negatives,
+        {
+            "held-out duplicates of training tunes": duplicates,
+            "generated": len(generated),
+            "in a dotted rhythm throughout (not counted), copy / similar":
+                f"{dotted.count('copy')} / {dotted.count('similar')} of {len(picks)}",
+            "onsets jittered by up to 0.02 / 0.04 quarter (not counted), copy":
+                f"{played[0.02]} / {played[0.04]} of {len(picks)}",
+        },
+    )
 
 
-def _tune_id(train: Sequence[tuple[str, list[int]]], name: str) -> int:
+def _dotted(notes: np.ndarray) -> np.ndarray:
+    """The tune's pitches in a long-short dotted rhythm throughout."""
+    n = notes[notes[:, 0] >= 0].copy()
+    n[:, 1] = np.resize([0.75, 0.25], len(n))
+    n[:, 2] = np.cumsum(n[:, 1]) - n[:, 1]
+    return n
+
+
+def _jittered(notes: np.ndarray, quarters: float, rng: np.random.Generator) -> np.ndarray:
+    """The tune as played by hand: every onset moved by up to ``quarters`` either way."""
+    n = notes.copy()
+    n[:, 2] += rng.uniform(-quarters, quarters, len(n))
+    return n
+
+
+def _tune_id(train: Sequence[tuple[str, Any]], name: str) -> int:
     return next(i for i, (n, _) in enumerate(train) if n == name)
 
 
-def _generated_melodies(n: int) -> list[list[int]]:
+def _generated_melodies(n: int) -> list[np.ndarray]:
     from museforge.jobs import run
-    from museforge.music.guard import melody_pitches
-    from museforge.music.io import read_music_bytes
+    from museforge.originality.service import melody_of
 
     out = []
     for i in range(n):
@@ -199,7 +249,7 @@ def _generated_melodies(n: int) -> list[list[int]]:
         params = {"bars": 8} if i % 2 else {"motif": "D4:0.5 E4:0.5 F4 A4 D5:2", "bars": 8}
         work = run(engine, params, seed=2000 + i, prompt=["a quiet dawn", "a wild dance"][i % 2])
         mid = next(f for f in work.files if f.name.endswith(".mid"))
-        out.append(melody_pitches(read_music_bytes(mid.name, mid.data)))
+        out.append(melody_of(mid.name, mid.data))
     return out
 
 

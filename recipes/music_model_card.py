@@ -53,9 +53,22 @@ CARDS = {
                 "as unclear: treat this model (and its n-gram index) as non-commercial. "
                 "Retraining without `essenFolksong` (drop it from `FOLK_DIRS`) removes that "
                 "restriction.",
-        "recipe": "python recipes/music_data.py && python recipes/music_melody.py --minutes 8",
+        "recipe": "python recipes/music_data.py && python recipes/music_melody.py --steps 3000",
     },
 }
+
+
+def _sections(path: Path, headings: tuple[str, ...]) -> str:
+    """The sections under ``headings`` of an existing card (written by other recipes), kept."""
+    if not path.is_file():
+        return ""
+    out, keep = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            keep = line.strip() in headings
+        if keep:
+            out.append(line)
+    return "\n".join(out) + "\n" if out else ""
 
 
 def main() -> None:
@@ -99,7 +112,8 @@ def main() -> None:
             "that figure is per token of all four voices serialised, unconditioned, on a "
             "different split and tokenisation, so the numbers are not directly comparable.", "",
         ]
-    (folder / "README.md").write_text("\n".join(lines))
+    kept = _sections(folder / "README.md", ("## Originality index",))
+    (folder / "README.md").write_text("\n".join(lines) + ("\n" + kept if kept else ""))
     print(folder / "README.md")
 
 

@@ -46,12 +46,11 @@ def cmd_poems(args: argparse.Namespace) -> int:
 
 def cmd_melodies(args: argparse.Namespace) -> int:
     from museforge.music.data import load_folk
-    from museforge.originality.tunes import FILE, TuneIndex, calibrate_index, pitches_of
+    from museforge.originality.tunes import FILE, TuneIndex, calibrate_index
 
     t0 = time.perf_counter()
     tunes, sha = load_folk()
-    named = [(f"{t['source']} tune {i + 1} ({t['meter']})", pitches_of(t["notes"]))
-             for i, t in enumerate(tunes)]
+    named = [(f"{t['source']} tune {i + 1} ({t['meter']})", t["notes"]) for i, t in enumerate(tunes)]
     train = [n for n, t in zip(named, tunes, strict=True) if not t["test"]]
     held = [p for (_, p), t in zip(named, tunes, strict=True) if t["test"]]
     calib = TuneIndex.build(train)

@@ -100,8 +100,61 @@ OTHER = [60, 67, 65, 64, 62, 60, 72, 71, 69, 67, 65, 64, 62, 67, 60, 59, 60, 64,
 
 def _tunes() -> tunes.TuneIndex:
     index = tunes.TuneIndex.build([("the tune", TUNE), ("another", OTHER)])
-    index.thresholds = Thresholds(0.2, 0.5, tunes.MEASURE)
+    index.thresholds = Thresholds(0.2, 0.55, tunes.MEASURE)
     return index
+
+
+def _notes(pitches: list[int], iois: list[float]) -> np.ndarray:
+    """A ``(n, 3)`` note array (pitch, duration, onset) playing ``pitches`` at ``iois``."""
+    t = np.resize(np.asarray(iois, dtype=np.float64), len(pitches))
+    return np.column_stack([pitches, t, np.cumsum(t) - t])
+
+
+JIG = [0.5, 0.25, 0.25, 1.0, 0.5, 0.5]
+"""A rhythm for TUNE: long-short-short, a held note, two even."""
+
+
+def test_a_transposed_tune_at_another_tempo_with_rests_scores_one():
+    index = tunes.TuneIndex.build([("the tune", _notes(TUNE, JIG)), ("another", OTHER)])
+    index.thresholds = Thresholds(0.2, 0.55, tunes.MEASURE)
+    slower = _notes([p - 5 for p in TUNE], [1.5 * t for t in JIG])
+    assert slower[9, 1] == 1.5
+    slower[9, 1] = 0.5  # played short, then a rest: the next note starts when it did
+    slower = np.insert(slower, 10, [-1, 1.0, slower[9, 2] + 0.5], axis=0)
+    verdict = index.check(slower)
+    assert verdict.score == 1.0 and verdict.label == "copy" and verdict.matches[0].item == "the tune"
+    assert verdict.matches[0].detail == "25 of 25 runs in their rhythm, 25 in any rhythm"
+
+
+def test_rhythm_counts_one_duration_breaks_nine_runs_and_a_new_rhythm_is_only_similar():
+    index = tunes.TuneIndex.build([("the tune", _notes(TUNE, JIG)), ("another", OTHER)])
+    index.thresholds = Thresholds(0.2, 0.55, tunes.MEASURE)
+    longer = list(np.resize(JIG, len(TUNE)))
+    longer[16] *= 2  # note 16 held twice as long; the notes after it move
+    verdict = index.check(_notes(TUNE, longer))
+    assert verdict.score == pytest.approx((16 + 25) / 50) and verdict.label == "copy"
+    assert verdict.matches[0].detail == "16 of 25 runs in their rhythm, 25 in any rhythm"
+    even = index.check(TUNE)  # the same pitches in even notes: no run keeps its rhythm
+    assert even.score == 0.5 and even.label == "similar" and even.matches[0].item == "the tune"
+    assert even.matches[0].detail == "0 of 25 runs in their rhythm, 25 in any rhythm"
+
+
+def test_an_index_of_the_pitch_only_features_is_refused(tmp_path):
+    path = tmp_path / "old.npz"
+    meta = {"format": 1, "features": "tune-interval-8grams:v1", "name": "tunes", "count": 1}
+    as_bytes = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez_compressed(
+        path,
+        codes=np.arange(3),
+        tunes=np.zeros(3, np.uint32),
+        names=np.frombuffer(b"a", np.uint8),
+        meta=as_bytes,
+    )
+    with pytest.raises(MuseforgeError, match=r"built from 'tune-interval-8grams:v1'.*rebuild it") as err:
+        tunes.TuneIndex.load(path)
+    assert tunes.FEATURES in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(MuseforgeError, match="rebuild it"):
+        service.load_index(path)
 
 
 @pytest.mark.parametrize("edit", ["transposed", "one note", "tempo"])
@@ -123,6 +176,37 @@ def test_an_unrelated_melody_is_original_and_the_tune_file_round_trips(tmp_path)
     path.write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(MuseforgeError, match="cannot read the tune index"):
         tunes.TuneIndex.load(path)
+
+
+def _shipped_tunes() -> tunes.TuneIndex:
+    from museforge.runtime import models_root
+
+    path = models_root() / "music-melody" / tunes.FILE
+    if not path.is_file():
+        pytest.skip("no shipped tune index")
+    assert path.stat().st_size < 2_000_000
+    return tunes.TuneIndex.load(path)
+
+
+def test_the_shipped_tune_index_is_built_and_calibrated_for_these_features():
+    index = _shipped_tunes()
+    t = index.thresholds
+    assert t is not None and t.measure == tunes.MEASURE and 0 < t.similar < t.copy < 1
+    assert t.calibration["heldout"]["max"] < t.copy and t.calibration["train"]["p95"] >= t.copy
+
+
+def test_a_shipped_training_tune_transposed_and_slower_is_a_copy():
+    from museforge.music.data import cache_dir, load_folk
+
+    if not (cache_dir() / "folk.npz").is_file():
+        pytest.skip("no cached folk tunes (recipes/music_data.py)")
+    index = _shipped_tunes()
+    notes = load_folk()[0][7]["notes"].copy()
+    notes[notes[:, 0] >= 0, 0] += 5
+    notes[:, 1:] *= 1.5
+    verdict = index.check(notes)
+    assert verdict.score == 1.0 and verdict.label == "copy"
+    assert verdict.matches[0].item.endswith("tune 8 (2/4)")
 
 
 def test_calibration_leaves_duplicates_out_and_counts_them():

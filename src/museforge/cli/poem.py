@@ -15,7 +15,7 @@ from museforge.files import read_at_most
 MAX_PROMPT = 2000
 MAX_POEM_CHARS = 100_000
 """The longest poem read by --check or --from, in characters."""
-LEARNED_ONLY = ("model", "rhymes", "keep", "temperature", "top_k", "top_p", "repetition_penalty",
+LEARNED_ONLY = ("model", "keep", "temperature", "top_k", "top_p", "repetition_penalty",
                 "no_repeat_ngram", "min_new_tokens", "max_new_tokens", "stop", "mood_strength", "guard")
 
 
@@ -123,7 +123,7 @@ def _values(args: argparse.Namespace) -> tuple[dict, dict]:
             raise MuseforgeError(f"--{extra[0].replace('_', '-')} is for the learned poet; drop it or "
                                  "use --engine learned-poet")
         form = "auto" if args.form == "free" else args.form
-        return {"form": form}, inputs
+        return {"form": form, **{k: values[k] for k in ("rhymes",) if k in values}}, inputs
     values["form"] = args.form
     if args.stop:
         values["stop"] = "\n".join(args.stop)

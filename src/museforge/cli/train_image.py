@@ -28,7 +28,13 @@ def add_train_image_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
         "OUT/README.md, and OUT/training-state.pt, from which the same command resumes after an "
         "interruption. Use the result with 'museforge imagine PROMPT --model OUT'.",
     )
-    p.add_argument("--data", required=True, type=Path, metavar="DIR", help="the folder of images")
+    p.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="the folder of images, or a data set made by 'museforge data ingest'",
+    )
     p.add_argument(
         "--out", type=Path, metavar="OUT", help="the model folder (default: ./image-model-DIRNAME)"
     )
@@ -38,6 +44,12 @@ def add_train_image_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
         default="builtin",
         metavar="MODEL",
         help="'builtin' (default), a museforge diffusion model file or folder, or 'scratch'",
+    )
+    p.add_argument(
+        "--use",
+        choices=("research", "commercial"),
+        default="research",
+        help="what the model is for; a data set whose licences exclude it is refused (default research)",
     )
     p.add_argument("--steps", type=int, default=1000, help="optimizer steps (default 1000)")
     p.add_argument(
@@ -121,8 +133,17 @@ def cmd_train_image(args: argparse.Namespace) -> int:
         for name in (STATE, "model.safetensors"):
             (out / name).unlink(missing_ok=True)
     size = load_model(base).unet.cfg.sample_size if base else 64
+    licences: dict[str, int] = {}
+    if (data_dir / "manifest.parquet").is_file():
+        from museforge.train.datasets import open_training_data
+
+        licences = open_training_data(data_dir, "image", args.use).licences
     with StageProgress(enabled=not args.quiet) as progress:
         data = load_images(data_dir, size, "train", progress=progress)
+        try:
+            held_out = load_images(data_dir, size, "held-out")
+        except MuseforgeError:
+            held_out = None
     if not args.quiet:
         for line in data.skipped[:5]:
             print(f"  skipped {line}", file=sys.stderr)
@@ -164,6 +185,7 @@ def cmd_train_image(args: argparse.Namespace) -> int:
         base=base,
         log=lambda s: print(s, file=sys.stderr) if not args.quiet else None,
         progress=show,
+        held_out=held_out,
     )
     if model.upscaler is None and builtin_path().is_file():
         model.upscaler = load_model(builtin_path()).upscaler  # a model from scratch borrows the x4 upscaler
@@ -184,7 +206,7 @@ def cmd_train_image(args: argparse.Namespace) -> int:
     path = model.save(
         out / "model.safetensors", data_sha256=data.manifest_sha256, recipe=command, training=training
     )
-    _write_card(out, model.name, data_dir, data.manifest_sha256, training, command)
+    _write_card(out, model.name, data_dir, data.manifest_sha256, training, command, licences, args.use)
     if not args.quiet:
         print(
             f"{path}: {training['steps']} steps in {training['minutes']} min; use it with "
@@ -194,15 +216,24 @@ def cmd_train_image(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_card(out: Path, name: str, data: Path, sha: str, training: dict, command: str) -> None:
+def _write_card(
+    out: Path,
+    name: str,
+    data: Path,
+    sha: str,
+    training: dict,
+    command: str,
+    licences: dict[str, int],
+    use: str,
+) -> None:
     from museforge.atomic import write_file
 
     base = training["base"]
     text = f"""# {name}
 
 A museforge diffusion model {"trained from scratch" if base == "scratch" else f"fine-tuned from `{base}`"} on
-{training["images"]} images of `{data}` (captions from the `.txt` files beside them; one image in ten
-held out). Training-data manifest SHA-256 `{sha}`. The images' licence is their owner's to check.
+{training["images"]} images of `{data}` ({_split_text(licences)}).
+Training-data manifest SHA-256 `{sha}`. {_licence_text(licences, use)}
 
 - {training["steps"]} steps at batch {training["batch"]}, learning rate {training["lr"]:g}, in
   {training["minutes"]} min on {training["machine"]}.
@@ -210,3 +241,16 @@ held out). Training-data manifest SHA-256 `{sha}`. The images' licence is their 
 - Sample grids: `samples/`. Use: `museforge imagine "PROMPT" --model {out}`.
 """
     write_file(out / "README.md", text.encode())
+
+
+def _licence_text(licences: dict[str, int], use: str) -> str:
+    if not licences:
+        return "The images' licence is their owner's to check (a folder, not a data set with licences)."
+    listed = ", ".join(f"`{spdx}` ({n})" for spdx, n in licences.items())
+    return f"Declared use: {use}; the images' licences, each permitting it: {listed}."
+
+
+def _split_text(licences: dict[str, int]) -> str:
+    if licences:
+        return "a data set: captions from its manifest, its own held-out split"
+    return "captions from the `.txt` files beside them; one image in ten held out"

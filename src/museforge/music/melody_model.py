@@ -109,11 +109,13 @@ class MelodyModel(nn.Module):
         h = self.drop(h)
         return self.p_head(h), self.d_head(h + self.next_p_emb(next_p)), hidden
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean NLL per note of the pitch and of the duration, over ``batch['mask']``."""
+    def loss(self, batch: dict[str, torch.Tensor], keep: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean NLL per note of the pitch and of the duration, over ``batch['mask']`` (and
+        ``keep``, a loss mask such as ``museforge.originality.novelty.goldfish_keep``'s, when given)."""
         lp, ld, _ = self(batch["prev_p"], batch["prev_d"], batch["pos"], batch["meter"], batch["mode"],
                          batch["next_p"])
-        m = batch["mask"].float()
+        m = batch["mask"].float() if keep is None else (batch["mask"] & keep.bool()).float()
         nll_p = F.cross_entropy(lp.transpose(1, 2), batch["next_p"], reduction="none")
         nll_d = F.cross_entropy(ld.transpose(1, 2), batch["next_d"], reduction="none")
         return (nll_p * m).sum() / m.sum(), (nll_d * m).sum() / m.sum()

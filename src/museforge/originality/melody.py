@@ -48,6 +48,10 @@ GUARD_DISTINCTIVE = False
 """The guard's policy: block any corpus run (False) or only distinctive ones (True)."""
 CLIP = 24
 BASE = 2 * CLIP + 1
+RHYTHM_CLIP = 6
+"""Rhythm ratios are kept in half-octave steps (log2 of the ratio, rounded to halves), up to
+three octaves (a ratio of 8) either way."""
+RHYTHM_BASE = 2 * RHYTHM_CLIP + 1
 T = TypeVar("T")
 
 
@@ -67,6 +71,26 @@ def interval_codes(pitches: Sequence[int], n: int = NGRAM) -> np.ndarray:
     iv = np.clip(np.diff(p), -CLIP, CLIP) + CLIP
     windows = np.lib.stride_tricks.sliding_window_view(iv, n)
     return windows @ (BASE ** np.arange(n, dtype=np.int64))
+
+
+def rhythm_codes(iois: Sequence[float], n: int = NGRAM) -> np.ndarray:
+    """The packed codes of every run of ``n`` consecutive rhythm ratios of a line's inter-onset
+    intervals: each note's time to the next against the previous note's, as log2 rounded to
+    halves and clipped to +-3 (13 symbols; ``13 ** 8`` fits an int64 exactly). Run ``w`` lines up
+    with the interval run ``w`` of :func:`interval_codes` (both span notes ``w .. w + n``), and a
+    change of tempo leaves every code as it is.
+
+    >>> rhythm_codes([1, 1, 2], n=2).tolist() == [6 + (2 + 6) * 13]
+    True
+    >>> bool((rhythm_codes([0.5, 0.25, 0.25, 1.0], 2) == rhythm_codes([3, 1.5, 1.5, 6], 2)).all())
+    True
+    """
+    t = np.maximum(np.asarray(iois, dtype=np.float64), 1e-9)
+    if t.size < n + 1:
+        return np.zeros(0, dtype=np.int64)
+    steps = np.clip(np.rint(2 * np.log2(t[1:] / t[:-1])), -RHYTHM_CLIP, RHYTHM_CLIP).astype(np.int64)
+    windows = np.lib.stride_tricks.sliding_window_view(steps + RHYTHM_CLIP, n)
+    return windows @ (RHYTHM_BASE ** np.arange(n, dtype=np.int64))
 
 
 @dataclass

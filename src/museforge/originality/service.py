@@ -6,7 +6,7 @@ modality   index (shipped beside its model)             item
 =========  ==========================================  =============================
 text       :class:`~museforge.originality.poems.PoemIndex`   a poem's lines
 image      :class:`~museforge.originality.image.ImageIndex`  an RGB image
-music      :class:`~museforge.originality.tunes.TuneIndex`   a melody's pitches
+music      :class:`~museforge.originality.tunes.TuneIndex`   a melody's notes
 =========  ==========================================  =============================
 
 Rule engines learned from no data, and a person's own model (a Stable Diffusion checkpoint, a
@@ -95,12 +95,14 @@ def image_of(data: bytes, name: str = "image") -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def melody_of(name: str, data: bytes) -> list[int]:
-    """The pitches of the top line of MIDI or MusicXML bytes."""
-    from museforge.music.guard import melody_pitches
+def melody_of(name: str, data: bytes) -> np.ndarray:
+    """The top line of MIDI or MusicXML bytes as a ``(n, 3)`` note array (pitch, duration,
+    onset in quarters)."""
+    from museforge.music.io import melody_of as top_line
     from museforge.music.io import read_music_bytes
 
-    return melody_pitches(read_music_bytes(name, data))
+    line = top_line(read_music_bytes(name, data))
+    return np.array([(n.pitch, n.duration, n.start) for n in line], dtype=np.float64).reshape(-1, 3)
 
 
 # ---------------------------------------------------------------- jobs

@@ -134,8 +134,14 @@ class GPT(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None, past: KVCache | None = None
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        past: KVCache | None = None,
+        loss_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, KVCache]:
+        """``loss_mask`` (``targets``' shape, bool): the loss averages only the True targets
+        (``museforge.originality.novelty``); None counts every target but ``-1``."""
         _, t = idx.shape
         start = past[0][0].shape[2] if past else 0
         if start + t > self.config.block_size:
@@ -152,6 +158,8 @@ class GPT(nn.Module):
         if targets is None:
             return self.lm_head(x), None, cache
         logits = self.lm_head(x)
+        if loss_mask is not None:
+            targets = targets.masked_fill(~loss_mask.bool(), -1)
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
         return logits, loss, cache
 

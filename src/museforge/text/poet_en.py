@@ -1,9 +1,11 @@
-"""A rule-based composer of English quatrains (ABAB) and haiku from template lines.
+"""A rule-based composer of English quatrains (ABAB), sonnets and haiku from template lines.
 
 A line is an opening clause plus an adverbial ending: scene lines open with ``the + mood
 adjective + motif subject + verb`` ("The hidden pines lean"), the turn with a person acting,
 the close with a feeling; rhymes come from hand-grouped endings ("into the night", "beyond the
-light"), so every quatrain rhymes ABAB by construction. Haiku are searched for 5-7-5 syllables.
+light"), so every quatrain rhymes ABAB by construction. Sonnet lines add a filler ("once more")
+between clause and ending and are searched for ten syllables; haiku for 5-7-5. Several drafts are
+written and the learned model, as a critic, keeps the most fluent whose mood reads back right.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from museforge.emotion import Emotion, art_direction
 from museforge.emotion.moods import mood_words
+from museforge.text.critic import Critic
 from museforge.text.forms import line_syllables
 from museforge.text.poet_zh import detect_motifs
 
@@ -23,20 +26,62 @@ T = TypeVar("T")
 
 # (plural subject, plural verb) pairs per motif; every pair reads "the <adj> <subject> <verb>".
 SUBJECTS: dict[str, list[tuple[str, str]]] = {
-    "forest": [("pines", "lean"), ("oaks", "stand"), ("branches", "sway"), ("ferns", "tremble"),
-               ("leaves", "fall"), ("paths", "wind on")],
-    "mountain": [("peaks", "rise"), ("cliffs", "stand"), ("ridges", "climb"), ("stones", "wait"),
-                 ("clouds", "gather"), ("springs", "run")],
-    "river": [("waters", "run"), ("reeds", "bend"), ("currents", "turn"), ("ripples", "spread"),
-              ("willows", "lean"), ("boats", "drift")],
-    "sea": [("waves", "break"), ("tides", "return"), ("gulls", "cry"), ("sails", "fade"),
-            ("breakers", "roll"), ("shores", "wait")],
-    "city": [("streets", "hum"), ("towers", "stand"), ("lamps", "flicker"), ("windows", "glow"),
-             ("crowds", "pass"), ("bells", "ring")],
-    "flower": [("blossoms", "open"), ("petals", "fall"), ("roses", "bend"), ("gardens", "wake"),
-               ("lilies", "float"), ("vines", "climb")],
-    "village": [("rooftops", "rest"), ("chimneys", "smoke"), ("fields", "lie still"),
-                ("gates", "stand open"), ("orchards", "ripen"), ("lanes", "wind home")],
+    "forest": [
+        ("pines", "lean"),
+        ("oaks", "stand"),
+        ("branches", "sway"),
+        ("ferns", "tremble"),
+        ("leaves", "fall"),
+        ("paths", "wind on"),
+    ],
+    "mountain": [
+        ("peaks", "rise"),
+        ("cliffs", "stand"),
+        ("ridges", "climb"),
+        ("stones", "wait"),
+        ("clouds", "gather"),
+        ("springs", "run"),
+    ],
+    "river": [
+        ("waters", "run"),
+        ("reeds", "bend"),
+        ("currents", "turn"),
+        ("ripples", "spread"),
+        ("willows", "lean"),
+        ("boats", "drift"),
+    ],
+    "sea": [
+        ("waves", "break"),
+        ("tides", "return"),
+        ("gulls", "cry"),
+        ("sails", "fade"),
+        ("breakers", "roll"),
+        ("shores", "wait"),
+    ],
+    "city": [
+        ("streets", "hum"),
+        ("towers", "stand"),
+        ("lamps", "flicker"),
+        ("windows", "glow"),
+        ("crowds", "pass"),
+        ("bells", "ring"),
+    ],
+    "flower": [
+        ("blossoms", "open"),
+        ("petals", "fall"),
+        ("roses", "bend"),
+        ("gardens", "wake"),
+        ("lilies", "float"),
+        ("vines", "climb"),
+    ],
+    "village": [
+        ("rooftops", "rest"),
+        ("chimneys", "smoke"),
+        ("fields", "lie still"),
+        ("gates", "stand open"),
+        ("orchards", "ripen"),
+        ("lanes", "wind home"),
+    ],
     "moon": [("moonbeams", "fall"), ("shadows", "lengthen"), ("silver clouds", "drift")],
     "night": [("stars", "burn"), ("shadows", "gather"), ("lanterns", "flicker")],
     "wind": [("winds", "rise"), ("breezes", "wander"), ("gusts", "sweep on")],
@@ -44,6 +89,7 @@ SUBJECTS: dict[str, list[tuple[str, str]]] = {
     "snow": [("snowflakes", "fall"), ("drifts", "deepen"), ("frozen boughs", "bend")],
     "cloud": [("clouds", "drift"), ("skies", "open"), ("high clouds", "wander")],
 }
+
 
 @dataclass(frozen=True)
 class Voice:
@@ -107,22 +153,70 @@ def voice(emotion: Emotion) -> Voice:
 
 # Rhyme sets: endings that follow any clause. "motif:" restricts an ending to that motif.
 RHYMES: dict[str, list[str]] = {
-    "night": ["into the night", "beyond the light", "in silver light", "out of sight",
-              "in the failing light"],
-    "day": ["at the close of day", "along the way", "in the morning grey", "far away",
-            "till the break of day"],
-    "sea": ["sea:beside the sea", "forest:beneath the tree", "for none to see",
-            "where I long to be"],
+    "night": [
+        "into the night",
+        "beyond the light",
+        "in silver light",
+        "out of sight",
+        "in the failing light",
+    ],
+    "day": [
+        "at the close of day",
+        "along the way",
+        "in the morning grey",
+        "far away",
+        "till the break of day",
+    ],
+    "sea": ["sea:beside the sea", "forest:beneath the tree", "for none to see", "where I long to be"],
     "stone": ["all alone", "on weathered stone", "into the unknown", "where the winds have blown"],
-    "snow": ["snow:through drifts of snow", "river:where rivers flow", "soft and slow",
-             "far below"],
+    "snow": ["snow:through drifts of snow", "river:where rivers flow", "soft and slow", "far below"],
     "rain": ["rain:in the falling rain", "across the plain", "down the lane", "once again"],
     "sound": ["without a sound", "on sacred ground", "all around", "where dreams are found"],
-    "deep": ["where the shadows sleep", "in the silence deep", "on the hillside steep",
-             "where the willows weep"],
+    "deep": [
+        "where the shadows sleep",
+        "in the silence deep",
+        "on the hillside steep",
+        "where the willows weep",
+    ],
     "star": ["beneath a distant star", "near and far", "wherever we are"],
     "song": ["all the evening long", "in a wordless song", "where the winds are strong"],
+    "sky": [
+        "across the sky",
+        "as the hours go by",
+        "where the swallows fly",
+        "with a quiet sigh",
+        "as the years pass by",
+    ],
+    "home": ["far from home", "sea:through the foam", "where the wanderers roam", "beneath the dome"],
+    "heart": ["deep in my heart", "before we part", "where the old roads start", "set apart"],
+    "air": ["in the evening air", "beyond compare", "here and there", "without a care"],
+    "gold": [
+        "in green and gold",
+        "as the tale is told",
+        "in the morning cold",
+        "where the bells have tolled",
+    ],
+    "hill": ["upon the hill", "against my will", "so calm and still", "where the waters spill"],
+    "shore": ["along the shore", "sea:on the ocean floor", "as once before", "beside the door"],
+    "grace": ["with gentle grace", "in this quiet place", "face to face", "without a trace"],
+    "year": ["year after year", "when the skies are clear", "far and near", "as the dusk draws near"],
+    "rest": ["towards the west", "within my breast", "at last to rest", "on the mountain crest"],
 }
+FILLERS = (
+    "",
+    "now",
+    "still",
+    "again",
+    "once more",
+    "so slowly",
+    "in silence",
+    "as ever",
+    "while I wait",
+    "through the hours",
+    "and softly",
+    "for a while",
+)
+"""Words that may stand between a clause and its ending, to bring a line to its syllables."""
 
 
 def _pick(items: Sequence[T], rng: np.random.Generator) -> T:
@@ -131,7 +225,8 @@ def _pick(items: Sequence[T], rng: np.random.Generator) -> T:
 
 def _subjects(prompt: str, rng: np.random.Generator) -> tuple[list[str], list[tuple[str, str]]]:
     motifs = [m for m in detect_motifs(prompt) if m in SUBJECTS] or [
-        str(rng.choice(["forest", "river", "mountain"]))]
+        str(rng.choice(["forest", "river", "mountain"]))
+    ]
     pairs = [p for m in motifs[:2] for p in SUBJECTS[m]]
     return motifs, pairs
 
@@ -159,8 +254,7 @@ def _two_rhymes(endings: list[str], rng: np.random.Generator) -> list[str]:
     return [first, second]
 
 
-def _scene(adjs: list[str], pairs: list[tuple[str, str]], rng: np.random.Generator,
-           used: set[str]) -> str:
+def _scene(adjs: list[str], pairs: list[tuple[str, str]], rng: np.random.Generator, used: set[str]) -> str:
     for _ in range(20):
         adj, (noun, verb) = _pick(adjs, rng), _pick(pairs, rng)
         if adj not in used and noun not in used:
@@ -169,8 +263,31 @@ def _scene(adjs: list[str], pairs: list[tuple[str, str]], rng: np.random.Generat
     return f"the {adj} {noun} {verb}"
 
 
-def compose_quatrain(prompt: str, emotion: Emotion, rng: np.random.Generator) -> tuple[str, list[str]]:
-    """A title and four lines rhymed ABAB."""
+def compose_quatrain(
+    prompt: str, emotion: Emotion, rng: np.random.Generator, critic: Critic | None = None, drafts: int = 6
+) -> tuple[str, list[str]]:
+    """A title and four lines rhymed ABAB: ``drafts`` candidates (with a critic), the most fluent
+    whose mood reads back as the one asked."""
+    cands = [_quatrain(prompt, emotion, rng) for _ in range(drafts if critic is not None else 1)]
+    return cands[_best(cands, emotion, critic)]
+
+
+def _best(cands: list[tuple[str, list[str]]], emotion: Emotion, critic: Critic | None) -> int:
+    """The candidate whose mood reads back as asked, then the most fluent (the first on a tie)."""
+    if critic is None or len(cands) == 1:
+        return 0
+    from museforge.emotion import detect_emotion
+
+    keys = []
+    for _, lines in cands:
+        body = "\n".join(lines) + "\n"
+        keys.append(
+            (detect_emotion(body, "en").label != emotion.label, round(critic.text_loss("<verse>\n", body), 4))
+        )
+    return min(range(len(cands)), key=lambda i: (keys[i], i))
+
+
+def _quatrain(prompt: str, emotion: Emotion, rng: np.random.Generator) -> tuple[str, list[str]]:
     motifs, pairs = _subjects(prompt, rng)
     adjs = _adjectives(emotion)
     words = voice(emotion)
@@ -188,8 +305,17 @@ def compose_quatrain(prompt: str, emotion: Emotion, rng: np.random.Generator) ->
     return _title(motifs, adjs, rng), lines
 
 
-def compose_haiku(prompt: str, emotion: Emotion, rng: np.random.Generator,
-                  tries: int = 300) -> tuple[str, list[str]]:
+def compose_haiku(
+    prompt: str, emotion: Emotion, rng: np.random.Generator, critic: Critic | None = None, drafts: int = 4
+) -> tuple[str, list[str]]:
+    """A title and three lines of 5, 7 and 5 syllables; with a critic, the best of ``drafts``."""
+    cands = [_haiku(prompt, emotion, rng) for _ in range(drafts if critic is not None else 1)]
+    return cands[_best(cands, emotion, critic)]
+
+
+def _haiku(
+    prompt: str, emotion: Emotion, rng: np.random.Generator, tries: int = 300
+) -> tuple[str, list[str]]:
     """A title and three lines searched for 5, 7 and 5 syllables."""
     motifs, pairs = _subjects(prompt, rng)
     adjs = _adjectives(emotion)
@@ -197,10 +323,16 @@ def compose_haiku(prompt: str, emotion: Emotion, rng: np.random.Generator,
     endings = [e for k in RHYMES for e in _endings(k, motifs)]
     makers = [
         lambda: f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))}",
-        lambda: (f"{_pick(words.turns, rng)} {_pick(endings, rng)}" if rng.random() < 0.5
-                 else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))} {_pick(endings, rng)}"),
-        lambda: (_pick(words.feelings, rng).removeprefix("and ") if rng.random() < 0.5
-                 else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))}"),
+        lambda: (
+            f"{_pick(words.turns, rng)} {_pick(endings, rng)}"
+            if rng.random() < 0.5
+            else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))} {_pick(endings, rng)}"
+        ),
+        lambda: (
+            _pick(words.feelings, rng).removeprefix("and ")
+            if rng.random() < 0.5
+            else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))}"
+        ),
     ]
     lines = []
     for need, make in zip((5, 7, 5), makers, strict=True):
@@ -217,9 +349,111 @@ def compose_haiku(prompt: str, emotion: Emotion, rng: np.random.Generator,
     return _title(motifs, adjs, rng), lines
 
 
+def compose_sonnet(
+    prompt: str, emotion: Emotion, rng: np.random.Generator, critic: Critic | None = None, drafts: int = 2
+) -> tuple[str, list[str]]:
+    """A title and fourteen lines of ten syllables rhymed ABAB CDCD EFEF GG."""
+    cands = [_sonnet(prompt, emotion, rng) for _ in range(drafts if critic is not None else 1)]
+    return cands[_best(cands, emotion, critic)]
+
+
+_SONNET_ROLES = (
+    "scene",
+    "scene",
+    "scene",
+    "scene",
+    "scene",
+    "turn",
+    "scene",
+    "turn",
+    "turn",
+    "scene",
+    "turn",
+    "feel",
+    "feel",
+    "feel",
+)
+_SONNET_RHYMES = (0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 6)
+
+
+def _sonnet(prompt: str, emotion: Emotion, rng: np.random.Generator) -> tuple[str, list[str]]:
+    motifs, pairs = _subjects(prompt, rng)
+    adjs = _adjectives(emotion)
+    words = voice(emotion)
+    pending = [str(k) for k in rng.permutation([k for k in RHYMES if len(_endings(k, motifs)) >= 2])]
+    used: set[str] = set()
+    lines: dict[int, str] = {}
+    for group in range(7):  # each rhyme pair from the first rhyme set whose endings fit ten syllables
+        at = [i for i, g in enumerate(_SONNET_RHYMES) if g == group]
+        for key in pending:
+            pair = _two_rhymes(_endings(key, motifs), rng)
+            written = []
+            for i, ending in zip(at, pair, strict=True):
+                line = _ten(
+                    _SONNET_ROLES[i], ending, adjs, pairs, words, rng, used, [*lines.values(), *written]
+                )
+                if line is None:
+                    break
+                written.append(line)
+            if len(written) == 2:
+                lines.update(zip(at, written, strict=True))
+                pending.remove(key)
+                break
+        else:
+            raise RuntimeError("no rhyme set fits a sonnet line")  # a guard, not a path
+    ordered = [lines[i] for i in range(14)]
+    ordered = [ln[0].upper() + ln[1:] + ("." if i in (3, 7, 11, 13) else ",") for i, ln in enumerate(ordered)]
+    return _title(motifs, adjs, rng), ordered
+
+
+def _ten(
+    role: str,
+    ending: str,
+    adjs: list[str],
+    pairs: list[tuple[str, str]],
+    words: Voice,
+    rng: np.random.Generator,
+    used: set[str],
+    lines: list[str],
+    need: int = 10,
+) -> str | None:
+    """A line of ``need`` syllables ending in ``ending``: a clause of the role, a filler, the
+    ending; the first exact one in a seeded search, widening to any role (None if none is found)."""
+    roles = (role, "scene", "turn", "feel")
+    for attempt in range(600):
+        kind = roles[min(attempt // 150, 3)]
+        fresh = attempt < 200  # no clause or adjective twice, while that can be had
+        adj = _pick([a for a in adjs if a not in used] or adjs if fresh else adjs, rng)
+        if kind == "scene":
+            noun, verb = _pick(pairs, rng)
+            clause = f"the {adj} {noun} {verb}"
+        elif kind == "turn":
+            clause = _pick(words.turns, rng)
+        else:
+            clause = _pick(words.feelings, rng)
+        new_fillers = [f for f in FILLERS if not f or f not in used]
+        filler = _pick(new_fillers if attempt < 450 else FILLERS, rng)  # fillers stay fresh longer
+        line = " ".join(p for p in (clause, filler, ending) if p)
+        if line_syllables(line) == need and line not in lines and (clause not in used or not fresh):
+            used.update((clause, filler, adj) if kind == "scene" else (clause, filler))
+            return line
+    return None
+
+
 def _title(motifs: list[str], adjs: list[str], rng: np.random.Generator) -> str:
-    noun = {"forest": "Woods", "mountain": "Heights", "river": "River", "sea": "Sea",
-            "city": "City", "flower": "Garden", "village": "Home", "moon": "Moon",
-            "night": "Night", "wind": "Wind", "rain": "Rain", "snow": "Snow",
-            "cloud": "Sky"}[motifs[0]]
+    noun = {
+        "forest": "Woods",
+        "mountain": "Heights",
+        "river": "River",
+        "sea": "Sea",
+        "city": "City",
+        "flower": "Garden",
+        "village": "Home",
+        "moon": "Moon",
+        "night": "Night",
+        "wind": "Wind",
+        "rain": "Rain",
+        "snow": "Snow",
+        "cloud": "Sky",
+    }[motifs[0]]
     return f"{_pick(adjs, rng).title()} {noun}"

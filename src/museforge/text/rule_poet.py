@@ -1,8 +1,12 @@
-"""The rule-based poet: the simplest honest text engine, a grammar and word-bank composer.
+"""The rule-based poet, the default text engine: verse correct by construction.
 
-No language model is involved: lines are assembled from hand-written word banks (imagery by
-motif, feeling by mood) under the rules of the form, and every result is checked with
-``forms.check_poem``; the faults left (usually none, at most tone faults) are reported.
+Chinese regulated verse is assembled from a phrase bank grown from the Tang corpus
+(``verse_bank``, ``verse_zh``) so that line count, length, rhyme and the tone pattern hold under
+modern readings and under the Pingshui book alike; English quatrains, sonnets and haiku come from
+template lines (``poet_en``). Several candidates are written and the built-in language model,
+when installed, keeps the most fluent (``critic``). Every result is still checked with
+``forms.check_poem`` and any fault reported. Version 2: the phrase bank and the critic (version
+1 composed from hand-written word banks only).
 """
 
 from __future__ import annotations
@@ -16,37 +20,54 @@ from museforge.engines import Artifact, Engine, OutputFile, Request, param
 from museforge.errors import MuseforgeError
 from museforge.runtime import numpy_rng
 from museforge.text import poet_en, poet_zh
-from museforge.text.forms import FORMS, check_poem, get_form
+from museforge.text.forms import FORMS, RHYME_BOOKS, check_poem, get_form
+from museforge.text.poet import TAGS
 
-FORM_CHOICES = ("auto", *(f for f in FORMS if f != "sonnet"))  # sonnets: the learned poet
+FORM_CHOICES = ("auto", *FORMS)
 
 
 @dataclass(frozen=True)
 class RulePoetParams:
     form: str = param("auto", "the form; auto: qijue for Chinese, quatrain for English", choices=FORM_CHOICES)
     title: bool = param(True, "put a title above the poem")
+    rhymes: str = param(
+        "modern",
+        "the rhyme book the poem is checked by (it keeps both): modern "
+        "readings (13 groups) or the Pingshui book of Tang verse",
+        choices=RHYME_BOOKS,
+    )
 
     def __post_init__(self) -> None:
         if self.form not in FORM_CHOICES:
+            raise MuseforgeError(f"unknown form {self.form!r}; choose one of: {', '.join(FORM_CHOICES)}")
+        if self.rhymes not in RHYME_BOOKS:
             raise MuseforgeError(
-                f"unknown form {self.form!r}; choose one of: {', '.join(FORM_CHOICES)}"
+                f"unknown rhyme book {self.rhymes!r}; choose one of: {', '.join(RHYME_BOOKS)}"
             )
 
 
-def generate_poem(prompt: str, lang: str, emotion: Emotion, form: str,
-                  generator: torch.Generator) -> tuple[str, list[str], str]:
-    """``(title, lines, form)`` for a prompt; ``form`` may be ``"auto"``."""
+def generate_poem(
+    prompt: str, lang: str, emotion: Emotion, form: str, generator: torch.Generator, critic: bool = True
+) -> tuple[str, list[str], str, dict]:
+    """``(title, lines, form, how it was chosen)`` for a prompt; ``form`` may be ``"auto"``;
+    ``critic``: rank candidates with the built-in model when it is installed."""
+    from museforge.text.critic import default_critic
+
     if form == "auto":
         form = "qijue" if lang.startswith("zh") else "quatrain"
     spec = get_form(form)
     rng = numpy_rng(generator)
+    judge = default_critic() if critic else None
+    info: dict = {}
     if spec.lang == "zh":
-        title, lines = poet_zh.compose(prompt, emotion, spec, rng)
+        title, lines, info = poet_zh.compose(prompt, emotion, spec, rng, judge, TAGS[form])
     elif form == "haiku":
-        title, lines = poet_en.compose_haiku(prompt, emotion, rng)
+        title, lines = poet_en.compose_haiku(prompt, emotion, rng, judge)
+    elif form == "sonnet":
+        title, lines = poet_en.compose_sonnet(prompt, emotion, rng, judge)
     else:
-        title, lines = poet_en.compose_quatrain(prompt, emotion, rng)
-    return title, lines, form
+        title, lines = poet_en.compose_quatrain(prompt, emotion, rng, judge)
+    return title, lines, form, info
 
 
 def format_poem(title: str | None, lines: list[str], lang: str) -> str:
@@ -71,25 +92,33 @@ def format_poem(title: str | None, lines: list[str], lang: str) -> str:
 class RulePoet(Engine):
     name = "rule-poet"
     modality = "text"
-    version = "1"
+    version = "2"
     description = (
-        "rule-based poet: composes regulated Chinese verse (jueju, lüshi) and English quatrains "
-        "or haiku from hand-written word banks and form rules; no learned language model"
+        "rule-based poet: composes regulated Chinese verse (jueju, lüshi) from a phrase bank of "
+        "Tang verse, and English quatrains, sonnets or haiku from template lines, every rule kept "
+        "by construction; the built-in language model ranks the candidates"
     )
     Params = RulePoetParams
     priority = 10
+
+    def model_sha256(self, params: RulePoetParams) -> str | None:
+        """The critic's weights (the built-in poet's model), which choose among the candidates."""
+        from museforge.text.critic import default_critic
+
+        critic = default_critic()
+        return critic.sha256 if critic is not None else None
 
     def run(self, request: Request, generator: torch.Generator) -> Artifact:
         params = request.params
         if not isinstance(params, RulePoetParams):
             raise MuseforgeError("rule-poet needs RulePoetParams; build them with make_params")
         request.progress("composing", 0.0)
-        title, lines, form = generate_poem(
+        title, lines, form, info = generate_poem(
             request.prompt, request.lang, request.emotion, params.form, generator
         )
         lang = FORMS[form].lang
         text = format_poem(title if params.title else None, lines, lang)
-        violations = check_poem(text, form)
+        violations = check_poem(text, form, params.rhymes)
         request.progress("composing", 1.0)
         return Artifact(
             "text",
@@ -100,5 +129,6 @@ class RulePoet(Engine):
                 "form": form,
                 "lang": lang,
                 "violations": [v.to_dict() for v in violations],
+                **({"chosen": info} if info else {}),
             },
         )

@@ -2,6 +2,8 @@
 
 Batches are drawn from one ``torch.Generator``; windows start at a document start (so the model
 learns to begin a poem from its form tag at position 0) and run across following documents.
+``goldfish_k`` > 0 drops the loss of the tokens that ``museforge.originality.novelty`` picks from
+their preceding ``goldfish_h`` characters (within the document), so verbatim recall goes unlearned.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from museforge.originality.novelty import DEFAULT_H, goldfish_keep
 from museforge.text.model import GPT, GPTConfig
 from museforge.text.tokenizer import CharTokenizer
 
@@ -32,6 +35,10 @@ class TrainConfig:
     eval_every: int = 250
     eval_batches: int = 20
     seed: int = 1337
+    goldfish_k: int = 0
+    """Drop the loss of about 1 token in k by the goldfish mask (0: off)."""
+    goldfish_h: int = DEFAULT_H
+    """Preceding tokens the goldfish mask hashes."""
 
 
 class Streams:
@@ -49,12 +56,19 @@ class Streams:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def batch(self, n: int, block: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def windows(self, n: int, block: int, gen: torch.Generator) -> torch.Tensor:
+        """``(n, block + 1)`` stream positions of windows starting at random documents."""
         pick = self.starts[torch.randint(len(self.starts), (n,), generator=gen)]
         pick = pick.clamp(max=len(self.ids) - block - 1)
-        idx = pick[:, None] + torch.arange(block + 1)
-        w = self.ids[idx]
+        return pick[:, None] + torch.arange(block + 1)
+
+    def batch(self, n: int, block: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        w = self.ids[self.windows(n, block, gen)]
         return w[:, :-1], w[:, 1:]
+
+    def keep(self, k: int, h: int = DEFAULT_H) -> torch.Tensor:
+        """The goldfish mask of the whole stream (context stops at document starts)."""
+        return goldfish_keep(self.ids, k, h, starts=self.starts)
 
 
 def lr_at(it: int, cfg: TrainConfig) -> float:
@@ -99,6 +113,7 @@ def train(
     )
     block = model.config.block_size
     n_zh = round(cfg.batch_size * cfg.mix)
+    keep = {lang: s.keep(cfg.goldfish_k, cfg.goldfish_h) for lang, s in train_streams.items()}
     model.train()
     t0 = time.perf_counter()
     history = []
@@ -106,14 +121,15 @@ def train(
     for it in range(cfg.iters):
         for g in opt.param_groups:
             g["lr"] = lr_at(it, cfg)
-        xs, ys = [], []
+        xs, ys, ms = [], [], []
         for lang, n in (("zh", n_zh), ("en", cfg.batch_size - n_zh)):
             if n and lang in train_streams:
-                x, y = train_streams[lang].batch(n, block, gen)
-                xs.append(x)
-                ys.append(y)
+                w = train_streams[lang].windows(n, block, gen)
+                xs.append(train_streams[lang].ids[w[:, :-1]])
+                ys.append(train_streams[lang].ids[w[:, 1:]])
+                ms.append(keep[lang][w[:, 1:]])
         x, y = torch.cat(xs), torch.cat(ys)
-        _, loss, _ = model(x, y)
+        _, loss, _ = model(x, y, loss_mask=torch.cat(ms) if cfg.goldfish_k else None)
         opt.zero_grad(set_to_none=True)
         assert loss is not None
         loss.backward()

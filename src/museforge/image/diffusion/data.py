@@ -100,6 +100,8 @@ def load_images(folder: Path, size: int, split: str = "train", limit: int | None
     if not folder.is_dir():
         raise MuseforgeError(f"{folder} is not a folder; pass a folder of images with .txt captions")
     procedural = (folder / "manifest.jsonl").is_file()
+    if (folder / "manifest.parquet").is_file():
+        return _load_dataset(folder, size, split, limit, progress)
     items = list(_procedural_items(folder) if procedural else _folder_items(folder))
     if not items:
         raise MuseforgeError(f"no images in {folder} (looked for {', '.join(IMAGE_SUFFIXES)})")
@@ -126,3 +128,21 @@ def load_images(folder: Path, size: int, split: str = "train", limit: int | None
         raise MuseforgeError(f"none of the {len(rows)} images in {folder} could be read: {skipped[0]}")
     manifest = (folder / "manifest.jsonl").read_bytes() if procedural else "\n".join(digest).encode()
     return ImageSet(np.stack(images), captions, labels, names, sha256_bytes(manifest), skipped)
+
+
+def _load_dataset(folder: Path, size: int, split: str, limit: int | None, progress: Any) -> ImageSet:
+    """The images of a data set made by ``museforge data ingest`` (its own train/val split)."""
+    from museforge.data.manifest import open_dataset
+
+    dataset = open_dataset(folder)
+    want = {"train": "train", "held-out": "val"}.get(split)
+    rows = [r for r in dataset.items("image") if want is None or r["split"] == want][: limit or None]
+    if not rows:
+        raise MuseforgeError(f"the data set {folder} has no {split} images")
+    images = []
+    for n, row in enumerate(rows):
+        images.append(_read_image(dataset.file(row), size))
+        if progress is not None:
+            progress("reading images", (n + 1) / len(rows))
+    return ImageSet(np.stack(images), [r.get("caption") or "" for r in rows], [{} for _ in rows],
+                    [r["source"] for r in rows], dataset.manifest_sha256)

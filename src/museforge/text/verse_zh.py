@@ -1,0 +1,353 @@
+"""Regulated Chinese verse composed from the phrase bank, correct by construction.
+
+A poem follows one of the four standard tone sequences (the first line rhyming or not); each
+line has the template of its kind, which fixes every tone the rules need (二四六分明, the rhyme
+line's level end, the non-rhyming line's oblique end) and those that avoid 孤平 and 三平尾:
+
+    five characters   A *ZPPZ   B PP*ZP   C *PPZZ   D *ZZPP
+    seven characters  A *P*ZPPZ B *ZPP*ZP C *Z*PPZZ D *P*ZZPP
+
+The sequences ABCD, CDAB, DBCD and BDAB (eight lines: then ABCD or CDAB) give 对 within each
+couplet and 粘 between them. A line is a head (two or four characters) and a three-character
+tail from the bank, each chosen among the units whose tones fit its part of the template under
+*both* modern readings and the Pingshui book; the rhyme tails end in a character that rhymes by
+both (one modern group, one shared Pingshui group). Every assembled line is read again in
+context and dropped if a tone or rhyme moved, or if the copy guard finds it in the corpus, so
+the poem keeps its form under either rhyme book. When no unit of the plan fits, the search
+widens to the whole bank; a broken line is never written.
+
+Among several candidate lines the learned model (``critic``) keeps the most fluent; among
+several poems, the most fluent whose mood, read back by the emotion detector, is the one asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from museforge.emotion import MOODS_TABLE
+from museforge.text import pingshui
+from museforge.text.bank_zh import MOTIFS
+from museforge.text.critic import Critic, pick
+from museforge.text.forms import line_final_group, verse_tones
+from museforge.text.verse_bank import Bank, Unit, load_bank
+
+if TYPE_CHECKING:
+    from museforge.originality.poems import PoemIndex
+
+TEMPLATES = {
+    5: {"A": "*ZPPZ", "B": "PP*ZP", "C": "*PPZZ", "D": "*ZZPP"},
+    7: {"A": "*P*ZPPZ", "B": "*ZPP*ZP", "C": "*Z*PPZZ", "D": "*P*ZZPP"},
+}
+SEQUENCES = ("ABCD", "CDAB", "DBCD", "BDAB")  # the last two: the first line rhymes
+STRUCTURES = {
+    4: {
+        "scene-feeling": ("scene", "scene", "scene", "feel"),
+        "past-present": ("past", "scene", "present", "feel"),
+        "question-answer": ("scene", "scene", "question", "feel"),
+        "near-far": ("near", "scene", "far", "feel"),
+    },
+    8: {
+        "scene-feeling": ("scene", "scene", "scene", "scene", "scene", "scene", "feel", "feel"),
+        "past-present": ("past", "scene", "past", "scene", "present", "scene", "present", "feel"),
+        "question-answer": ("scene", "scene", "scene", "scene", "scene", "feel", "question", "feel"),
+        "near-far": ("near", "scene", "near", "scene", "far", "scene", "far", "feel"),
+    },
+}
+ROLE_CHARS = {
+    "question": "何谁几安岂哪孰",
+    "past": "昔旧忆曾往",
+    "present": "今此犹又",
+    "near": "庭窗门阶床灯帘檐篱枕",
+    "far": "远遥涯万关塞",
+}
+SEASONS = ("spring", "summer", "autumn", "winter")
+LINE_CANDIDATES = 12
+POEMS = {4: 3, 8: 2}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What the poem is about: the plan's motifs, season, time of day and mood."""
+
+    motifs: frozenset[str]
+    season: str
+    evening: bool
+    mood: str
+    chars: frozenset[str] = frozenset()  # the prompt's and the mood's characters
+
+
+@dataclass
+class _Slots:
+    """Units of one kind and tone pattern with their tags as arrays, for fast weighting."""
+
+    units: list[Unit]
+    base: np.ndarray
+    motif: np.ndarray  # bit mask over MOTIFS
+    season: np.ndarray  # bit mask over SEASONS, 0: any
+    time: np.ndarray  # 0 none, 1 day, 2 dusk, 3 night
+    mood: np.ndarray  # index into MOODS_TABLE, -1 none
+    roles: dict[str, np.ndarray]
+
+
+_MOTIF_BIT = {m: 1 << i for i, m in enumerate(MOTIFS)}
+_MOOD_INDEX = {m: i for i, m in enumerate(MOODS_TABLE)}
+
+
+@cache
+def _slots(kind: str, pattern: str) -> _Slots:
+    units = load_bank().matching(kind, pattern)
+    return _Slots(
+        units,
+        np.log1p(np.array([u.count for u in units], dtype=float)),
+        np.array([sum(_MOTIF_BIT.get(m, 0) for m in u.motifs) for u in units], dtype=np.int64),
+        np.array([sum(1 << SEASONS.index(s) for s in u.seasons) for u in units], dtype=np.int64),
+        np.array([("", "day", "dusk", "night").index(u.time) for u in units]),
+        np.array([_MOOD_INDEX.get(u.mood, -1) for u in units]),
+        {r: np.array([any(c in u.text for c in cs) for u in units]) for r, cs in ROLE_CHARS.items()},
+    )
+
+
+def _weights(s: _Slots, scene: Scene, role: str) -> np.ndarray:
+    """Sampling weights of ``s``'s units for a line of ``role`` in ``scene`` (0: does not fit)."""
+    bits = sum(_MOTIF_BIT.get(m, 0) for m in scene.motifs)
+    sbit = 1 << SEASONS.index(scene.season) if scene.season in SEASONS else 0
+    ok = (s.season == 0) | ((s.season & sbit) > 0) if sbit else np.ones(len(s.units), bool)
+    ok &= s.time != (1 if scene.evening else 3)
+    own = MOODS_TABLE[scene.mood].valence if scene.mood in MOODS_TABLE else 0.0
+    valence = np.array([spec.valence for spec in MOODS_TABLE.values()] + [own])
+    ok &= np.abs(valence[s.mood] - own) <= 1.0
+    w = s.base * ok
+    on_theme = (s.motif & bits) > 0
+    in_mood = s.mood == _MOOD_INDEX.get(scene.mood, -2)
+    w *= 1 + 3 * on_theme + 3 * in_mood
+    w *= np.where((s.mood >= 0) & ~in_mood, 0.3, 1.0)  # another mood's words: rarely
+    w *= 1 + 2 * np.minimum(_hits(s, scene.chars), 2)
+    if role == "scene":
+        w *= 1 + 2 * on_theme
+    elif role == "feel":
+        w *= 1 + 3 * in_mood
+    elif role in s.roles:
+        w *= 1 + 8 * s.roles[role]
+    return w
+
+
+def _hits(s: _Slots, chars: frozenset[str]) -> np.ndarray:
+    """How many of ``chars`` each unit holds."""
+    key = (id(s), chars)
+    if key not in _HITS:
+        if len(_HITS) > 64:
+            _HITS.clear()
+        _HITS[key] = np.array([sum(c in chars for c in u.text) for u in s.units])
+    return _HITS[key]
+
+
+_HITS: dict[tuple[int, frozenset[str]], np.ndarray] = {}
+
+
+def _parts(length: int, template: str, rng: np.random.Generator) -> list[tuple[str, str]]:
+    """The line's units: (kind, tone pattern), heads first."""
+    if length == 5:
+        return [("head2", template[:2]), ("tail3", template[2:])]
+    if rng.random() < 0.5:
+        return [("head4", template[:4]), ("tail3", template[4:])]
+    return [("head2", template[:2]), ("head2", template[2:4]), ("tail3", template[4:])]
+
+
+def _rhyme_keys(text: str) -> set[tuple[str, str]]:
+    """(modern group, Pingshui group) pairs a line or tail can rhyme in: its last character read
+    level by both books."""
+    last = text[-1]
+    if verse_tones(text, "modern")[-1] != "P" or verse_tones(text, "pingshui")[-1] != "P":
+        return set()
+    g = line_final_group(text)
+    return {(g, pg) for pg in pingshui.groups(last)} if g else set()
+
+
+def line_keeps(line: str, template: str) -> bool:
+    """Whether ``line`` keeps ``template`` by both books, read in context.
+
+    >>> line_keeps("黄河入海流", "PP*ZP"), line_keeps("白日依山尽", "PP*ZP")
+    (True, False)
+    """
+    return all(
+        want == "*" or (m in (want, None) and p in (want, None))
+        for want, m, p in zip(
+            template, verse_tones(line, "modern"), verse_tones(line, "pingshui"), strict=True
+        )
+    )
+
+
+def choose_rhyme(scene: Scene, length: int, need: int, rng: np.random.Generator) -> tuple[str, str]:
+    """A rhyme (modern group, Pingshui group) with enough distinct end characters in the plan's
+    tails of both rhyming kinds (B and D) for ``need`` rhyme lines, chosen with weight by how many
+    fit; without one (a guard), any rhyme the bank's tails of both kinds hold."""
+    chars: dict[tuple[str, str], list[set[str]]] = {}
+    mass: dict[tuple[str, str], float] = {}
+    for k, kind in enumerate("BD"):
+        s = _slots("tail3", TEMPLATES[length][kind][-3:])
+        w = _weights(s, scene, "scene")
+        for i in np.flatnonzero(w > 0):
+            for key in _tail_keys(s.units[i].text):
+                chars.setdefault(key, [set(), set()])[k].add(s.units[i].text[-1])
+                mass[key] = mass.get(key, 0.0) + float(w[i])
+    keys = sorted(k for k, (b, d) in chars.items() if min(len(b), len(d)) >= need + 2)
+    if not keys:
+        b, d = (_slots("tail3", TEMPLATES[length][kind][-3:]).units for kind in "BD")
+        keys = sorted({k for u in b for k in _tail_keys(u.text)} & {k for u in d for k in _tail_keys(u.text)})
+        mass = {k: 1.0 for k in keys}
+    p = np.array([mass[k] for k in keys])
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+@cache
+def _tail_keys(text: str) -> frozenset[tuple[str, str]]:
+    return frozenset(_rhyme_keys(text))
+
+
+class LineSearch:
+    """Candidate lines for one slot of a poem, each keeping its template by construction."""
+
+    def __init__(self, bank: Bank, scene: Scene, guard: PoemIndex | None) -> None:
+        self.bank = bank
+        self.scene = scene
+        self.guard = guard
+
+    def candidates(
+        self,
+        length: int,
+        template: str,
+        role: str,
+        rhyme: tuple[str, str] | None,
+        used: set[str],
+        rhymed: set[str],
+        rng: np.random.Generator,
+        want: int = LINE_CANDIDATES,
+    ) -> list[str]:
+        """Up to ``want`` distinct lines; the search widens (any unit, then repeated characters)
+        until at least one is found."""
+        for stage in range(3):
+            found = self._search(
+                length, template, role, rhyme, used if stage < 2 else set(), rhymed, rng, want, wide=stage > 0
+            )
+            if found:
+                return found
+        raise RuntimeError("no line of the phrase bank fits the template")  # a guard, not a path
+
+    def _search(
+        self,
+        length: int,
+        template: str,
+        role: str,
+        rhyme: tuple[str, str] | None,
+        used: set[str],
+        rhymed: set[str],
+        rng: np.random.Generator,
+        want: int,
+        wide: bool,
+    ) -> list[str]:
+        parts = _parts(length, template, rng)
+        pools = []
+        for k, (kind, pattern) in enumerate(parts):
+            s = _slots(kind, pattern)
+            w = s.base.copy() if wide else _weights(s, self.scene, role)
+            if k == len(parts) - 1 and rhyme is not None:
+                w = w * np.array([rhyme in _tail_keys(u.text) and u.text[-1] not in rhymed for u in s.units])
+            if w.sum() <= 0:
+                return []
+            pools.append((s.units, np.cumsum(w)))
+        found: list[str] = []
+        for _ in range(want * 12):
+            line = "".join(
+                units[
+                    min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(units) - 1)
+                ].text
+                for units, cdf in pools
+            )
+            if line in found or len(set(line)) < len(line) or set(line) & used:
+                continue
+            if not line_keeps(line, template):
+                continue
+            if rhyme is not None and rhyme not in _rhyme_keys(line):
+                continue
+            if self.guard is not None and self.guard.line_match(line) is not None:
+                continue
+            found.append(line)
+            if len(found) >= want:
+                break
+        return found
+
+
+def sequence_for(count: int, rng: np.random.Generator) -> str:
+    """The kinds of a poem's lines, e.g. ``ABCD`` or ``DBCDABCD``."""
+    first = SEQUENCES[int(rng.integers(len(SEQUENCES)))]
+    return first if count == 4 else first + ("ABCD" if first[-1] == "D" else "CDAB")
+
+
+def write(
+    scene: Scene,
+    length: int,
+    count: int,
+    header: str,
+    rng: np.random.Generator,
+    critic: Critic | None,
+    guard: PoemIndex | None = None,
+    read_mood: Callable[[list[str]], str] | None = None,
+) -> tuple[list[str], dict]:
+    """The lines of the chosen poem and how it was chosen (structure, sequence, loss, mood)."""
+    search = LineSearch(load_bank(), scene, guard)
+    drafts = []
+    for _ in range(POEMS[count] if critic is not None else 1):
+        names = sorted(STRUCTURES[count])
+        structure = names[int(rng.integers(len(names)))]
+        roles = STRUCTURES[count][structure]
+        seq = sequence_for(count, rng)
+        rhyme = choose_rhyme(scene, length, count // 2 + 1, rng)
+        lines: list[str] = []
+        losses: list[float] = []
+        used: set[str] = set()
+        rhymed: set[str] = set()
+        draft = critic.start(header) if critic is not None else None
+        for i, kind in enumerate(seq):
+            template = TEMPLATES[length][kind]
+            rhymes = template[-1] == "P"
+            cands = search.candidates(
+                length, template, roles[i], rhyme if rhymes else None, used, rhymed, rng
+            )
+            best = 0
+            if draft is not None:
+                scores = draft.losses([_punctuated(c, i) for c in cands])
+                best = pick(scores)
+                losses.append(scores[best])
+                draft.append(_punctuated(cands[best], i))
+            line = cands[best]
+            lines.append(line)
+            used |= set(line)
+            if rhymes:
+                rhymed.add(line[-1])
+        mood_ok = read_mood(lines) == scene.mood if read_mood is not None else True
+        loss = float(np.mean(losses)) if losses else 0.0
+        drafts.append(
+            (
+                not mood_ok,
+                round(loss, 4),
+                lines,
+                {
+                    "structure": structure,
+                    "sequence": seq,
+                    "rhyme": list(rhyme),
+                    "loss": round(loss, 4),
+                    "mood_read_back": mood_ok,
+                },
+            )
+        )
+    best = min(range(len(drafts)), key=lambda k: (drafts[k][0], drafts[k][1], k))
+    return drafts[best][2], drafts[best][3]
+
+
+def _punctuated(line: str, index: int) -> str:
+    return line + ("。" if index % 2 else "，") + "\n"

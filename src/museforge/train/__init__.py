@@ -1,0 +1,1 @@
+"""Training: one loop (``loop.py``) and a small file per model family."""
