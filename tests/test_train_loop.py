@@ -296,6 +296,22 @@ def test_train_image_fine_tunes_on_a_data_set_and_names_its_licences(
     assert "`CC0-1.0` (8)" in card and json.loads((data / "card.json").read_text())["manifest_sha256"] in card
     state = torch.load(out / loop.STATE, weights_only=False)
     assert state["summary"]["evals"] and state["summary"]["steps"] == 2
+    again = tmp_path / "again"
+    argv = [
+        "train",
+        "image",
+        "--data",
+        str(data),
+        "--from",
+        str(out),
+        "--out",
+        str(again),
+        "--compare",
+        str(out),
+    ]
+    assert main([*argv, "--steps", "1", "--batch", "2", "--sample-every", "0", "-q"]) == 0
+    compared = json.loads((again / "compare.json").read_text())
+    assert compared["new"]["loss"] > 0 and compared["previous"]["loss"] > 0
 
 
 def test_a_folder_ingested_then_trained_names_its_data_in_the_card(tmp_path: Path) -> None:

@@ -14,16 +14,24 @@ from museforge.errors import MuseforgeError
 def add_train_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train",
-        help="train a model on this machine (fast styles, image diffusion)",
-        description="Train a model on this machine's CPU; see 'museforge train style --help' and "
-        "'museforge train image --help'.",
+        help="train any model family (text, image, music, style) on a data set",
+        description="Train a model on this machine's CPU, or on several processes or GPUs under "
+        "'accelerate launch': 'museforge train text|music|image|style --help'.",
     )
-    train_sub = p.add_subparsers(dest="train_command", metavar="WHAT", required=True, parser_class=Parser,
-                                 help="what to train: style, image")
+    train_sub = p.add_subparsers(
+        dest="train_command",
+        metavar="WHAT",
+        required=True,
+        parser_class=Parser,
+        help="what to train: text, music, style, image",
+    )
     add_train_style_parser(train_sub)
     from museforge.cli.train_image import add_train_image_parser
 
     add_train_image_parser(train_sub)
+    from museforge.cli.train_models import add_train_model_parsers
+
+    add_train_model_parsers(train_sub)
     return p
 
 
@@ -40,9 +48,22 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
     path = resolve_style(args.style_image)
     image = sio.open_rgb(path, "style image")
-    opts = TrainOptions(
-        steps=args.steps,
-        size=args.size,
+    content, licences = None, {}
+    if args.data is not None:
+        from museforge.train.datasets import open_training_data
+
+        data = open_training_data(args.data, "style", args.use)
+        content = {r["source"]: sio.open_rgb(data.file(r), "content image") for r in [*data.train, *data.val]}
+        licences = data.licences
+    from dataclasses import replace
+
+    from museforge.style.johnson_train import QUALITY
+
+    preset = replace(TrainOptions(), **QUALITY[args.quality])
+    opts = replace(
+        preset,
+        steps=preset.steps if args.steps is None else args.steps,
+        size=preset.size if args.size is None else args.size,
         style_weight=args.style_weight,
         seed=args.seed,
         threads=args.threads,
@@ -56,8 +77,9 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
     def recipe(steps: int) -> str:
         return (
-            f"museforge train style {args.style_image} --steps {steps} --size {opts.size} "
-            f"--style-weight {opts.style_weight:g} --seed {opts.seed} --threads {opts.threads}"
+            f"museforge train style {args.style_image} --quality {args.quality} --steps {steps} "
+            f"--size {opts.size} --style-weight {opts.style_weight:g} --seed {opts.seed} "
+            f"--threads {opts.threads}" + (f" --data {args.data} --use {args.use}" if args.data else "")
         )
 
     def log(row: dict[str, float]) -> None:
@@ -70,6 +92,11 @@ def cmd_train_style(args: argparse.Namespace) -> int:
             )
 
     hardware = f"{os.cpu_count()}-core {platform.machine()} CPU, {opts.threads} thread(s)"
+    state_dir = out.parent / f".{out.name}.training"
+    notes = ""
+    if licences:
+        listed = ", ".join(f"`{spdx}` ({n})" for spdx, n in licences.items())
+        notes = f"Content images: the data set `{args.data}` (declared use {args.use}; licences {listed})."
     with StageProgress(enabled=not args.quiet) as progress, new_folder(out, args.overwrite) as tmp:
         doc = run_training(
             image,
@@ -85,7 +112,13 @@ def cmd_train_style(args: argparse.Namespace) -> int:
             progress=progress,
             log=log,
             log_every=50,
+            content=content,
+            state_dir=state_dir,
+            notes=notes,
         )
+    import shutil
+
+    shutil.rmtree(state_dir, ignore_errors=True)
     if not args.quiet:
         print(
             f"{out}: {doc['steps_done']} steps in {doc['train_minutes']} min; use it with "
@@ -97,6 +130,8 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
 def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``style`` to the subcommands of ``museforge train``."""
+    from dataclasses import asdict
+
     from museforge.style.johnson_train import MAX_STEPS, MAX_THREADS, TrainOptions
 
     d = TrainOptions()
@@ -111,10 +146,36 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
     )
     p.add_argument("style_image", metavar="STYLE_IMAGE", help="the painting whose style is learnt")
     p.add_argument("--out", metavar="DIR", help="the folder to write (default: ./style-STEM/)")
-    p.add_argument("--steps", type=int, default=d.steps,
-                   help=f"optimizer steps, 1 to {MAX_STEPS:,} (default {d.steps})")
     p.add_argument(
-        "--size", type=int, default=d.size, help=f"training crop size in pixels (default {d.size})"
+        "--data",
+        type=Path,
+        metavar="DATASET",
+        help="content images from a data set made by 'museforge data ingest' (default: the bundled "
+        "photos and procedural paintings)",
+    )
+    p.add_argument(
+        "--use",
+        choices=("research", "commercial"),
+        default="research",
+        help="what the model is for; a data set whose licences exclude it is refused (default research)",
+    )
+    from museforge.style.johnson_train import QUALITY
+
+    high = {**asdict(d), **QUALITY["high"]}
+    p.add_argument(
+        "--quality",
+        choices=tuple(QUALITY),
+        default="preview",
+        help=f"preview: about 10 minutes on one thread ({d.steps} steps of {d.size} px crops); high: a "
+        f"longer run for a finer result ({high['steps']} steps of {high['size']} px crops) (default preview)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        help=f"optimizer steps, 1 to {MAX_STEPS:,} (default: the --quality preset's, {d.steps} for preview)",
+    )
+    p.add_argument(
+        "--size", type=int, help=f"training crop size in pixels (default: the preset's, {d.size} for preview)"
     )
     p.add_argument(
         "--style-weight",
@@ -123,13 +184,22 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
         help=f"weight of the style loss; higher paints more, keeps less (default {d.style_weight:g})",
     )
     p.add_argument(
-        "--seed", type=int, default=d.seed,
+        "--seed",
+        type=int,
+        default=d.seed,
         help=f"seed for data and initialisation, 0 to 2^53-1 (default {d.seed})",
     )
-    p.add_argument("--threads", type=int, default=d.threads,
-                   help=f"CPU threads, 1 to {MAX_THREADS} (default {d.threads})")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace DIR if it holds files (the earlier one stays until the new one is complete)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=d.threads,
+        help=f"CPU threads, 1 to {MAX_THREADS} (default {d.threads})",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace DIR if it holds files (the earlier one stays until the new one is complete)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_train_style)
     return p

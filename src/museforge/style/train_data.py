@@ -1,8 +1,8 @@
 """Training data for the style networks, all offline: the photos bundled with scikit-image,
-scikit-learn and matplotlib, paintings rendered by museforge's own procedural engine, seeded
-augmentation, and a manifest (name, size, pixel hash per image) whose hash goes into a model's
-metadata. Shared by ``recipes/style_adain.py``, ``recipes/style_fast.py`` and
-``museforge train style``.
+scikit-learn, matplotlib and Debian's opencv-doc and darknet (less a held-out set), paintings
+rendered by museforge's own procedural engine, seeded augmentation, and a manifest (name, size,
+pixel hash per image) whose hash goes into a model's metadata. Shared by
+``recipes/style_adain.py``, ``recipes/style_fast.py`` and ``museforge train style``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +23,65 @@ from museforge.style import io as sio
 
 SKIMAGE_PHOTOS = (
     "camera", "chelsea", "coffee", "coins", "rocket", "hubble_deep_field", "immunohistochemistry",
-    "moon", "page", "text", "brick", "grass", "gravel", "colorwheel", "retina", "motorcycle_left",
+    "moon", "page", "text", "brick", "grass", "gravel", "colorwheel", "retina",
 )  # fmt: skip
-"""scikit-image's sample photos, less the astronaut: it is the held-out demo portrait."""
+"""scikit-image's sample photos used for training; the astronaut is held out (see HELD_OUT)."""
+PHOTO_FOLDERS = {
+    "opencv-doc": "usr/share/doc/opencv-doc/examples/data",
+    "darknet": "usr/share/darknet/data",
+}
+"""Debian packages' sample photos, by package: folders under a root (``/`` when installed, or
+where ``dpkg-deb -x`` unpacked the package)."""
+HELD_OUT = (
+    "skimage:astronaut",
+    *(f"darknet:{n}.jpg" for n in ("dog", "eagle", "giraffe", "horses", "kite", "person")),
+    "opencv-doc:baboon.jpg",
+    "opencv-doc:fruits.jpg",
+    "opencv-doc:butterfly.jpg",
+    "opencv-doc:aero1.jpg",
+    "opencv-doc:apple.jpg",
+    "opencv-doc:orange.jpg",
+    "opencv-doc:building.jpg",
+    "opencv-doc:home.jpg",
+    "opencv-doc:messi5.jpg",
+    "opencv-doc:squirrel_cls.jpg",
+    "opencv-doc:leuvenA.jpg",
+    "opencv-doc:chicky_512.png",
+    "opencv-doc:smarties.png",
+    "opencv-doc:graf1.png",
+    "opencv-doc:aloeL.jpg",
+    "opencv-doc:rubberwhale1.png",
+    "opencv-doc:left.jpg",
+)
+"""Photos no style network is trained on: the unseen-photo benchmark (``benchmarks/fast_quality.py``)."""
+NEAR_DUPLICATES = frozenset(
+    f"opencv-doc:{n}" for n in ("leuvenB.jpg", "aloeR.jpg", "rubberwhale2.png", "right.jpg", "graf3.png")
+)
+"""Second views of held-out scenes (stereo pairs, the same wall): never trained on either."""
+NOT_CONTENT = re.compile(r"starry_night|scream|(left|right)\d\d")
+"""The paintings (styles, not content) and camera-calibration chessboards among the packages' files."""
 PROMPTS = ("a stormy sea at night", "flowers in a quiet garden", "a city of towers", "a mountain river")
 MOODS = ("serene", "joyful", "tense", "mysterious")
 
 
-def content_photos(max_edge: int = 512) -> dict[str, Image.Image]:
-    """Bundled photos that load offline, by name (the astronaut held out); absent packages and
-    images that would need a download are skipped."""
+def _package_photos(root: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
+    """name -> file of the Debian packages' photos found under ``root``."""
+    found: dict[str, Path] = {}
+    for package, folder in PHOTO_FOLDERS.items():
+        base = root / folder
+        for p in sorted(base.iterdir()) if base.is_dir() else []:
+            if p.suffix in suffixes and not NOT_CONTENT.fullmatch(p.stem):
+                found[f"{package}:{p.name}"] = p
+    return found
+
+
+def _fit_all(photos: dict[str, Image.Image], max_edge: int) -> dict[str, Image.Image]:
+    return {k: sio.fit(v, max_edge) if max(v.size) > max_edge else v for k, v in photos.items()}
+
+
+def content_photos(max_edge: int = 512, root: Path = Path("/")) -> dict[str, Image.Image]:
+    """Bundled photos that load offline, by name, less the held-out ones (:data:`HELD_OUT`) and
+    their second views; absent packages and images that would need a download are skipped."""
     photos: dict[str, Image.Image] = {}
     try:
         from skimage import data
@@ -57,11 +107,27 @@ def content_photos(max_edge: int = 512) -> dict[str, Image.Image]:
             photos["matplotlib:grace_hopper"] = Image.open(f).convert("RGB")
     except (ImportError, OSError):
         pass
-    for folder in (Path("/usr/share/doc/opencv-doc/examples/data"), Path("/usr/share/darknet/data")):
-        for p in sorted(folder.glob("*.jpg")) if folder.is_dir() else []:
-            if p.stem not in ("starry_night", "scream"):
-                photos[f"{folder.parent.name}:{p.name}"] = Image.open(p).convert("RGB")
-    return {k: sio.fit(v, max_edge) if max(v.size) > max_edge else v for k, v in photos.items()}
+    for name, path in _package_photos(root, (".jpg",)).items():
+        if name not in HELD_OUT and name not in NEAR_DUPLICATES:
+            photos[name] = Image.open(path).convert("RGB")
+    return _fit_all(photos, max_edge)
+
+
+def held_out_photos(max_edge: int = 512, root: Path = Path("/")) -> dict[str, Image.Image]:
+    """The :data:`HELD_OUT` photos found (scikit-image's astronaut; the Debian packages' photos
+    under ``root``), in that order."""
+    found: dict[str, Image.Image] = {}
+    files = _package_photos(root, (".jpg", ".png"))
+    for name in HELD_OUT:
+        if name == "skimage:astronaut":
+            try:
+                from skimage import data
+            except ImportError:
+                continue
+            found[name] = Image.fromarray(data.astronaut()).convert("RGB")
+        elif name in files:
+            found[name] = Image.open(files[name]).convert("RGB")
+    return _fit_all(found, max_edge)
 
 
 def procedural_painting(style: str, prompt: str, mood: str, seed: int, size: int) -> Image.Image:
