@@ -19,8 +19,8 @@ import pytest
 from conftest import FakeText
 
 from museforge import engines
-from museforge.batch import FAILED, MADE, SKIPPED, read_prompts, run_batch
 from museforge.cli import main
+from museforge.cli.batch_runs import FAILED, MADE, SKIPPED, read_prompts, run_batch
 from museforge.create import CreateOptions
 from museforge.engines import Artifact, OutputFile
 from museforge.errors import MuseforgeError

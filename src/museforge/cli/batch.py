@@ -20,14 +20,14 @@ from museforge.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from museforge.batch import Result
+    from museforge.cli.batch_runs import Result
 
 MODALITY_LIST = "text,image,music"
 MAX_WORKERS = 64
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from museforge.batch import (
+    from museforge.cli.batch_runs import (
         FAILED,
         MADE,
         SKIPPED,

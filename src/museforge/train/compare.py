@@ -89,8 +89,8 @@ def write_page(out: Path, compare: dict[str, Any], curves: dict[str, list[tuple[
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)
     rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td><td>{compare['previous'][k]:.4f}</td>"
-        f"<td>{v - compare['previous'][k]:+.4f}</td></tr>"
+        f"<tr><td>{html.escape(k)}</td><td>{_num(v)}</td><td>{_num(compare['previous'][k])}</td>"
+        f"<td>{_num(v - compare['previous'][k], '+')}</td></tr>"
         for k, v in compare["new"].items()
         if isinstance(v, int | float) and isinstance(compare["previous"].get(k), int | float)
     )
@@ -107,3 +107,12 @@ better, a lower originality score copies less.</p>
 """
     write_file(out / "compare.html", page.encode("utf-8"))
     return out / "compare.html"
+
+
+def _num(value: float, sign: str = "") -> str:
+    """A count as an integer, anything else to four places.
+
+    >>> _num(108.0), _num(0.11111), _num(-2.0, "+")
+    ('108', '0.1111', '-2')
+    """
+    return f"{value:{sign}.0f}" if float(value).is_integer() else f"{value:{sign}.4f}"
