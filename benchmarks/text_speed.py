@@ -1,8 +1,7 @@
-"""Text speed: our sampler vs transformers ``generate()`` on the same exported weights, and our
-training loop vs a plain PyTorch loop of the same model.
+"""Text speed: our sampler vs transformers ``generate()`` on the same exported weights.
 
     python benchmarks/text_speed.py [--sizes poet gpt2] [--model models/text-poet/model.safetensors]
-        [--new 100] [--runs 3] [--threads 2] [--device cpu] [--skip-train] [--json]
+        [--new 100] [--runs 3] [--threads 2] [--device cpu] [--json]
 
 Sampling, at two model sizes:
 
@@ -19,9 +18,8 @@ ratios (ours and the transformers run right after it share the machine's load). 
 the per-token Python overhead dominates (where our sampler gains most); at 124M the matrix
 products do, and both sides spend most of their time in the same kernels.
 
-Training (``poet`` only): 20 steps (after 3 warm-up) of batch 16 x context 128, ours
-(``train.Streams`` + ``train.train`` pieces) vs a nanoGPT-style loop (Python list of windows,
-``torch.stack``).
+Training speed (the shared loop against a plain PyTorch loop of the same model) is
+``benchmarks/train_loop.py``.
 """
 
 from __future__ import annotations
@@ -86,41 +84,6 @@ def theirs(hf, ids: torch.Tensor, new: int, eos: int) -> float:
     return ids.shape[0] * new / dt
 
 
-def train_speed(model: GPT, steps: int = 20) -> dict:
-    from museforge.text.train import Streams
-
-    block, bs = model.config.block_size, 16
-    g = torch.Generator().manual_seed(0)
-    data = torch.randint(model.config.vocab_size, (400_000,), generator=g)
-    streams = Streams.__new__(Streams)
-    streams.ids, streams.starts = data, torch.arange(0, len(data) - block - 1, 37)
-    res = {}
-    for name in ("plain", "ours", "plain", "ours"):
-        m = GPT(model.config).train()
-        opt = torch.optim.AdamW(m.parameters(), lr=1e-3)
-        t = None
-        for i in range(steps + 3):
-            if i == 3:
-                t = time.perf_counter()
-            if name == "ours":
-                x, y = streams.batch(bs, block, g)
-            else:  # nanoGPT's get_batch
-                ix = torch.randint(len(data) - block, (bs,), generator=g)
-                x = torch.stack([data[j : j + block] for j in ix])
-                y = torch.stack([data[j + 1 : j + 1 + block] for j in ix])
-            _, loss, _ = m(x, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if name == "ours":
-                torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
-            opt.step()
-        assert t is not None
-        res.setdefault(name, []).append(steps * bs * block / (time.perf_counter() - t))
-    return {k: round(statistics.median(v)) for k, v in res.items()} | {
-        "ratio": round(statistics.median(res["ours"]) / statistics.median(res["plain"]), 2)
-    }
-
-
 def sampling(model: GPT, hf, tok: CharTokenizer, device: str, new: int, runs: int) -> dict:
     """Ours vs transformers at batch 1 and 16 on one pair of models with the same weights."""
     base = torch.tensor([tok.encode(PROMPT)], device=device)
@@ -163,7 +126,6 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs per setting")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
-    ap.add_argument("--skip-train", action="store_true", help="only sampling")
     ap.add_argument("--json", action="store_true", help="print JSON")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -189,8 +151,6 @@ def main() -> None:
         model.to(args.device)
         result["sampling"][size] = sampling(model, hf, mtok, args.device, args.new, args.runs)
         del model, hf
-    if not args.skip_train:
-        result["training_tok_s"] = train_speed(GPT.load(args.model)[0])
     if args.json:
         print(json.dumps(result, indent=1))
     else:
@@ -202,8 +162,6 @@ def main() -> None:
                     f"transformers {v['transformers_tok_s']} tok/s, x{v['ratio']} "
                     f"(median of paired runs x{v['ratio_paired_median']})"
                 )
-        if "training_tok_s" in result:
-            print("training tokens/s:", result["training_tok_s"])
 
 
 if __name__ == "__main__":

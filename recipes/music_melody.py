@@ -30,17 +30,6 @@ from museforge.train.music import MusicFamily, collate, encode
 RECIPE = "recipes/music_melody.py"
 
 
-def make_batch(seqs: list[dict], size: int, length: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """Random crops of ``length`` notes (what the family's ``batch`` draws; kept for benchmarks)."""
-    rows = []
-    for _ in range(size):
-        s = seqs[int(torch.randint(len(seqs), (1,), generator=gen))]
-        n = len(s["p"])
-        a = int(torch.randint(max(1, n - length + 1), (1,), generator=gen)) if n > length else 0
-        rows.append((s, a, min(n, a + length)))
-    return collate(rows)
-
-
 def with_keep(seqs: list[dict], k: int, h: int) -> list[dict]:
     """Tunes with their goldfish mask (``museforge.originality.novelty``): a note's loss is dropped
     by a hash of the ``h`` notes (pitch and duration) before it in the tune; ``k`` = 0: unchanged."""

@@ -95,6 +95,7 @@ def main() -> None:
         "--head", type=int, default=d.config.head, help="channels of the full-size stage (0: none)"
     )
     p.add_argument("--upsample", choices=("bilinear", "nearest"), default=d.config.upsample)
+    p.add_argument("--downsample", choices=("stride", "blur"), default=d.config.downsample)
     p.add_argument(
         "--photo-root",
         type=Path,
@@ -119,7 +120,8 @@ def main() -> None:
         content_layer=a.content_layer, style_size=a.style_size, paintings=a.paintings,
         seed=a.seed, threads=a.threads, max_minutes=a.max_minutes,
         config=FastConfig(
-            tuple(int(c) for c in a.channels.split(",")), a.blocks, head=a.head, upsample=a.upsample
+            tuple(int(c) for c in a.channels.split(",")), a.blocks, head=a.head, upsample=a.upsample,
+            downsample=a.downsample
         ),
     )  # fmt: skip
     img, data, notes = style_image(a.name)

@@ -14,8 +14,6 @@ from museforge.errors import MuseforgeError
 from museforge.music.melody_model import N_DUR, N_PITCH, MelodyConfig, MelodyModel
 from museforge.originality.novelty import goldfish_keep, note_tokens
 from museforge.text.model import GPT, GPTConfig
-from museforge.text.tokenizer import CharTokenizer
-from museforge.text.train import Streams, TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,32 +83,53 @@ def test_gpt_loss_counts_only_kept_targets() -> None:
 DOCS = ["<qijue>《春》\n白日依山尽，黄河入海流。<eos>", "<qijue>《秋》\n欲穷千里目，更上一层楼。<eos>"] * 8
 
 
-def _train_tiny(k: int, iters: int = 2) -> tuple[GPT, dict, Streams]:
-    tok = CharTokenizer.build(DOCS)
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16))
-    streams = {"zh": Streams(DOCS, tok)}
-    cfg = TrainConfig(
-        iters=iters, batch_size=4, warmup=1, eval_every=1, eval_batches=1, mix=1.0, goldfish_k=k
-    )
-    return model, train(model, streams, streams, cfg), streams["zh"]
+def _text_family(k: int):
+    from museforge.train.text import TextFamily
+
+    return TextFamily(DOCS, DOCS[:4], shape={"block_size": 16, "n_layer": 1, "n_head": 2, "n_embd": 16},
+                      goldfish_k=k)  # fmt: skip
 
 
-def test_text_training_k_zero_is_the_old_loss_and_k_changes_it() -> None:
-    trained, summary, streams = _train_tiny(0, iters=1)
-    torch.manual_seed(0)  # the loop as it was: the stream's batch, every target counted
-    fresh = GPT(trained.config)
-    x, y = streams.batch(4, 16, torch.Generator().manual_seed(TrainConfig().seed))
-    _, old, _ = fresh(x, y)
-    assert old is not None and summary["history"][0]["train_loss"] == old.item()
-    _, fish_summary, _ = _train_tiny(2, iters=1)
-    assert fish_summary["history"][0]["train_loss"] != old.item()
-    assert fish_summary["config"]["goldfish_k"] == 2
-    w = streams.windows(4, 16, torch.Generator().manual_seed(TrainConfig().seed))
-    assert torch.equal(x, streams.ids[w[:, :-1]]) and torch.equal(y, streams.ids[w[:, 1:]])
-    keep = streams.keep(2)
-    _, masked, _ = fresh(x, y, loss_mask=keep[w[:, 1:]])
-    assert masked is not None and fish_summary["history"][0]["train_loss"] == masked.item()
+def _first_loss(k: int, tmp: Path) -> tuple[float, object]:
+    """The first step's training loss of the shared loop on the tiny family."""
+    from museforge.train import loop
+
+    family = _text_family(k)
+    fresh = GPT(family.model.config)
+    fresh.load_state_dict(family.model.state_dict())
+    cfg = loop.LoopConfig(steps=1, batch=4, warmup=1, eval_every=1, checkpoint_every=1)
+    summary = loop.run(family, cfg, tmp / f"k{k}", accelerator=loop.make_accelerator("cpu"))
+    return summary.train_loss[0][1], (family, fresh, cfg)
+
+
+def test_text_training_k_zero_is_the_old_loss_and_k_changes_it(tmp_path: Path) -> None:
+    from museforge.train.loop import step_seed
+
+    plain, (family, fresh, cfg) = _first_loss(0, tmp_path)
+    x, y, _ = family.batch(torch.Generator().manual_seed(step_seed(cfg.seed, 0)), cfg.batch)
+    torch.manual_seed(step_seed(cfg.seed, 0))
+    _, every, _ = fresh.train()(x, y)  # every target counted
+    assert every is not None and plain == round(every.item(), 6)
+    fish, (fish_family, fresh2, _) = _first_loss(2, tmp_path)
+    assert fish != plain and fish_family.fingerprint()["goldfish_k"] == 2
+    x2, y2, keep2 = fish_family.batch(torch.Generator().manual_seed(step_seed(cfg.seed, 0)), cfg.batch)
+    assert torch.equal(x2, x) and not bool(keep2.all())
+    ids, starts, _ = fish_family.train_streams["all"]
+    whole = goldfish_keep(ids, 2, fish_family.goldfish_h, starts=starts)
+    assert torch.equal(keep2, whole[_positions(ids, y2)])
+    torch.manual_seed(step_seed(cfg.seed, 0))
+    _, masked, _ = fresh2.train()(x2, y2, loss_mask=keep2)
+    assert masked is not None and fish == round(masked.item(), 6)
+
+
+def _positions(ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Stream positions of each target row (rows are windows starting at a document start)."""
+    n = targets.shape[1]
+    rows = []
+    for row in targets:
+        at = next(i for i in range(1, len(ids) - n + 1) if torch.equal(ids[i : i + n], row))
+        rows.append(torch.arange(at, at + n))
+    return torch.stack(rows)
 
 
 def _melody_batch() -> dict[str, torch.Tensor]:

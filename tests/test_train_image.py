@@ -114,3 +114,18 @@ def test_a_folder_that_holds_other_files_is_not_overwritten(tmp_path, base, fold
     (out / "notes.txt").write_text("mine")
     assert main(["train", "image", "--data", str(folder), "--out", str(out), "--from", str(base)]) != 0
     assert "--overwrite" in capsys.readouterr().err and (out / "notes.txt").read_text() == "mine"
+
+
+def test_compare_scores_both_models_and_their_originality(tmp_path, base, folder):
+    import json
+
+    out = tmp_path / "compared"
+    argv = ["train", "image", "--data", str(folder), "--from", str(base), "--out", str(out), "--batch", "2"]
+    assert main([*argv, "--steps", "1", "--sample-every", "0", "--compare", str(base), "-q"]) == 0
+    compare = json.loads((out / "compare.json").read_text())
+    for key in ("new", "previous"):
+        figures = compare[key]
+        assert figures["loss"] > 0 and figures["originality_images"] == 4
+        assert 0 <= figures["nearest_score_mean"] <= figures["nearest_score_max"] <= 1
+        assert -1 <= figures["nearest_cosine_mean"] <= figures["nearest_cosine_max"] <= 1
+    assert "nearest_score_max" in (out / "compare.html").read_text()

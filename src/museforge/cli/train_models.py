@@ -4,6 +4,8 @@ Both read a data set made by ``museforge data ingest``, refuse it when its licen
 declared ``--use``, train with :mod:`museforge.train.loop` (resuming an interrupted run in the same
 ``--out``), and write the model, its card and, with ``--compare``, the page that sets it beside the
 previous model. Run under ``accelerate launch`` they train in several processes or GPUs.
+``train music --model harmonizer`` trains the four-part chorale harmoniser on the data set's
+four-part items instead of the melody model.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ MAX_STEPS = 1_000_000
 DEFAULTS = {
     "text": {"steps": 1500, "batch": 16, "lr": 2e-3, "warmup": 100},
     "music": {"steps": 2000, "batch": 32, "lr": 2e-3, "warmup": 100},
+    "harmonizer": {"steps": 2000, "batch": 32, "lr": 2e-3, "warmup": 200},
 }
 
 
@@ -112,6 +115,15 @@ def add_train_model_parsers(train_sub: argparse._SubParsersAction) -> None:
             "interrupted run resumes when the same command is run again.",
         )
         add_loop_options(p, family)
+        if family == "music":
+            p.add_argument(
+                "--model",
+                choices=("melody", "harmonizer"),
+                default="melody",
+                help="melody: the folk-melody model (default); harmonizer: the four-part chorale harmoniser "
+                "on the items with exactly four parts, soprano to bass (default --out "
+                "./harmonizer-model-DATASET)",
+            )
         p.set_defaults(func=cmd_train_model, family=family)
 
 
@@ -132,6 +144,15 @@ def _check(args: argparse.Namespace) -> None:
         raise MuseforgeError("--goldfish-k must lie between 0 (off) and 1000")
     if not 1 <= args.threads <= 256:
         raise MuseforgeError("--threads must lie between 1 and 256")
+    if args.goldfish_k and _kind(args) == "harmonizer":
+        raise MuseforgeError(
+            "--goldfish-k applies to the melody and text models; leave it out for --model harmonizer"
+        )
+
+
+def _kind(args: argparse.Namespace) -> str:
+    """The model trained: 'text', 'music' (the melody model) or 'harmonizer'."""
+    return "harmonizer" if getattr(args, "model", "melody") == "harmonizer" else args.family
 
 
 def _model_path(name: str | None, family: str, what: str) -> Path | None:
@@ -139,7 +160,7 @@ def _model_path(name: str | None, family: str, what: str) -> Path | None:
 
     if name is None:
         return None
-    shipped = {"text": "text-poet", "music": "music-melody"}[family]
+    shipped = {"text": "text-poet", "music": "music-melody", "harmonizer": "music-harmonizer"}[family]
     path = models_root() / shipped / "model.safetensors" if name == "builtin" else Path(name).expanduser()
     if path.is_dir():
         path = path / "model.safetensors"
@@ -153,6 +174,12 @@ def build_family(
 ) -> tuple[Any, list[str]]:
     """The family object for ``data`` (and notes on what was left out)."""
     from museforge.train import datasets
+
+    if family == "harmonizer":
+        from museforge.train.harmony import HarmonyFamily
+
+        train, val, skipped = datasets.chorales(data)
+        return HarmonyFamily(train, val, base=base, data_sha256=data.manifest_sha256, recipe=recipe), skipped
 
     if family == "text":
         from museforge.train.text import TextFamily
@@ -182,6 +209,8 @@ def compare_with(family: str, fam: Any, out: Path, previous: Path, data: Any) ->
             metrics = f.evaluate(f.model)
             if family == "text":
                 metrics |= compare.text_originality(f.model, f.tokenizer, _docs(fam))
+            elif family == "harmonizer":
+                metrics |= compare.harmony_originality(f.model, fam.train_set, fam.val_set)
             else:
                 metrics |= compare.music_originality(f.model, fam.train_seqs, fam.val_seqs)
         figures[key] = metrics
@@ -203,10 +232,10 @@ def cmd_train_model(args: argparse.Namespace) -> int:
 
     _check(args)
     torch.set_num_threads(args.threads)
-    family = args.family
+    family = _kind(args)
     base = _model_path(args.base, family, "--from")
     previous = _model_path(args.compare, family, "--compare")
-    data = open_training_data(args.data, family, args.use)
+    data = open_training_data(args.data, args.family, args.use)
     out = Path(args.out or f"{family}-model-{Path(args.data).resolve().name}")
     if out.is_file():
         raise MuseforgeError(f"--out {out} is a file; give a folder")
@@ -219,7 +248,8 @@ def cmd_train_model(args: argparse.Namespace) -> int:
     command = (
         "museforge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         if sys.argv[1:2] == ["train"]
-        else f"museforge train {family} --data {args.data}"
+        else f"museforge train {args.family} --data {args.data}"
+        + (" --model harmonizer" if family == "harmonizer" else "")
     )
     fam, skipped = build_family(family, data, base, command, args.goldfish_k)
     acc = loop.make_accelerator()

@@ -212,6 +212,9 @@ class GANTrainConfig:
     batch: int = 32
     lr_g: float = 2e-4
     lr_d: float = 2e-4
+    beta1: float = 0.0
+    beta2: float = 0.99
+    """Adam's betas for both players (0 and 0.99: the shipped model's, as in StyleGAN2)."""
     r1: float = 1.0
     """Weight of the R1 penalty (gamma / 2), applied every ``r1_every`` steps (lazy regularisation)."""
     r1_every: int = 4
@@ -219,9 +222,14 @@ class GANTrainConfig:
     minutes: float = 0.0
     """Wall-clock budget (0: none)."""
     cpu_minutes: float = 0.0
-    """Budget in CPU time summed over threads (0: none): fair between runs on a busy machine."""
+    """Budget in CPU time summed over threads (0: none). The shared loop stops on wall time, so it
+    becomes ``cpu_minutes / torch.get_num_threads()`` wall minutes (what an idle machine spends);
+    beside other jobs a run then gets less compute than the figure says. ``minutes`` wins."""
     steps: int = 100_000
     seed: int = 0
+    eval_every: int = 500
+    """Steps between held-out evaluations (``museforge.image.gan_train.held_out_figures``)."""
+    checkpoint_every: int = 500
     novelty_weight: float = 0.0
     """Weight lambda of the novelty term ``lambda * E[relu(max_j cos(phi(G(z)), phi(x_j)) - margin)]``
     added to the generator's loss (``novelty_loss`` on ``novelty_features``; 0: off, and training is
@@ -234,96 +242,61 @@ class GANTrainConfig:
     ``benchmarks/novelty_gan.py`` measures runs without and with the term."""
 
 
-def train_gan(data: Any, cfg: GANTrainConfig, *, tokenizer: Any = None, log: Any = print,
-              progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
-    """Train a generator, a discriminator and a text encoder on an ``ImageSet`` for ``cfg.minutes``
-    (or ``cfg.cpu_minutes``, or ``cfg.steps``); returns the EMA generator, the text encoder, the
-    tokenizer and counts. ``checkpoint(result)`` is called every 500 steps."""
+def train_gan(
+    data: Any,
+    cfg: GANTrainConfig,
+    *,
+    tokenizer: Any = None,
+    log: Any = print,
+    progress: Any = None,
+    out: Any = None,
+    held_out: Any = None,
+) -> dict[str, Any]:
+    """Train a generator, a discriminator and a text encoder on an ``ImageSet`` with the shared
+    loop (``museforge.image.gan_train.GanFamily``) for ``cfg.minutes`` (or ``cfg.cpu_minutes``, or
+    ``cfg.steps``); returns the EMA generator, the text encoder, the tokenizer and counts.
+    ``progress(step, loss_d, loss_g)`` follows each step. The training state goes to ``out`` (and a
+    later call with the same ``out`` resumes), or to a temporary folder that is removed."""
+    import tempfile
     import time
-    from copy import deepcopy
-
-    import numpy as np
+    from pathlib import Path
 
     from museforge.image.diffusion.text import TextEncoder, TextEncoderConfig, Tokenizer, vocabulary_texts
+    from museforge.image.gan_train import GanFamily
+    from museforge.train import loop
 
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     tokenizer = tokenizer or Tokenizer.build([*vocabulary_texts(), *data.captions])
     text = TextEncoder(TextEncoderConfig(len(tokenizer.vocab), cfg.gan.text_dim))
-    g, d = Generator(cfg.gan), Discriminator(cfg.gan)
-    g_ema = deepcopy(g).eval().requires_grad_(False)
-    opt_g = torch.optim.Adam([*g.parameters(), *text.parameters()], lr=cfg.lr_g, betas=(0.0, 0.99))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=(0.0, 0.99))
-    started, cpu_started, step = time.perf_counter(), time.process_time(), 0
-    novel = cfg.novelty_weight > 0
-    bank = novelty_bank(data.images) if novel else None  # counted in the budget
-    seen: list[tuple[float, float]] = []  # (mean nearest cosine, share above the margin) per step
+    family = GanFamily(data, Generator(cfg.gan), text, tokenizer, cfg, held_out=held_out, log=log)
+    cpu_started = time.process_time()
 
-    def spent() -> bool:
-        return bool((cfg.minutes and time.perf_counter() - started > cfg.minutes * 60)
-                    or (cfg.cpu_minutes and time.process_time() - cpu_started > cfg.cpu_minutes * 60))
-
-    def result() -> dict[str, Any]:
-        out = {"generator": g_ema, "text": text, "tokenizer": tokenizer, "steps": step,
-               "minutes": round((time.perf_counter() - started) / 60, 1),
-               "cpu_minutes": round((time.process_time() - cpu_started) / 60, 1)}
-        if novel:
-            recent = np.array(seen[-50:] or [(0.0, 0.0)])
-            out["novelty"] = {"weight": cfg.novelty_weight, "margin": cfg.novelty_margin,
-                              "nearest_cosine": round(float(recent[:, 0].mean()), 4),
-                              "above_margin": round(float(recent[:, 1].mean()), 4)}
-        return out
-
-    while step < cfg.steps and not spent():
-        rows = rng.integers(0, len(data), cfg.batch)
-        real = torch.from_numpy(data.images[rows]).permute(0, 3, 1, 2).float().div(127.5).sub(1)
-        ids, keep = tokenizer.batch([data.training_caption(int(r), rng, drop=0.0) for r in rows])
-        z = torch.randn(cfg.batch, cfg.gan.z_dim)
-        # discriminator: the text vector is held fixed for it (the generator's side trains the encoder)
-        with torch.no_grad():
-            cond = pooled(text(ids, keep), keep)
-            fake = g(z, cond)
-        regularise = cfg.r1 > 0 and step % cfg.r1_every == 0
-        real.requires_grad_(regularise)
-        real_logits = d(real, cond)
-        loss_d = discriminator_loss(real_logits, d(fake, cond))
-        if regularise:
-            loss_d = loss_d + cfg.r1 * cfg.r1_every * r1_penalty(real, real_logits)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        # generator (and text encoder): the non-saturating loss
-        cond = pooled(text(ids, keep), keep)
-        if not novel:
-            loss_g = generator_loss(d(g(z, cond), cond))
-        else:  # plus the novelty term, on a fixed feature of the same fakes
-            fake = g(z, cond)
-            features = novelty_features(fake)
-            loss_g = generator_loss(d(fake, cond)) + novelty_loss(
-                features, bank, cfg.novelty_weight, cfg.novelty_margin)
-            with torch.no_grad():
-                nearest = nearest_cosine(features, bank)
-            seen.append((float(nearest.mean()), float((nearest > cfg.novelty_margin).float().mean())))
-            if step % 50 == 0:
-                log(f"step {step} novelty: nearest cosine {seen[-1][0]:.3f}, "
-                    f"{seen[-1][1]:.0%} of fakes above the margin {cfg.novelty_margin}")
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        step += 1
-        with torch.no_grad():
-            for e, p in zip(g_ema.parameters(), g.parameters(), strict=True):
-                e.lerp_(p, 1 - min(cfg.ema, (1 + step) / (10 + step)))
-            for e, b in zip(g_ema.buffers(), g.buffers(), strict=True):
-                e.copy_(b)
+    def step_done(step: int, _total: int, loss_g: float) -> None:
         if progress is not None:
-            progress(step, float(loss_d.detach()), float(loss_g.detach()))
-        if checkpoint is not None and step % 500 == 0:
-            checkpoint(result())
-    out = result()
-    log(f"trained the GAN {step} steps in {out['minutes']} min ({out['cpu_minutes']} CPU min)")
-    text.eval()
-    return out
+            progress(step, family.last_d, loss_g)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = loop.run(
+            family,
+            family.loop_config(),
+            Path(out or tmp),
+            log=log,
+            progress=step_done,
+            resume=out is not None,
+        )
+    result = {
+        "generator": family.ema,
+        "text": family.model.text.eval(),
+        "tokenizer": tokenizer,
+        "steps": summary.steps,
+        "minutes": round(summary.seconds / 60, 1),
+        "cpu_minutes": round((time.process_time() - cpu_started) / 60, 1),
+        "held_out": summary.evals[-1] if summary.evals else None,
+    }
+    if family.novel:
+        result["novelty"] = family.novelty()
+    log(f"trained the GAN {summary.steps} steps in {result['minutes']} min ({result['cpu_minutes']} CPU min)")
+    return result
 
 
 @torch.no_grad()

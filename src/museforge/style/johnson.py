@@ -53,6 +53,10 @@ class FastConfig:
     head: int = 0
     """Channels of a last full-size convolution stage before RGB (0: the last upsampling gives RGB
     directly, as in the shipped networks)."""
+    downsample: str = "stride"
+    """``stride`` (strided convolutions, the shipped networks) or ``blur``: each stage convolves at
+    full size, then blurs (binomial 3x3) before keeping every second pixel, so the small maps do not
+    alias and the output depends less on where a pixel falls in the stride (Zhang 2019)."""
 
     def __post_init__(self) -> None:
         if not self.channels or min(self.channels) < 1 or self.blocks < 0 or self.head < 0:
@@ -61,6 +65,8 @@ class FastConfig:
             raise MuseforgeError(f"bad fast-style config {self}: stem_kernel must be odd")
         if self.upsample not in ("bilinear", "nearest"):
             raise MuseforgeError(f"bad fast-style config {self}: upsample is bilinear or nearest")
+        if self.downsample not in ("stride", "blur"):
+            raise MuseforgeError(f"bad fast-style config {self}: downsample is stride or blur")
 
     @property
     def factor(self) -> int:
@@ -77,7 +83,7 @@ class FastConfig:
         return cls(**{**LEGACY, **data, "channels": tuple(data["channels"])})
 
 
-LEGACY = {"upsample": "nearest", "head": 0}
+LEGACY = {"upsample": "nearest", "head": 0, "downsample": "stride"}
 """What a config written before ``upsample`` and ``head`` existed means (the shipped networks)."""
 
 
@@ -136,6 +142,28 @@ class UpConv(nn.Module):
         return F.pixel_shuffle(y, 2)
 
 
+class BlurDown(nn.Module):
+    """A full-size reflection-padded convolution, a binomial 3x3 blur, then every second pixel.
+
+    >>> down = BlurDown(3, 4, 3)
+    >>> torch.nn.init.zeros_(down.conv.weight) is not None and torch.nn.init.ones_(down.conv.bias) is not None
+    True
+    >>> y = down(torch.rand(1, 3, 10, 14))
+    >>> y.shape, bool(torch.allclose(y, torch.ones_like(y)))
+    (torch.Size([1, 4, 5, 7]), True)
+    """
+
+    def __init__(self, i: int, o: int, k: int) -> None:
+        super().__init__()
+        self.conv = _conv(i, o, k)
+        row = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("blur", (row[:, None] * row / 16).expand(o, 1, 3, 3).clone(), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.pad(self.conv(x), (1, 1, 1, 1), mode="reflect")
+        return F.conv2d(y, self.blur.to(y.dtype), stride=2, groups=y.shape[1])
+
+
 class SmoothUpConv(nn.Module):
     """Bilinear 2x upsampling, then a reflection-padded 3x3 convolution: unlike nearest
     upsampling it leaves no 2x2 blocks for the convolution to turn into a grid."""
@@ -174,7 +202,8 @@ class TransformNet(nn.Module):
         prev = 3
         for i, c in enumerate(cfg.channels):
             k = cfg.stem_kernel if i == 0 else 3
-            layers += [_conv(prev, c, k, stride=2), _norm(c), nn.ReLU(inplace=True)]
+            down = BlurDown(prev, c, k) if cfg.downsample == "blur" else _conv(prev, c, k, stride=2)
+            layers += [down, _norm(c), nn.ReLU(inplace=True)]
             prev = c
         layers += [Residual(prev) for _ in range(cfg.blocks)]
         up = SmoothUpConv if cfg.upsample == "bilinear" else UpConv

@@ -294,6 +294,7 @@ def train(
         "options": opts.to_json(),
         "final_loss_last50": final,
         "held_out_crops": summary.evals[-1] if summary.evals else {},
+        "held_out_evals": summary.evals,
         "encoder": net_vgg.source,
         "encoder_sha256": net_vgg.sha256,
         "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
@@ -316,6 +317,37 @@ def evaluate(
     with torch.no_grad():
         _, parts = loss_fn(johnson.FastStyle(model)(x), x)
     return {k: round(v, 4) for k, v in parts.items()}
+
+
+def held_out_figures(
+    paint: Callable[[Tensor], Tensor],
+    net_vgg: VGGFeatures,
+    style: Image.Image,
+    photos: Sequence[Image.Image],
+    opts: TrainOptions,
+    size: int = 256,
+) -> dict[str, float]:
+    """Mean content and Gram style loss (the training definitions, float32) and median stride
+    artefact (:func:`museforge.style.johnson.stride_artefact`) of ``paint``'s results on ``photos``
+    at ``size`` px: what ``museforge train style --compare`` sets side by side."""
+    import statistics
+
+    if not photos:
+        raise MuseforgeError("no held-out photos to compare on; install scikit-image (its astronaut)")
+    loss_fn = PerceptualLoss(net_vgg, style_targets(net_vgg, sio.to_tensor(style), opts), opts, bf16=False)
+    rows = []
+    with torch.no_grad():
+        for photo in photos:
+            x = sio.to_tensor(sio.fit(photo, size))
+            out = paint(x)
+            _, parts = loss_fn(out, x)
+            rows.append({**parts, "stride": johnson.stride_artefact(out)})
+    return {
+        "content": statistics.fmean(r["content"] for r in rows),
+        "style": statistics.fmean(r["style"] for r in rows),
+        "stride_artefact_median": statistics.median(r["stride"] for r in rows),
+        "photos": len(rows),
+    }
 
 
 def speed(model: johnson.TransformNet, size: int = 512, runs: int = 7, threads: int = 2) -> float:
@@ -397,6 +429,13 @@ def model_card(doc: dict[str, Any], style_notes: str, hardware: str, usage: str,
         else ""
     )
     notes_section = f"\n## Notes\n\n{notes}\n" if notes else ""
+    if doc.get("compare"):
+        from museforge.train.card import compare_table
+
+        notes_section += (
+            f"\n## Against the previous model\n\nOn {doc['compare']['data']} (`compare.html`):\n\n"
+            f"{compare_table(doc['compare'])}\n"
+        )
     return f"""# {doc["name"]}: fast style network
 
 One small feed-forward network (Johnson et al. 2016 layout) that paints any photo in one style.

@@ -116,3 +116,41 @@ def _num(value: float, sign: str = "") -> str:
     ('108', '0.1111', '-2')
     """
     return f"{value:{sign}.0f}" if float(value).is_integer() else f"{value:{sign}.4f}"
+
+
+def _bass_notes(tokens: Any) -> Any:
+    """A ``(n, 3)`` note array (pitch, duration, onset) of a bass line's grid tokens."""
+    import numpy as np
+
+    from museforge.music.data import grid_to_notes
+
+    notes = grid_to_notes(np.asarray(tokens))
+    return np.array([(p, d, s) for s, d, p in notes], dtype=np.float64).reshape(-1, 3)
+
+
+def harmony_originality(model: Any, train: list[dict], val: list[dict]) -> dict[str, float]:
+    """Bass lines the harmoniser writes under up to 12 held-out sopranos, against the training bass
+    lines: the share of each line's 8-interval runs found in any of them, and its nearest-line
+    score (:class:`museforge.originality.tunes.TuneIndex`), mean and max."""
+    import numpy as np
+
+    from museforge.originality.tunes import TuneIndex, runs_of
+
+    index = TuneIndex.build(
+        [(c.get("name", str(i)), _bass_notes(c["tokens"][3])) for i, c in enumerate(train)]
+    )
+    shares, nearest = [], []
+    for c in (val or train)[:SAMPLES]:
+        atb = model.generate(np.asarray(c["tokens"][0], dtype=np.int64), np.asarray(c["pos"]))
+        bass = _bass_notes(atb[2])
+        runs, _ = runs_of(bass)  # a line of under nine notes has no run to copy: 0
+        shares.append(float(np.isin(runs, index.codes).mean()) if runs.size else 0.0)
+        nearest.append(index.score(bass)[0])
+    n = max(1, len(shares))
+    return {
+        "harmonised": len(shares),
+        "bass_run_share_mean": sum(shares) / n,
+        "bass_run_share_max": max(shares, default=0.0),
+        "bass_nearest_mean": sum(nearest) / n,
+        "bass_nearest_max": max(nearest, default=0.0),
+    }

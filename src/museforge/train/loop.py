@@ -45,6 +45,7 @@ class LoopConfig:
     min_lr_ratio: float = 0.1
     warmup: int = 50
     weight_decay: float = 0.01
+    beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0
     eval_every: int = 100
@@ -151,7 +152,7 @@ def _optimizer(model: torch.nn.Module, cfg: LoopConfig) -> torch.optim.Optimizer
     return torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr,
-        betas=(0.9, cfg.beta2),
+        betas=(cfg.beta1, cfg.beta2),
     )
 
 
@@ -280,7 +281,10 @@ def run(
 
     wrapped.train()
     try:
-        while step < cfg.steps:
+        summary.stopped = ""
+        if step and step % cfg.eval_every == 0 and last_eval != step and evaluate():  # interrupted there
+            summary.stopped = "early stop"
+        while step < cfg.steps and not summary.stopped:
             if _agree(acc, float(bool(cfg.minutes) and time.perf_counter() - started > cfg.minutes * 60)):
                 summary.stopped = "time"
                 break

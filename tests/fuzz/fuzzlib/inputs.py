@@ -982,6 +982,32 @@ def option_cases(assets: Assets) -> list[Case]:
         ("keys name too long", ["keys", "name", "a" * 81], ERROR),
         ("keys name newline", ["keys", "name", "a\nb"], ANY),
         ("train nothing", ["train"], ERROR),
+        ("train style without image", ["train", "style", "-q", "--out", "o"], ERROR),
+        (
+            "train style adain with image",
+            ["train", "style", "{A}/style.png", "--method", "adain", "--out", "o"],
+            ERROR,
+        ),
+        (
+            "train style styles without adain",
+            ["train", "style", "{A}/style.png", "--styles", "{A}", "--out", "o"],
+            ERROR,
+        ),
+        (
+            "train style adain styles absent",
+            ["train", "style", "--method", "adain", "--styles", "{A}/nope", "--out", "o"],
+            ERROR,
+        ),
+        (
+            "train style adain compare garbage",
+            ["train", "style", "--method", "adain", "--compare", "{A}/fake.safetensors", "--out", "o"],
+            ERROR,
+        ),
+        (
+            "train style compare garbage",
+            ["train", "style", "{A}/style.png", "--compare", "{A}/fake.safetensors", "--out", "o"],
+            ERROR,
+        ),
         ("export nothing", ["export"], ERROR),
         ("export model garbage", ["export", "text", "--model", "{A}/fake.safetensors", "--out", "o"], ERROR),
         ("export model image", ["export", "text", "--model", "{A}/photo.png", "--out", "o"], ERROR),

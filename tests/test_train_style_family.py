@@ -1,0 +1,191 @@
+"""The AdaIN decoder on the shared loop, ``train style --method adain`` and ``train style --compare``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from museforge.errors import MuseforgeError
+from museforge.style import adain, adain_train, johnson, johnson_train, train_data
+from museforge.style.features import VGG16, VGGFeatures
+
+
+def random_vgg() -> VGGFeatures:
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # test-only: module init
+        return VGGFeatures(VGG16, caffe=True, ceil_mode=True).eval().requires_grad_(False)
+
+
+def pictures(n: int, size: tuple[int, int] = (48, 40), seed: int = 0) -> dict[str, Image.Image]:
+    """Smooth random pictures (a coarse noise field, upsampled), so that a decoder can learn them."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for i in range(n):
+        coarse = Image.fromarray(rng.integers(0, 256, (6, 5, 3), dtype=np.uint8))
+        out[f"p{seed}-{i}"] = coarse.resize(size[::-1], Image.Resampling.BILINEAR)
+    return out
+
+
+TINY = adain_train.AdainOptions(steps=8, size=32, batch=2, lr=1e-2, channels=(8, 8, 8, 8))
+
+
+def test_tiny_adain_run_learns_and_saves_a_loadable_decoder(tmp_path):
+    torch.set_num_threads(1)
+    vgg = random_vgg()
+    summary, report = adain_train.train(
+        vgg,
+        pictures(3),
+        pictures(2, seed=1),
+        TINY,
+        tmp_path,
+        meta={"name": "tiny-adain", "data_manifest_sha256": "ab" * 32},
+        recipe=lambda step: f"test --steps {step}",
+        log_every=4,
+    )
+    with torch.random.fork_rng():  # the untrained decoder on the same held-out pairs
+        torch.manual_seed(TINY.seed)
+        untrained = adain.Decoder(TINY.channels)
+    held_out = (
+        adain_train.fixed_crops(list(pictures(3).values()), 32, 10_000),
+        adain_train.fixed_crops(list(pictures(2, seed=1).values()), 32, 20_000),
+    )
+    with torch.no_grad():
+        before, _ = adain_train.adain_loss(vgg, untrained, *held_out, TINY, bf16=report["bf16"])
+    losses = [e["loss"] for e in summary.evals]
+    assert len(losses) == 4 and summary.best < 0.95 * float(before)  # the held-out loss falls
+    assert report["history"][-1]["style"] < 0.7 * report["history"][0]["style"]  # and the training loss
+    assert summary.best == min(losses) and {"content", "style", "recon"} <= set(summary.evals[0])
+    assert [r["step"] for r in report["history"]] == [1, 4, 8]
+    model = adain.load_adain(vgg, tmp_path / "model.safetensors", fast=False)
+    meta = model.metadata
+    assert meta["name"] == "tiny-adain" and meta["steps_done"] == str(summary.best_step)
+    assert meta["recipe"] == f"test --steps {summary.best_step}" and meta["layer"] == adain.LAYER
+    assert set(model.builtin) == {"starry-night", "scream"}
+    content = torch.rand(1, 3, 24, 32, generator=torch.Generator().manual_seed(2))
+    out = model.stylize(content, [model.builtin["scream"]], [1.0])
+    assert out.shape == content.shape and float(out.std()) > 0
+    cfg = adain_train.loop_config(TINY)  # the earlier recipe's schedule: no warm-up, ends at 1/(1+5e-3 s)
+    assert cfg.warmup == 0 and cfg.weight_decay == 0 and cfg.min_lr_ratio == pytest.approx(1 / 1.04)
+    with pytest.raises(MuseforgeError, match="--recon-weight -1"):
+        adain_train.AdainOptions(recon_weight=-1).check()
+
+
+def test_batches_come_only_from_the_step_generator():
+    from museforge.style.train_data import Augment
+
+    images = list(pictures(3).values())
+    family = adain_train.AdainFamily(
+        adain.Decoder((4, 4, 4, 4)),
+        random_vgg(),
+        Augment(images, 32, 0.4, torch.Generator()),
+        Augment(images, 32, 0.15, torch.Generator()),
+        TINY,
+        (torch.zeros(1), torch.zeros(1)),
+        {},
+        {},
+        lambda _: "",
+    )
+    a = family.batch(torch.Generator().manual_seed(5), 2)
+    family.batch(torch.Generator().manual_seed(6), 2)
+    b = family.batch(torch.Generator().manual_seed(5), 2)
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True)) and a[0].shape == (2, 3, 32, 32)
+
+
+def train_cli(argv: list[str]) -> int:
+    from museforge.cli import build_parser
+
+    args = build_parser().parse_args(["train", "style", *argv, "-q"])
+    return args.func(args)
+
+
+@pytest.fixture()
+def tiny_data(monkeypatch):
+    """Random VGG, tiny photos and paintings, tiny held-out photos: the commands in seconds."""
+    import museforge.style.features as features
+
+    monkeypatch.setattr(features, "load_hed_vgg16", random_vgg)
+    monkeypatch.setattr(train_data, "content_photos", lambda **kw: pictures(3))
+    monkeypatch.setattr(train_data, "procedural_paintings", lambda count, seed: pictures(1, (50, 50), 3))
+    monkeypatch.setattr(train_data, "held_out_photos", lambda **kw: pictures(2, (64, 72), 4))
+    monkeypatch.setattr(johnson_train, "evaluate", lambda *a, **k: {"content": 1.0, "style": 1.0, "tv": 0.0})
+    monkeypatch.setattr(johnson_train, "speed", lambda model: 0.01)
+    monkeypatch.setattr("museforge.cli.train_style.COMPARE_SIZE", 64)
+
+
+def painting(tmp_path, name: str = "painting.png", seed: int = 1) -> str:
+    path = tmp_path / name
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+def test_train_style_adain_refusals_are_one_line(tmp_path, tiny_data):
+    style = painting(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        ([], "give STYLE_IMAGE"),
+        ([style, "--method", "adain"], "drop STYLE_IMAGE"),
+        ([style, "--styles", str(empty)], "--styles is for --method adain"),
+        (["--method", "adain", "--steps", "0"], "--steps 0"),
+        (["--method", "adain", "--size", "8"], "--size 8"),
+        (["--method", "adain", "--style-weight", "nan"], "--style-weight nan"),
+        (["--method", "adain", "--styles", str(tmp_path / "absent")], "no such folder"),
+        (["--method", "adain", "--styles", str(empty)], "no .png, .jpg or .webp"),
+        (["--method", "adain", "--compare", str(tmp_path / "absent.safetensors")], "no AdaIN model file"),
+        (["--method", "adain", "--compare", style], "not a museforge AdaIN model"),
+        ([style, "--compare", style], "not a fast style"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(MuseforgeError, match=message) as err:
+            train_cli([*argv, "--out", str(tmp_path / "o")])
+        assert "\n" not in str(err.value)
+    assert not (tmp_path / "o").exists()
+
+
+def test_train_style_adain_writes_a_decoder_its_card_and_a_comparison(tmp_path, tiny_data):
+    styles = tmp_path / "paintings"
+    styles.mkdir()
+    for name, picture in pictures(2, (40, 40), 5).items():
+        picture.save(styles / f"{name}.png")
+    previous = tmp_path / "old.safetensors"
+    adain.save_model(previous, adain.Decoder(), {}, {"name": "old"})
+    out = tmp_path / "decoder"
+    argv = ["--method", "adain", "--styles", str(styles), "--steps", "2", "--size", "32", "--out", str(out)]
+    assert train_cli([*argv, "--compare", str(previous)]) == 0
+    assert {"model.safetensors", "training.json", "README.md", "compare.json", "compare.html"} <= {
+        p.name for p in out.iterdir()
+    }
+    model = adain.load_adain(random_vgg(), out / "model.safetensors", fast=False)
+    assert len(model.metadata["data_manifest_sha256"]) == 64
+    doc = json.loads((out / "training.json").read_text())
+    assert doc["steps_done"] == 2 and len(doc["data"]) == 5 and doc["options"]["style_weight"] == 0.25
+    compare = json.loads((out / "compare.json").read_text())
+    for key in ("new", "previous"):
+        assert set(compare[key]) == {"content", "style", "stride_artefact_median", "photos"}
+        assert compare[key]["photos"] == 2
+    card = (out / "README.md").read_text()
+    assert "## Against the previous model" in card and "stride_artefact_median" in card
+
+
+def test_train_style_compare_sets_two_fast_styles_side_by_side(tmp_path, tiny_data):
+    style = painting(tmp_path)
+    first, second = tmp_path / "first", tmp_path / "second"
+    base = [style, "--steps", "2", "--size", "32"]
+    assert train_cli([*base, "--out", str(first)]) == 0
+    assert not (first / "compare.json").exists()
+    assert train_cli([*base, "--seed", "3", "--out", str(second), "--compare", str(first)]) == 0
+    compare = json.loads((second / "compare.json").read_text())
+    assert compare["name"] == "second" and compare["previous_name"] == str(first)
+    new, old = compare["new"], compare["previous"]
+    for figures in (new, old):
+        assert set(figures) == {"content", "style", "stride_artefact_median", "photos"}
+        assert figures["photos"] == 2 and figures["content"] > 0 and figures["stride_artefact_median"] > 0
+    assert new != old  # two different networks, scored on the same photos
+    assert "held-out photos" in compare["data"] and "<table>" in (second / "compare.html").read_text()
+    card = (second / "README.md").read_text()
+    assert "## Against the previous model" in card and f"{new['content']:.4f}" in card
+    assert johnson.load(second).metadata["steps"] == 2
