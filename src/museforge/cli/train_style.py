@@ -29,6 +29,22 @@ def cmd_train_style(args: argparse.Namespace) -> int:
     return _train_fast(args)
 
 
+def _options(preset: Any, args: argparse.Namespace) -> Any:
+    """``preset`` (fast or AdaIN training options) with the command line's choices, checked."""
+    from dataclasses import replace
+
+    opts = replace(
+        preset,
+        steps=preset.steps if args.steps is None else args.steps,
+        size=preset.size if args.size is None else args.size,
+        style_weight=preset.style_weight if args.style_weight is None else args.style_weight,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    opts.check()
+    return opts
+
+
 def _held_out() -> list:
     """The first :data:`COMPARE_PHOTOS` held-out photos (:data:`museforge.style.train_data.HELD_OUT`)."""
     from museforge.style import train_data
@@ -92,15 +108,7 @@ def _train_fast(args: argparse.Namespace) -> int:
     from museforge.style.johnson_train import QUALITY
 
     preset = replace(TrainOptions(), **QUALITY[args.quality])
-    opts = replace(
-        preset,
-        steps=preset.steps if args.steps is None else args.steps,
-        size=preset.size if args.size is None else args.size,
-        style_weight=preset.style_weight if args.style_weight is None else args.style_weight,
-        seed=args.seed,
-        threads=args.threads,
-    )
-    opts.check()
+    opts = _options(preset, args)
     out = Path(args.out or f"style-{path.stem}")
     if out.exists() and not args.overwrite and (out.is_file() or any(out.iterdir())):
         raise MuseforgeError(f"{out} exists; pass --overwrite or another --out")
@@ -235,15 +243,7 @@ def _train_adain(args: argparse.Namespace) -> int:
             "(default: the bundled ones)"
         )
     preset = replace(adain_train.AdainOptions(), **adain_train.QUALITY[args.quality])
-    opts = replace(
-        preset,
-        steps=preset.steps if args.steps is None else args.steps,
-        size=preset.size if args.size is None else args.size,
-        style_weight=preset.style_weight if args.style_weight is None else args.style_weight,
-        seed=args.seed,
-        threads=args.threads,
-    )
-    opts.check()
+    opts = _options(preset, args)
     out = Path(args.out or "style-adain")
     if out.exists() and not args.overwrite and (out.is_file() or any(out.iterdir())):
         raise MuseforgeError(f"{out} exists; pass --overwrite or another --out")
