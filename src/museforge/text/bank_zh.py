@@ -148,7 +148,8 @@ MOTIFS: dict[str, Motif] = {
 @dataclass(frozen=True)
 class Mood:
     """How a mood writes: conditions (2 chars) for long lines, people and their actions, the
-    feeling of the last line (quantifier + noun + tail), title tails and favoured characters."""
+    feeling of the last line (quantifier + noun + tail), title tails, favoured characters and the
+    themes (``verse_bank.THEMES``) a poem of the mood may keep to when the prompt names none."""
 
     chars: str
     conds: str
@@ -158,6 +159,7 @@ class Mood:
     feelings: str
     tails: str
     titles: str
+    themes: str = "home"
 
 
 MOODS: dict[str, Mood] = {
@@ -171,6 +173,7 @@ MOODS: dict[str, Mood] = {
         tails="""醉春风 入新诗 共云飞 满山川 似花开 上青天 醉流霞 满天涯 乐陶陶 映朝阳 正悠悠
         满乾坤 伴莺声 付春光 上眉梢 逐春来 入画图 伴笑声 入酒杯 醉绿杨""",
         titles="即事 春游 欢歌 乐游 行乐",
+        themes="wine music travel",
     ),
     "awed": Mood(
         chars="天星峰云浩万辉海高长苍雄壮千古",
@@ -182,6 +185,7 @@ MOODS: dict[str, Mood] = {
         tails="""上青天 贯长虹 满乾坤 与天齐 接云霄 动星辰 纳山川 入苍穹 傲苍茫 共长江 万古传
         凌九霄 吐虹霓 越千山""",
         titles="远眺 登临 纵览 放歌 壮游",
+        themes="temple hermit travel",
     ),
     "serene": Mood(
         chars="静月清泉松闲烟鹤竹溪幽空淡寂轻白",
@@ -193,6 +197,7 @@ MOODS: dict[str, Mood] = {
         tails="""对青山 伴白云 共月明 付清泉 逐溪流 寄渔樵 澹如秋 自悠然 两相忘 伴鹤飞 对斜晖
         自忘机 在松间 似水清 向禅关""",
         titles="闲居 独坐 静思 幽居 夜坐",
+        themes="hermit temple music",
     ),
     "nostalgic": Mood(
         chars="旧故乡忆归昔年家梦远秋暮残",
@@ -204,6 +209,7 @@ MOODS: dict[str, Mood] = {
         tails="""绕故园 到天涯 逐归鸿 忆当年 梦江南 寄流年 满故乡 绕乡关 似当初 寄归舟 向东流
         何时归 忆旧时 入黄昏 满关山""",
         titles="怀旧 忆远 思归 感旧 怀乡",
+        themes="home age travel",
     ),
     "melancholy": Mood(
         chars="愁泪孤寒落秋残暮别雨冷凄萧瘦独",
@@ -215,6 +221,7 @@ MOODS: dict[str, Mood] = {
         tails="""寄寒烟 满江天 断人肠 寄斜阳 逐飞蓬 寄孤鸿 付西风 付东流 上眉头 满西楼 寄浮云
         入黄昏 湿罗衣 满征衣 路迢迢 入梦来 满苍苔 满归途 对残灯 似旧时 向落晖""",
         titles="感怀 秋思 愁吟 独叹 伤别",
+        themes="parting age home",
     ),
     "mysterious": Mood(
         chars="幽雾深隐影谜暗林玄古烟迷冥苔寂空微",
@@ -226,6 +233,7 @@ MOODS: dict[str, Mood] = {
         tails="""入苍烟 隐云间 问苍茫 问青冥 杳难寻 寄浮云 自迷离 入空蒙 不可知 何处求 入玄微
         有谁知 付寒烟 向谁言 绕云根""",
         titles="幽思 寻幽 探幽 秘境 幽寻",
+        themes="temple hermit music",
     ),
     "tense": Mood(
         chars="急危惊紧疾险风鼓追夜孤寒乱",
@@ -237,6 +245,7 @@ MOODS: dict[str, Mood] = {
         tails="""似弦绷 乱如麻 不得安 入重围 随鼓声 怯孤城 未能眠 正茫茫 绕危楼 战鼓催 欲何之
         逐流星 向关山 怯寒更""",
         titles="夜行 惊变 急行 行旅 夜警",
+        themes="frontier travel parting",
     ),
     "angry": Mood(
         chars="怒火雷烈狂战血剑吼焚愤悲刀",
@@ -248,6 +257,7 @@ MOODS: dict[str, Mood] = {
         tails="""贯长虹 冲斗牛 化惊雷 烈如焚 满山河 裂苍穹 撼乾坤 入霜锋 破天关 满胸膺 向天狂
         卷狂飙 斩长鲸""",
         titles="愤吟 悲歌 长啸 怒歌 壮歌",
+        themes="frontier age wine",
     ),
 }
 

@@ -58,8 +58,13 @@ FORMS: dict[str, Form] = {
     "qilv": Form("qilv", "zh", 8, (7,) * 8, "七言律诗: eight lines of seven characters"),
     "quatrain": Form("quatrain", "en", 4, None, "four lines rhymed ABAB"),
     "haiku": Form("haiku", "en", 3, (5, 7, 5), "three lines of 5, 7 and 5 syllables"),
-    "sonnet": Form("sonnet", "en", 14, (10,) * 14,
-                   "Shakespearean sonnet: fourteen lines of ten syllables rhymed ABAB CDCD EFEF GG"),
+    "sonnet": Form(
+        "sonnet",
+        "en",
+        14,
+        (10,) * 14,
+        "Shakespearean sonnet: fourteen lines of ten syllables rhymed ABAB CDCD EFEF GG",
+    ),
 }
 
 RHYME_PAIRS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -331,9 +336,7 @@ def _check_chinese(lines: list[str], spec: Form, rhymes: str = "modern") -> list
     for i, line in enumerate(lines, 1):
         n = len(han_chars(line))
         if n != need:
-            faults.append(
-                Violation("length", i, f"line {i} has {n} characters, the form needs {need}")
-            )
+            faults.append(Violation("length", i, f"line {i} has {n} characters, the form needs {need}"))
     faults += _check_rhyme_pingshui(lines) if rhymes == "pingshui" else _check_rhyme(lines)
     faults += _check_tones(lines, need, rhymes)
     return faults
@@ -475,9 +478,7 @@ def _check_english(lines: list[str], spec: Form) -> list[Violation]:
         for i, (line, need) in enumerate(zip(lines, spec.length, strict=False), 1):
             n = line_syllables(line)
             if n != need:
-                faults.append(
-                    Violation("length", i, f"line {i} has {n} syllables, the form needs {need}")
-                )
+                faults.append(Violation("length", i, f"line {i} has {n} syllables, the form needs {need}"))
     for a, b in RHYME_PAIRS.get(spec.name, ()):
         if len(lines) >= b:
             wa, wb = _last_word(lines[a - 1]), _last_word(lines[b - 1])

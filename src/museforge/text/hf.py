@@ -194,8 +194,10 @@ def load_causal_lm(path: str, device: str = "cpu") -> tuple[Any, TextCodec]:
                 f"{path!r} looks like a Hugging Face hub id; museforge never downloads: download the "
                 "model (e.g. `huggingface-cli download " + path + " --local-dir DIR`) and pass --model DIR"
             )
-        raise MuseforgeError(f"no model folder at {path}; pass a folder with config.json and weights"
-                             " (museforge never downloads: fetch a hub model first and pass its folder)")
+        raise MuseforgeError(
+            f"no model folder at {path}; pass a folder with config.json and weights"
+            " (museforge never downloads: fetch a hub model first and pass its folder)"
+        )
     if not p.is_dir() or not (p / "config.json").is_file():
         raise MuseforgeError(f"{path} is not a transformers model folder (no config.json)")
     try:

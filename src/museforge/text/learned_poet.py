@@ -21,11 +21,15 @@ LEARNED_FORMS = ("auto", *POEM_FORMS, "quatrain")
 @dataclass(frozen=True)
 class LearnedPoetParams:
     form: str = param("auto", "the form; auto: qijue for Chinese, haiku for English", choices=LEARNED_FORMS)
-    model: str = param("", "a museforge .safetensors file or a local transformers causal-LM folder "
-                       "(default: built-in)")
-    rhymes: str = param("modern", "Chinese rhyme and tone by modern readings (13 groups) or by the "
-                        "Pingshui rhyme book of Tang verse (106 groups, entering tone oblique)",
-                        choices=RHYME_BOOKS)
+    model: str = param(
+        "", "a museforge .safetensors file or a local transformers causal-LM folder (default: built-in)"
+    )
+    rhymes: str = param(
+        "modern",
+        "Chinese rhyme and tone by modern readings (13 groups) or by the "
+        "Pingshui rhyme book of Tang verse (106 groups, entering tone oblique)",
+        choices=RHYME_BOOKS,
+    )
     keep: str = param("", "with a draft: keep these lines (e.g. 1,3), rewrite the rest")
     temperature: float = param(0.8, "sampling temperature; 0 = greedy", range=(0.0, 5.0))
     top_k: int = param(40, "keep the k likeliest tokens; 0 = off", range=(0, 100_000))
@@ -147,8 +151,11 @@ class LearnedPoet(Engine):
     ) -> Artifact:
         from dataclasses import replace
 
-        rp_form = form if form in ("wujue", "qijue", "wulv", "qilv", "haiku", "quatrain") else "auto"
-        art = rule().run(replace(request, params=rule_params(form=rp_form)), generator)
+        from museforge.text.rule_poet import FORM_CHOICES
+
+        rp_form = form if form in FORM_CHOICES else "auto"  # every fixed form, the sonnet included
+        rhymes = getattr(request.params, "rhymes", "modern")
+        art = rule().run(replace(request, params=rule_params(form=rp_form, rhymes=rhymes)), generator)
         art.warnings = warnings + art.warnings
         return art
 

@@ -2,16 +2,21 @@
 
 A line is an opening clause plus an adverbial ending: scene lines open with ``the + mood
 adjective + motif subject + verb`` ("The hidden pines lean"), the turn with a person acting,
-the close with a feeling; rhymes come from hand-grouped endings ("into the night", "beyond the
-light"), so every quatrain rhymes ABAB by construction. Sonnet lines add a filler ("once more")
-between clause and ending and are searched for ten syllables; haiku for 5-7-5. Several drafts are
-written and the learned model, as a critic, keeps the most fluent whose mood reads back right.
+the close with a feeling; rhymes come from endings grouped by the sound of their last word in the
+CMU dictionary (``pronouncing``): hand-written ones ("into the night", "beyond the light") and a
+preposition before a noun of the landscape ("across the bay", "beneath the pine", ``NOUNS``), so
+every quatrain rhymes ABAB by construction. A rhyme set is drawn with weight by how many distinct
+last words it holds, so no ending word dominates. Sonnet lines add a filler ("once more") between
+clause and ending and are searched for ten syllables; haiku for 5-7-5. Several drafts are written
+and the learned model, as a critic, keeps the most fluent whose mood reads back right.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TypeVar
 
 import numpy as np
@@ -68,7 +73,7 @@ SUBJECTS: dict[str, list[tuple[str, str]]] = {
     ],
     "flower": [
         ("blossoms", "open"),
-        ("petals", "fall"),
+        ("petals", "scatter"),
         ("roses", "bend"),
         ("gardens", "wake"),
         ("lilies", "float"),
@@ -82,12 +87,12 @@ SUBJECTS: dict[str, list[tuple[str, str]]] = {
         ("orchards", "ripen"),
         ("lanes", "wind home"),
     ],
-    "moon": [("moonbeams", "fall"), ("shadows", "lengthen"), ("silver clouds", "drift")],
+    "moon": [("moonbeams", "spill"), ("shadows", "lengthen"), ("silver clouds", "drift")],
     "night": [("stars", "burn"), ("shadows", "gather"), ("lanterns", "flicker")],
     "wind": [("winds", "rise"), ("breezes", "wander"), ("gusts", "sweep on")],
-    "rain": [("raindrops", "fall"), ("gutters", "sing"), ("storm clouds", "roll")],
-    "snow": [("snowflakes", "fall"), ("drifts", "deepen"), ("frozen boughs", "bend")],
-    "cloud": [("clouds", "drift"), ("skies", "open"), ("high clouds", "wander")],
+    "rain": [("raindrops", "patter"), ("gutters", "sing"), ("storm clouds", "roll")],
+    "snow": [("snowflakes", "settle"), ("drifts", "deepen"), ("frozen boughs", "bend")],
+    "cloud": [("clouds", "drift"), ("skies", "clear"), ("high clouds", "wander")],
 }
 
 
@@ -202,6 +207,29 @@ RHYMES: dict[str, list[str]] = {
     "year": ["year after year", "when the skies are clear", "far and near", "as the dusk draws near"],
     "rest": ["towards the west", "within my breast", "at last to rest", "on the mountain crest"],
 }
+NOUNS: dict[str, str] = {
+    "across the|beyond the|over the": "plain field moor heath vale dale lea fen glen glade grass ground corn "
+    "ravine marsh lawn wold pass heather park countryside green moss bog rise maze peak fields hills "
+    "moors downs plains dales fens glens heaths meadows lawns shire fell vales broom thyme land",
+    "across the|beyond the|over the@sea river": "bay sand dune lake mere sea seas lagoon waves lakes dunes "
+    "lagoons",
+    "along the|beside the|by the": "lane road ridge hedge wall path trail hill dell well grove mill stone "
+    "gate door tower spire bridge ledge fence bank nook pane sill wood crest hollow fold mound hall stile "
+    "briar rose swan flock cross nest inn pool cave church mountainside lanes ridges hedges ledges walls "
+    "halls towers gates stones rocks groves mills stiles caves wells inns log cascade trails sills",
+    "along the|beside the|by the@sea river": "shore coast stream brook creek river strand quay pier rill "
+    "weir cove brake isle riverside riverbed reach beach burn falls streams reeds rills coves isles "
+    "springs brooks",
+    "beneath the|under the": "moon sky stars clouds boughs eaves pine vine thorn oak elms trees yew bower "
+    "skies fern birch palm lime leaves sheaves pines vines stars ferns birches bell beech",
+    "in the|through the": "dawn dusk gloom haze mist frost storm breeze rain snow hail dew shade glow glare "
+    "gleam foam air bloom night light dark cold morn gale hush blue fire smoke weather flood fall squall "
+    "wake noon shower mire snows rush brush fog cool calm wave rime din rains gales showers flowers hours "
+    "mists frosts days dream sheen",
+    "in the|through the@sea river": "spray brine",
+}
+"""Nouns of the landscape by the prepositions that may stand before them (``|``) and the motifs
+they are kept to (``@``, none: any); each is an ending ("beneath the pine") rhymed by its sound."""
 FILLERS = (
     "",
     "now",
@@ -217,6 +245,12 @@ FILLERS = (
     "for a while",
 )
 """Words that may stand between a clause and its ending, to bring a line to its syllables."""
+
+
+def _own_rng(prompt: str, rng: np.random.Generator) -> np.random.Generator:
+    """A generator drawn from ``rng`` and the prompt: the same seed gives different prompts
+    different rhymes and words (still one poem per prompt and seed)."""
+    return np.random.default_rng([int(rng.integers(2**63)), zlib.crc32(prompt.encode("utf-8"))])
 
 
 def _pick(items: Sequence[T], rng: np.random.Generator) -> T:
@@ -237,21 +271,83 @@ def _adjectives(emotion: Emotion) -> list[str]:
     return [*mine, *given]  # words the shared mapping also names are drawn twice as often
 
 
+def _sound(word: str) -> str | None:
+    """The rhyming part of ``word``'s first reading in the CMU dictionary (None: unknown)."""
+    try:
+        import pronouncing
+    except ImportError:  # without the dictionary: the hand-grouped sets only
+        return None
+    phones = pronouncing.phones_for_word(word.lower())
+    return pronouncing.rhyming_part(phones[0]) if phones else None
+
+
+@cache
+def rhyme_sets() -> dict[str, tuple[str, ...]]:
+    """Rhyme sets of endings (``"tag:text"``; a tag restricts an ending to motifs), keyed by the
+    sound of their last word: ``RHYMES`` merged by sound, then ``NOUNS`` with their prepositions
+    (``"across the|beyond the bay"``); a set needs two distinct last words.
+
+    >>> sets = rhyme_sets()
+    >>> len(sets) > 30, all(len({e.split()[-1] for e in v}) >= 2 for v in sets.values())
+    (True, True)
+    """
+    sets: dict[str, list[str]] = {}
+    for key, endings in RHYMES.items():
+        for e in endings:
+            sets.setdefault(_sound(e.split()[-1]) or key, []).append(e)
+    for head, nouns in NOUNS.items():
+        preps, _, tags = head.partition("@")
+        tag = ",".join(tags.split())
+        for noun in nouns.split():
+            sound = _sound(noun)
+            if sound is not None:
+                sets.setdefault(sound, []).append(f"{tag}:{preps} {noun}" if tag else f"{preps} {noun}")
+    return {
+        k: tuple(dict.fromkeys(v)) for k, v in sorted(sets.items()) if len({e.split()[-1] for e in v}) >= 2
+    }
+
+
 def _endings(key: str, motifs: list[str]) -> list[str]:
     out = []
-    for e in RHYMES[key]:
+    for e in rhyme_sets()[key]:
         tag, _, text = e.rpartition(":")
-        if not tag or tag in motifs:
+        if not tag or set(tag.split(",")) & set(motifs):
             out.append(text)
     return out
 
 
+def _words(key: str, motifs: list[str]) -> int:
+    """How many distinct last words a rhyme set offers for ``motifs``."""
+    return len({e.split()[-1] for e in _endings(key, motifs)})
+
+
+def _rhyme_order(motifs: list[str], rng: np.random.Generator, count: int) -> list[str]:
+    """``count`` rhyme sets (all if fewer) for ``motifs``, drawn without replacement with weight
+    by their distinct last words."""
+    keys = [k for k in rhyme_sets() if _words(k, motifs) >= 2]
+    p = np.array([_words(k, motifs) for k in keys], dtype=float)
+    pick = rng.choice(len(keys), size=min(count, len(keys)), replace=False, p=p / p.sum())
+    return [keys[int(i)] for i in pick]
+
+
+def _resolve(ending: str, rng: np.random.Generator) -> str:
+    """An ending with its preposition chosen: ``"across the|beyond the bay"`` -> ``"beyond the bay"``."""
+    if "|" not in ending:
+        return ending
+    *preps, last = ending.split("|")
+    *prep, noun = last.split()
+    options = [*preps, " ".join(prep)]
+    return f"{_pick(options, rng)} {noun}"
+
+
 def _two_rhymes(endings: list[str], rng: np.random.Generator) -> list[str]:
-    """Two endings of one rhyme set whose last words differ (light/night, not light/light)."""
-    order = [str(x) for x in rng.permutation(endings)]
-    first = order[0]
-    second = next((e for e in order[1:] if e.split()[-1] != first.split()[-1]), order[1])
-    return [first, second]
+    """Two endings of one rhyme set whose last words differ (light/night, not light/light), the
+    words drawn first so that a word with several endings is not drawn more often."""
+    by_word: dict[str, list[str]] = {}
+    for e in endings:
+        by_word.setdefault(e.split()[-1], []).append(e)
+    order = [str(w) for w in rng.permutation(sorted(by_word))]
+    return [_resolve(_pick(by_word[w], rng), rng) for w in order[:2]]
 
 
 def _scene(adjs: list[str], pairs: list[tuple[str, str]], rng: np.random.Generator, used: set[str]) -> str:
@@ -268,6 +364,7 @@ def compose_quatrain(
 ) -> tuple[str, list[str]]:
     """A title and four lines rhymed ABAB: ``drafts`` candidates (with a critic), the most fluent
     whose mood reads back as the one asked."""
+    rng = _own_rng(prompt, rng)
     cands = [_quatrain(prompt, emotion, rng) for _ in range(drafts if critic is not None else 1)]
     return cands[_best(cands, emotion, critic)]
 
@@ -291,8 +388,7 @@ def _quatrain(prompt: str, emotion: Emotion, rng: np.random.Generator) -> tuple[
     motifs, pairs = _subjects(prompt, rng)
     adjs = _adjectives(emotion)
     words = voice(emotion)
-    keys = [k for k in RHYMES if len(_endings(k, motifs)) >= 2]
-    a, b = (str(k) for k in rng.choice(keys, size=2, replace=False))
+    a, b = _rhyme_order(motifs, rng, 2)
     ea, eb = _two_rhymes(_endings(a, motifs), rng), _two_rhymes(_endings(b, motifs), rng)
     used: set[str] = set()
     lines = [
@@ -309,6 +405,7 @@ def compose_haiku(
     prompt: str, emotion: Emotion, rng: np.random.Generator, critic: Critic | None = None, drafts: int = 4
 ) -> tuple[str, list[str]]:
     """A title and three lines of 5, 7 and 5 syllables; with a critic, the best of ``drafts``."""
+    rng = _own_rng(prompt, rng)
     cands = [_haiku(prompt, emotion, rng) for _ in range(drafts if critic is not None else 1)]
     return cands[_best(cands, emotion, critic)]
 
@@ -320,13 +417,13 @@ def _haiku(
     motifs, pairs = _subjects(prompt, rng)
     adjs = _adjectives(emotion)
     words = voice(emotion)
-    endings = [e for k in RHYMES for e in _endings(k, motifs)]
+    endings = [e for k in rhyme_sets() for e in _endings(k, motifs)]
     makers = [
         lambda: f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))}",
         lambda: (
-            f"{_pick(words.turns, rng)} {_pick(endings, rng)}"
+            f"{_pick(words.turns, rng)} {_resolve(_pick(endings, rng), rng)}"
             if rng.random() < 0.5
-            else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))} {_pick(endings, rng)}"
+            else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))} {_resolve(_pick(endings, rng), rng)}"
         ),
         lambda: (
             _pick(words.feelings, rng).removeprefix("and ")
@@ -353,6 +450,7 @@ def compose_sonnet(
     prompt: str, emotion: Emotion, rng: np.random.Generator, critic: Critic | None = None, drafts: int = 2
 ) -> tuple[str, list[str]]:
     """A title and fourteen lines of ten syllables rhymed ABAB CDCD EFEF GG."""
+    rng = _own_rng(prompt, rng)
     cands = [_sonnet(prompt, emotion, rng) for _ in range(drafts if critic is not None else 1)]
     return cands[_best(cands, emotion, critic)]
 
@@ -380,7 +478,7 @@ def _sonnet(prompt: str, emotion: Emotion, rng: np.random.Generator) -> tuple[st
     motifs, pairs = _subjects(prompt, rng)
     adjs = _adjectives(emotion)
     words = voice(emotion)
-    pending = [str(k) for k in rng.permutation([k for k in RHYMES if len(_endings(k, motifs)) >= 2])]
+    pending = _rhyme_order(motifs, rng, len(rhyme_sets()))
     used: set[str] = set()
     lines: dict[int, str] = {}
     for group in range(7):  # each rhyme pair from the first rhyme set whose endings fit ten syllables
@@ -433,6 +531,8 @@ def _ten(
             clause = _pick(words.feelings, rng)
         new_fillers = [f for f in FILLERS if not f or f not in used]
         filler = _pick(new_fillers if attempt < 450 else FILLERS, rng)  # fillers stay fresh longer
+        if ending.split()[-1] in clause.split():  # "the rooftops rest ... at last to rest"
+            continue
         line = " ".join(p for p in (clause, filler, ending) if p)
         if line_syllables(line) == need and line not in lines and (clause not in used or not fresh):
             used.update((clause, filler, adj) if kind == "scene" else (clause, filler))

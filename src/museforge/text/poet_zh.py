@@ -1,11 +1,13 @@
 """The rule-based Chinese poet: a plan from the prompt, then verse from the phrase bank.
 
 A poem is planned before it is written: one primary motif from the prompt's nouns (森林 ->
-forest), a sky motif (moon, wind, rain...), one season, one time of day and the mood. Phrases
-whose characters contradict the season or time (落叶 in spring, 月 at noon) are left out; those
-naming the motifs or carrying the mood are favoured. ``verse_zh`` writes the lines from the
-phrase bank so that every rule of the form holds by construction; the title joins a motif's
-title head and a mood's title tail from the hand-written banks (``bank_zh``).
+forest), a sky motif (moon, wind, rain...), one season, one time of day, the mood and one or two
+themes (思乡 -> home; else one of the mood's, ``bank_zh.Mood.themes``). Phrases whose characters
+contradict the season or time (落叶 in spring, 月 at noon) are left out; those naming the scene's
+motifs and themes or carrying the mood are favoured, those of another scene drawn rarely.
+``verse_zh`` writes the lines from the phrase bank so that every rule of the form holds by
+construction; the title joins a scene head (a motif's 江上, 月下..., or the season and time,
+秋夜) and a tail of the mood or the theme (怀旧, 思归, 送别...), both fitting season and time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from museforge.text import verse_zh
 from museforge.text.bank_zh import MOODS, MOTIFS, Mood, words
 from museforge.text.critic import Critic
 from museforge.text.forms import Form, line_final_group, tones
+from museforge.text.verse_bank import THEMES, labels_of
 from museforge.text.verse_zh import Scene
 
 _SEASON_CHARS = {
@@ -61,6 +64,20 @@ _PROMPT_SEASON = {
 }
 _PROMPT_NIGHT = "夜 月 星 晚 暮 黄昏 night moon star evening dusk midnight"
 _PROMPT_DAY = "晨 朝 日 白天 清晨 day morning noon sun dawn"
+THEME_TITLES = {
+    "home": "思归 望乡 怀乡 忆家 归思 乡思",
+    "parting": "送别 赠别 留别 寄远 怀人 别友",
+    "frontier": "出塞 戍边 从军 边思 征人 塞下",
+    "court": "宫词 早朝 宫怨 侍宴",
+    "temple": "访僧 禅思 题寺 听钟 宿寺",
+    "wine": "独酌 对酒 醉歌 小饮 醉吟",
+    "music": "听琴 闻笛 夜歌 弹琴 闻歌",
+    "age": "叹老 自遣 书怀 遣怀 述怀",
+    "hermit": "隐居 渔樵 访隐 归隐 幽居",
+    "travel": "旅思 羁旅 客中 行役 旅怀",
+}
+"""Title tails of each theme."""
+_SEASON_HEADS = {True: "夜 晚 夕 暮", False: "日 晓 朝 晴"}
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,7 @@ class Plan:
     valence: float
     arousal: float
     mood_chars: frozenset[str]
+    themes: tuple[str, ...] = ()
 
 
 def mood_bank(mood: str) -> Mood:
@@ -192,6 +210,9 @@ def make_plan(prompt: str, emotion: Emotion, rng: np.random.Generator) -> Plan:
     zh_words = art_direction(emotion).mood_words["zh"]
     mood_chars = frozenset(mood_bank(emotion.label).chars + "".join(zh_words))
     title_motif = found[0] if found else places[0]
+    named = [t for t in THEMES if t in labels_of(text)]
+    own = mood_bank(emotion.label).themes.split() or ["home"]
+    themes = named[:1] + [t for t in [str(rng.choice(own))] if t not in named[:1]]
     return Plan(
         places[:2],
         sky[:2],
@@ -203,6 +224,7 @@ def make_plan(prompt: str, emotion: Emotion, rng: np.random.Generator) -> Plan:
         emotion.valence,
         emotion.arousal,
         mood_chars,
+        tuple(themes),
     )
 
 
@@ -215,7 +237,14 @@ def scene_of(plan: Plan, prompt: str) -> Scene:
     prompt's, the season's name and the mood's own (``bank_zh.MOODS``)."""
     chars = {c for c in _to_simplified(prompt) if "\u4e00" <= c <= "\u9fff" and c not in _STOP}
     chars |= set(_SEASON_NAME.get(plan.season, "")) | set(mood_bank(plan.mood).chars)
-    return Scene(frozenset(plan.motifs + plan.sky), plan.season, plan.evening, plan.mood, frozenset(chars))
+    return Scene(
+        frozenset(plan.motifs + plan.sky),
+        plan.season,
+        plan.evening,
+        plan.mood,
+        frozenset(chars),
+        frozenset(plan.themes),
+    )
 
 
 def read_mood(lines: list[str]) -> str:
@@ -264,8 +293,13 @@ def _fits(p: Phrase, plan: Plan) -> bool:
 
 
 def _title(plan: Plan, rng: np.random.Generator) -> str:
-    """A motif's title head (林中, 江上...) and a mood's title tail (秋思, 怀乡...)."""
-    heads, tails = words(MOTIFS[plan.title_motif].titles), words(mood_bank(plan.mood).titles)
+    """A scene head (林中, 江上, 秋夜...) and a mood's or theme's tail (秋思, 怀乡, 送别...), each
+    fitting the plan's season and time."""
+    heads = [
+        h for m in dict.fromkeys([plan.title_motif, *plan.motifs, *plan.sky]) for h in words(MOTIFS[m].titles)
+    ]
+    heads += [_SEASON_NAME[plan.season] + t for t in _SEASON_HEADS[plan.evening].split()]
+    tails = words(mood_bank(plan.mood).titles) + [t for th in plan.themes for t in THEME_TITLES[th].split()]
     for _ in range(50):
         head, tail = _pick(heads, plan, rng), _pick(tails, plan, rng)
         if not set(head) & set(tail):

@@ -5,8 +5,10 @@ Chinese regulated verse is assembled from a phrase bank grown from the Tang corp
 modern readings and under the Pingshui book alike; English quatrains, sonnets and haiku come from
 template lines (``poet_en``). Several candidates are written and the built-in language model,
 when installed, keeps the most fluent (``critic``). Every result is still checked with
-``forms.check_poem`` and any fault reported. Version 2: the phrase bank and the critic (version
-1 composed from hand-written word banks only).
+``forms.check_poem`` and any fault reported. Version 3: one scene per poem (motifs, season, time
+and theme; a cohesion bonus beside the critic's loss), no names of persons or offices, titles
+fitting the scene, English endings from rhyme sets grouped by sound (version 2: the phrase bank
+and the critic; version 1: hand-written word banks only).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def format_poem(title: str | None, lines: list[str], lang: str) -> str:
 class RulePoet(Engine):
     name = "rule-poet"
     modality = "text"
-    version = "2"
+    version = "3"
     description = (
         "rule-based poet: composes regulated Chinese verse (jueju, lüshi) from a phrase bank of "
         "Tang verse, and English quatrains, sonnets or haiku from template lines, every rule kept "

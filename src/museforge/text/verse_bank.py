@@ -5,7 +5,9 @@ built-in poet trained on (public domain): two-character heads (``head2``), four-
 (``head4``, seven-character lines) and three-character tails (``tail3``), never whole lines.
 Each unit carries its tones by modern readings and by the Pingshui book; a unit *fits* a tone
 pattern (``P`` level, ``Z`` oblique, ``*`` free) when both readings agree with it wherever the
-pattern fixes a tone.
+pattern fixes a tone. Its labels are the motifs (``bank_zh.MOTIFS``) and themes (``THEMES``) its
+characters name (``labels_of``); units naming a person or an office (``is_name``: 潘家, 谢公,
+文吏...) are left out of the bank.
 
 >>> bank = load_bank()
 >>> all(fits(u, "PZ") for u in bank.matching("head2", "PZ")[:20])
@@ -15,6 +17,7 @@ True
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -22,6 +25,85 @@ from importlib import resources
 from museforge.errors import MuseforgeError
 
 FILE = "phrases_zh.json"
+
+EXTRA_MOTIF_CHARS = {
+    "forest": "叶枝藤苔",
+    "mountain": "峦壑岫",
+    "river": "波浪舟帆渡汀洲",
+    "sea": "涛鸥",
+    "village": "家园篱柴田桑",
+    "city": "宫阙楼巷",
+    "flower": "芳蕊蝶",
+    "moon": "蟾",
+    "night": "灯星漏烛",
+    "wind": "飙",
+    "rain": "霖",
+    "snow": "霰",
+    "cloud": "霞岚",
+}
+"""Characters that name a motif besides its one-character keys."""
+
+THEMES = {
+    "home": "乡归故家园旧梓",
+    "parting": "别送离辞远客",
+    "frontier": "塞戍征兵胡烽关戈甲边",
+    "court": "宫殿阙朝御臣帝",
+    "temple": "僧寺禅佛钟磬经",
+    "wine": "酒杯醉樽觞",
+    "music": "琴笛箫歌管弦瑟",
+    "age": "老鬓衰翁岁",
+    "hermit": "隐樵渔钓蓑",
+    "travel": "路途驿舟帆行马征",
+}
+"""Themes a poem keeps to, by the characters that name them (a unit may carry several)."""
+
+_SURNAMES = "潘谢陶阮嵇萧卫贾庾鲍孟韩杜刘张王李陈赵周郑孙冯褚蒋沈韦杨朱秦许吕曹崔卢裴苏范彭郭梁宋袁徐邓薛羊颜"
+_NAME_RULES = (
+    f"[{_SURNAMES}][家郎公侯生令君卿]",  # 潘家, 谢公, 刘郎, 陶令, 贾生...
+    "潘岳|潘安|谢安|谢朓|陶潜|渊明|阮籍|嵇康|相如|文君|宋玉|屈原|屈平|贾谊|班超|李广|苏武|张翰|王粲"
+    "|庾信|萧史|弄玉|西施|昭君|明妃|项羽|范蠡|孔子|仲尼|伯夷|叔齐|汉武|秦皇|汉皇|明皇|武帝|文帝"
+    "|子房|韩信|张良|孟尝|信陵|荆轲|廉颇|马援|卫青|子猷|王乔|安期|羲之|右军|子胥|夫差|勾践|太白"
+    "|少陵|嫖姚|卫霍|李白|杜甫|王维|梁王|汉家|侯家|金马|玉辇|帝乡",
+    "文吏|丞相|太守|刺史|御史|尚书|侍郎|县令|使君|都护|校尉|中丞|学士|拾遗|员外|参军|主簿|明府"
+    "|廷尉|侍中|仆射|长史|别驾|少府|公卿|卿相|将相",
+)
+NAME_PATTERN = re.compile("|".join(_NAME_RULES))
+"""Persons (a surname with 家, 郎, 公...; names of history), and offices: never in a poem."""
+
+
+def is_name(text: str) -> bool:
+    """Whether ``text`` names a person or an office (``NAME_PATTERN``).
+
+    >>> is_name("路是潘家"), is_name("文吏何曾"), is_name("襄阳道"), is_name("故园")
+    (True, True, False, False)
+    """
+    return NAME_PATTERN.search(text) is not None
+
+
+_NOT_LABEL = {"flower": "园"}  # 故园, 田园: home, not a garden
+
+
+@cache
+def label_chars() -> dict[str, str]:
+    """Label (motif or theme) -> the characters that name it."""
+    from museforge.text.bank_zh import MOTIFS, words
+
+    out = {}
+    for name, motif in MOTIFS.items():
+        keys = "".join(k for k in words(motif.keys) if len(k) == 1 and "\u4e00" <= k <= "\u9fff")
+        out[name] = "".join(c for c in keys if c not in _NOT_LABEL.get(name, "")) + EXTRA_MOTIF_CHARS.get(
+            name, ""
+        )
+    return out | THEMES
+
+
+def labels_of(text: str) -> frozenset[str]:
+    """The motifs and themes whose characters ``text`` holds.
+
+    >>> sorted(labels_of("故园秋月"))
+    ['home', 'moon', 'village']
+    """
+    return frozenset(name for name, cs in label_chars().items() if any(c in text for c in cs))
 
 
 @dataclass(frozen=True)
@@ -32,7 +114,7 @@ class Unit:
     count: int
     tones_modern: str
     tones_pingshui: str
-    motifs: frozenset[str]
+    motifs: frozenset[str]  # motif and theme labels
     seasons: frozenset[str]  # empty: any season
     time: str  # "day", "dusk", "night" or ""
     mood: str  # the mood the emotion lexicon reads in it, or ""
@@ -62,6 +144,7 @@ class Bank:
             kind: [
                 Unit(t, n, tm, tp, frozenset(m.split()), frozenset(_SEASON[c] for c in s), time, mood)
                 for t, n, tm, tp, m, s, time, mood in rows
+                if not is_name(t)
             ]
             for kind, rows in data["units"].items()
         }

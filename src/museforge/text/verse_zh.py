@@ -16,15 +16,21 @@ context and dropped if a tone or rhyme moved, or if the copy guard finds it in t
 the poem keeps its form under either rhyme book. When no unit of the plan fits, the search
 widens to the whole bank; a broken line is never written.
 
-Among several candidate lines the learned model (``critic``) keeps the most fluent; among
-several poems, the most fluent whose mood, read back by the emotion detector, is the one asked.
+A poem keeps to one scene: its motifs (place and sky), season, time of day and one or two themes
+(home, parting, frontier...; ``verse_bank.THEMES``). Units naming those labels are favoured, units
+naming only labels foreign to the scene (neither its own nor a related one, ``RELATED``) are
+drawn rarely, and lines naming a person or an office (``verse_bank.is_name``) are never written.
+Among several candidate lines the learned model (``critic``) keeps the one with the best loss
+less a cohesion bonus (``cohesion``: the scene's labels the line names, and those it shares with
+the lines before); among several poems, the best by mood read back by the emotion detector, then
+mean loss less a bonus for the share of line pairs that share a label.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,7 +40,7 @@ from museforge.text import pingshui
 from museforge.text.bank_zh import MOTIFS
 from museforge.text.critic import Critic, pick
 from museforge.text.forms import line_final_group, verse_tones
-from museforge.text.verse_bank import Bank, Unit, load_bank
+from museforge.text.verse_bank import THEMES, Bank, Unit, is_name, labels_of, load_bank
 
 if TYPE_CHECKING:
     from museforge.originality.poems import PoemIndex
@@ -67,7 +73,37 @@ ROLE_CHARS = {
 }
 SEASONS = ("spring", "summer", "autumn", "winter")
 LINE_CANDIDATES = 12
-POEMS = {4: 3, 8: 2}
+POEMS = {4: 4, 8: 2}
+LABELS = (*MOTIFS, *THEMES)
+RELATED = {
+    "forest": "mountain flower village wind cloud",
+    "mountain": "forest cloud river hermit temple",
+    "river": "sea rain travel parting hermit",
+    "sea": "river cloud travel",
+    "village": "home forest flower hermit",
+    "city": "court music wine",
+    "flower": "forest village wine",
+    "moon": "night cloud",
+    "night": "moon wind",
+    "wind": "cloud rain",
+    "rain": "wind cloud river",
+    "snow": "wind cloud",
+    "cloud": "wind mountain",
+    "home": "village travel parting age",
+    "parting": "travel wine home river",
+    "frontier": "travel parting wind snow",
+    "court": "city music",
+    "temple": "mountain hermit forest",
+    "wine": "music parting flower",
+    "music": "wine night",
+    "age": "home parting",
+    "hermit": "mountain river temple forest village",
+    "travel": "parting home river",
+}
+"""Labels that may share a poem with a scene's own (wind and cloud go anywhere)."""
+FOREIGN = 0.15  # weight of a unit naming only labels foreign to the scene
+LINE_BONUS = 0.12  # loss per character a line's cohesion point is worth
+POEM_BONUS = 0.4  # loss per character the share of line pairs sharing a label is worth
 
 
 @dataclass(frozen=True)
@@ -79,6 +115,18 @@ class Scene:
     evening: bool
     mood: str
     chars: frozenset[str] = frozenset()  # the prompt's and the mood's characters
+    themes: frozenset[str] = frozenset()  # ``verse_bank.THEMES`` the poem keeps to
+
+    @property
+    def labels(self) -> frozenset[str]:
+        """The scene's own motifs and themes."""
+        return self.motifs | self.themes
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """Its own labels, the related ones, wind and cloud."""
+        near = {r for lab in self.labels for r in RELATED.get(lab, "").split()}
+        return self.labels | near | {"wind", "cloud"}
 
 
 @dataclass
@@ -87,14 +135,14 @@ class _Slots:
 
     units: list[Unit]
     base: np.ndarray
-    motif: np.ndarray  # bit mask over MOTIFS
+    motif: np.ndarray  # bit mask over LABELS
     season: np.ndarray  # bit mask over SEASONS, 0: any
     time: np.ndarray  # 0 none, 1 day, 2 dusk, 3 night
     mood: np.ndarray  # index into MOODS_TABLE, -1 none
     roles: dict[str, np.ndarray]
 
 
-_MOTIF_BIT = {m: 1 << i for i, m in enumerate(MOTIFS)}
+_MOTIF_BIT = {m: 1 << i for i, m in enumerate(LABELS)}
 _MOOD_INDEX = {m: i for i, m in enumerate(MOODS_TABLE)}
 
 
@@ -114,7 +162,9 @@ def _slots(kind: str, pattern: str) -> _Slots:
 
 def _weights(s: _Slots, scene: Scene, role: str) -> np.ndarray:
     """Sampling weights of ``s``'s units for a line of ``role`` in ``scene`` (0: does not fit)."""
-    bits = sum(_MOTIF_BIT.get(m, 0) for m in scene.motifs)
+    bits = sum(_MOTIF_BIT.get(m, 0) for m in scene.labels)
+    motif_bits = sum(_MOTIF_BIT.get(m, 0) for m in scene.motifs)
+    allowed = sum(_MOTIF_BIT.get(m, 0) for m in scene.allowed)
     sbit = 1 << SEASONS.index(scene.season) if scene.season in SEASONS else 0
     ok = (s.season == 0) | ((s.season & sbit) > 0) if sbit else np.ones(len(s.units), bool)
     ok &= s.time != (1 if scene.evening else 3)
@@ -122,13 +172,15 @@ def _weights(s: _Slots, scene: Scene, role: str) -> np.ndarray:
     valence = np.array([spec.valence for spec in MOODS_TABLE.values()] + [own])
     ok &= np.abs(valence[s.mood] - own) <= 1.0
     w = s.base * ok
-    on_theme = (s.motif & bits) > 0
+    on_motif = (s.motif & motif_bits) > 0
+    on_theme = (s.motif & (bits & ~motif_bits)) > 0
     in_mood = s.mood == _MOOD_INDEX.get(scene.mood, -2)
-    w *= 1 + 3 * on_theme + 3 * in_mood
+    w *= 1 + 3 * on_motif + 2 * on_theme + 3 * in_mood
     w *= np.where((s.mood >= 0) & ~in_mood, 0.3, 1.0)  # another mood's words: rarely
+    w *= np.where((s.motif != 0) & ((s.motif & allowed) == 0), FOREIGN, 1.0)  # another scene's
     w *= 1 + 2 * np.minimum(_hits(s, scene.chars), 2)
     if role == "scene":
-        w *= 1 + 2 * on_theme
+        w *= 1 + 3 * on_motif  # scene lines: the place and the sky; the others: the theme
     elif role == "feel":
         w *= 1 + 3 * in_mood
     elif role in s.roles:
@@ -186,6 +238,13 @@ def choose_rhyme(scene: Scene, length: int, need: int, rng: np.random.Generator)
     """A rhyme (modern group, Pingshui group) with enough distinct end characters in the plan's
     tails of both rhyming kinds (B and D) for ``need`` rhyme lines, chosen with weight by how many
     fit; without one (a guard), any rhyme the bank's tails of both kinds hold."""
+    keys, p = _rhyme_mass(scene, length, need)
+    return keys[int(rng.choice(len(keys), p=p))]
+
+
+@lru_cache(maxsize=64)
+def _rhyme_mass(scene: Scene, length: int, need: int) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The rhymes ``choose_rhyme`` draws from and their probabilities (kept per scene)."""
     chars: dict[tuple[str, str], list[set[str]]] = {}
     mass: dict[tuple[str, str], float] = {}
     for k, kind in enumerate("BD"):
@@ -201,7 +260,7 @@ def choose_rhyme(scene: Scene, length: int, need: int, rng: np.random.Generator)
         keys = sorted({k for u in b for k in _tail_keys(u.text)} & {k for u in d for k in _tail_keys(u.text)})
         mass = {k: 1.0 for k in keys}
     p = np.array([mass[k] for k in keys])
-    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+    return keys, p / p.sum()
 
 
 @cache
@@ -268,7 +327,7 @@ class LineSearch:
                 ].text
                 for units, cdf in pools
             )
-            if line in found or len(set(line)) < len(line) or set(line) & used:
+            if line in found or len(set(line)) < len(line) or set(line) & used or is_name(line):
                 continue
             if not line_keeps(line, template):
                 continue
@@ -309,6 +368,7 @@ def write(
         rhyme = choose_rhyme(scene, length, count // 2 + 1, rng)
         lines: list[str] = []
         losses: list[float] = []
+        seen: set[str] = set()
         used: set[str] = set()
         rhymed: set[str] = set()
         draft = critic.start(header) if critic is not None else None
@@ -318,35 +378,67 @@ def write(
             cands = search.candidates(
                 length, template, roles[i], rhyme if rhymes else None, used, rhymed, rng
             )
-            best = 0
+            bonus = [LINE_BONUS * cohesion(c, scene, seen) for c in cands]
+            best = pick([-b for b in bonus])
             if draft is not None:
                 scores = draft.losses([_punctuated(c, i) for c in cands])
-                best = pick(scores)
+                best = pick([round(x - b, 4) for x, b in zip(scores, bonus, strict=True)])
                 losses.append(scores[best])
                 draft.append(_punctuated(cands[best], i))
             line = cands[best]
             lines.append(line)
+            seen |= labels_of(line)
             used |= set(line)
             if rhymes:
                 rhymed.add(line[-1])
         mood_ok = read_mood(lines) == scene.mood if read_mood is not None else True
         loss = float(np.mean(losses)) if losses else 0.0
+        pairs = shared_pairs(lines)
         drafts.append(
             (
                 not mood_ok,
-                round(loss, 4),
+                round(loss - POEM_BONUS * pairs, 4),
                 lines,
                 {
                     "structure": structure,
                     "sequence": seq,
                     "rhyme": list(rhyme),
+                    "themes": sorted(scene.themes),
                     "loss": round(loss, 4),
+                    "shared_pairs": round(pairs, 4),
                     "mood_read_back": mood_ok,
                 },
             )
         )
     best = min(range(len(drafts)), key=lambda k: (drafts[k][0], drafts[k][1], k))
     return drafts[best][2], drafts[best][3]
+
+
+def cohesion(line: str, scene: Scene, seen: set[str]) -> float:
+    """How well ``line`` keeps to the scene: the scene's labels it names (two at most), plus half
+    a point if it shares a label with the lines before, less a point for each
+    foreign label.
+
+    >>> sc = Scene(frozenset({"moon"}), "autumn", True, "nostalgic", themes=frozenset({"home"}))
+    >>> cohesion("故园明月照归人", sc, set()), cohesion("丞相宫中舞霓裳", sc, {"moon"})
+    (2.0, -2.0)
+    """
+    labels = labels_of(line)
+    own = len(labels & scene.labels)
+    shared = len(labels & seen)
+    foreign = len(labels - scene.allowed)
+    return min(own, 2) + 0.5 * min(shared, 1) - foreign
+
+
+def shared_pairs(lines: list[str]) -> float:
+    """The share of a poem's line pairs that name a common label (motif or theme).
+
+    >>> shared_pairs(["故园明月", "明月照人", "江上风"])
+    0.3333
+    """
+    labels = [labels_of(ln) for ln in lines]
+    pairs = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :]]
+    return round(sum(bool(a & b) for a, b in pairs) / len(pairs), 4) if pairs else 0.0
 
 
 def _punctuated(line: str, index: int) -> str:
