@@ -97,6 +97,9 @@ def main() -> None:
     p.add_argument("--upsample", choices=("bilinear", "nearest"), default=d.config.upsample)
     p.add_argument("--downsample", choices=("stride", "blur"), default=d.config.downsample)
     p.add_argument(
+        "--skip", action="store_true", help="the full-size stage also sees the photo (needs --head)"
+    )
+    p.add_argument(
         "--photo-root",
         type=Path,
         default=Path("/"),
@@ -121,7 +124,8 @@ def main() -> None:
         seed=a.seed, threads=a.threads, max_minutes=a.max_minutes,
         config=FastConfig(
             tuple(int(c) for c in a.channels.split(",")), a.blocks, head=a.head, upsample=a.upsample,
-            downsample=a.downsample
+            downsample=a.downsample,
+            skip=a.skip
         ),
     )  # fmt: skip
     img, data, notes = style_image(a.name)

@@ -102,6 +102,24 @@ def test_old_files_keep_their_network_and_smooth_ones_round_trip():
         johnson.FastConfig(upsample="cubic")
 
 
+def test_a_skip_network_passes_detail_finer_than_its_stride():
+    cfg = johnson.FastConfig((4, 8), 1, 3, upsample="bilinear", head=4, downsample="blur", skip=True)
+    assert johnson.FastConfig.from_json(cfg.to_json()) == cfg
+    net = johnson.TransformNet(cfg).eval()
+    x = torch.rand(1, 3, 21, 30, generator=gen(5))
+    assert net(x).shape == (1, 3, 21, 30)
+    first = net.head[0]
+    assert first.in_channels == 4 + 3  # the upsampled features and the photo
+    with torch.no_grad():
+        before = net(x)
+        first.weight[:, 4:] = 0  # cut the photo's way in: the output changes
+        assert not torch.allclose(net(x), before)
+    with pytest.raises(MuseforgeError, match="skip needs"):
+        johnson.FastConfig(skip=True)
+    with pytest.raises(MuseforgeError, match="stride or blur"):
+        johnson.FastConfig(downsample="max")
+
+
 def test_save_load_round_trip_is_exact(tmp_path):
     net = tiny_net()
     with torch.no_grad():  # fp16 file: start from fp16-representable weights

@@ -54,6 +54,9 @@ class FastConfig:
     """Channels of a last full-size convolution stage before RGB (0: the last upsampling gives RGB
     directly, as in the shipped networks)."""
     downsample: str = "stride"
+    skip: bool = False
+    """Give the full-size stage (``head`` channels, needed) the input photo beside the upsampled
+    features, as a U-Net's skip connection does: detail finer than the stride reaches the output."""
     """``stride`` (strided convolutions, the shipped networks) or ``blur``: each stage convolves at
     full size, then blurs (binomial 3x3) before keeping every second pixel, so the small maps do not
     alias and the output depends less on where a pixel falls in the stride (Zhang 2019)."""
@@ -65,6 +68,8 @@ class FastConfig:
             raise MuseforgeError(f"bad fast-style config {self}: stem_kernel must be odd")
         if self.upsample not in ("bilinear", "nearest"):
             raise MuseforgeError(f"bad fast-style config {self}: upsample is bilinear or nearest")
+        if self.skip and not self.head:
+            raise MuseforgeError(f"bad fast-style config {self}: skip needs a full-size stage (head > 0)")
         if self.downsample not in ("stride", "blur"):
             raise MuseforgeError(f"bad fast-style config {self}: downsample is stride or blur")
 
@@ -83,7 +88,7 @@ class FastConfig:
         return cls(**{**LEGACY, **data, "channels": tuple(data["channels"])})
 
 
-LEGACY = {"upsample": "nearest", "head": 0, "downsample": "stride"}
+LEGACY = {"upsample": "nearest", "head": 0, "downsample": "stride", "skip": False}
 """What a config written before ``upsample`` and ``head`` existed means (the shipped networks)."""
 
 
@@ -210,7 +215,12 @@ class TransformNet(nn.Module):
         for c in [*reversed(cfg.channels[:-1]), *([cfg.head] if cfg.head else [])]:
             layers += [up(prev, c), _norm(c), nn.ReLU(inplace=True)]
             prev = c
-        layers += [_conv(prev, 3, 3)] if cfg.head else [up(prev, 3)]
+        if cfg.skip:  # the full-size stage also sees the photo itself, so edges need not pass the stride
+            self.head = nn.Sequential(
+                _conv(prev + 3, prev, 3), _norm(prev), nn.ReLU(inplace=True), _conv(prev, 3, 3)
+            )
+        else:
+            layers += [_conv(prev, 3, 3)] if cfg.head else [up(prev, 3)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -220,7 +230,10 @@ class TransformNet(nn.Module):
         if pad_h or pad_w:
             mode = "reflect" if pad_h < h and pad_w < w else "replicate"
             x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-        return torch.sigmoid(self.net(x))[..., :h, :w]
+        y = self.net(x)
+        if self.config.skip:
+            y = self.head(torch.cat([y, x.to(y.dtype)], 1))
+        return torch.sigmoid(y)[..., :h, :w]
 
 
 def stride_artefact(image: Tensor, stride: int = 8) -> float:
