@@ -21,6 +21,11 @@ outside a git checkout only today's) are measured side by side:
   loss as written (higher: its own lines belong together more than borrowed ones);
 * names: share of poems with a person's name or an office in a line (``verse_bank.is_name``);
   titles: distinct titles over all poems;
+* grammar (Chinese forms): share of lines whose sequence of unit kinds (parts of speech of the
+  2+3, 2+2+3 or 4+3 cut, ``verse_bank.kind_of``) occurs at least ``verse_zh.GRAMMAR_MIN`` times
+  in the corpus' lines (``Bank.grammar``); years: share of poems with a count of years
+  (三十年前, ``verse_bank.NUMYEAR``), and with two or more; dynasty: share of poems naming a
+  dynasty's house, envoy or court (``verse_bank.DYNASTY``: 隋家, 汉使);
 * ms/poem on this machine.
 
 A last row measures the acceptance case: ``秋夜思乡`` for N seeds in the default form.
@@ -37,6 +42,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 import torch
@@ -48,7 +55,8 @@ from museforge.text.critic import default_critic
 from museforge.text.forms import FORMS, check_poem, han_chars
 from museforge.text.poet import TAGS
 from museforge.text.rule_poet import format_poem, generate_poem
-from museforge.text.verse_bank import is_name, labels_of
+from museforge.text.verse_bank import DYNASTY, NUMYEAR, is_name, kind_of, labels_of, load_bank
+from museforge.text.verse_zh import GRAMMAR_MIN
 
 PROMPTS = {
     "zh": [
@@ -122,6 +130,25 @@ def load_before(tmp: Path) -> object | None:
         (pkg / f"{name}.py").write_text(src)
     sys.path.insert(0, str(tmp))
     return importlib.import_module("before_poet.rule_poet")
+
+
+@cache
+def _kind(text: str) -> str:
+    return kind_of(text)
+
+
+def parses(line: str) -> bool:
+    """Whether a cut of ``line`` (2+3; 2+2+3 or 4+3) has a kinds sequence the corpus' lines hold
+    at least ``GRAMMAR_MIN`` times (kinds from the tagger, so any poet's line is read alike)."""
+    line = han_chars(line)
+    grammar = load_bank().grammar
+    cuts = {5: [(2,)], 7: [(2, 4), (4,)]}.get(len(line), [])
+    for cut in cuts:
+        bounds = (0, *cut, len(line))
+        seq = "+".join(_kind(line[a:b]) for a, b in pairwise(bounds))
+        if grammar.get(f"{len(line)}:{seq}", 0) >= GRAMMAR_MIN:
+            return True
+    return False
 
 
 def endings(lines: list[str], lang: str) -> list[str]:
@@ -219,6 +246,12 @@ def measure(
         "shared_pairs": pairs,
         "shuffle_gap": gap,
         "names": sum(any(is_name(ln) for ln in p) for p in poems) / n,
+        "grammar": sum(parses(ln) for ln in all_lines) / len(all_lines) if lang == "zh" else None,
+        "years": sum(any(NUMYEAR.search(ln) for ln in p) for p in poems) / n if lang == "zh" else None,
+        "years2": sum(sum(bool(NUMYEAR.search(ln)) for ln in p) > 1 for p in poems) / n
+        if lang == "zh"
+        else None,
+        "dynasty": sum(any(DYNASTY.search(ln) for ln in p) for p in poems) / n if lang == "zh" else None,
         "distinct_titles": len(set(titles)),
         "ms_per_poem": round(1000 * elapsed / n, 1),
     }
@@ -275,13 +308,14 @@ PAGE_HEAD = """# The default poet's verse, before and after
 
 Twenty seeds of one prompt, `秋夜思乡` (an autumn night, thinking of home), in the default form
 (qijue, 七言绝句), the mood read from the prompt ({mood}). For each seed, *before* is the rule
-poet of the last commit (version 2: the phrase bank grown from the Tang corpus, lines correct by
-construction, the built-in model choosing among candidates) and *after* version 3 (one scene and
-theme per poem, a cohesion bonus beside the critic, no names of persons or offices, titles
-fitting the scene). Beside each poem: the faults `museforge poem --check` names under modern
-readings and under the Pingshui book, and the share of its line pairs naming a common motif or
-theme. Made by `python benchmarks/text_rule_poet.py --page docs/verse.md`; the figures
-are in BENCHMARKS.md.
+poet of the last commit (version 3: the phrase bank grown from the Tang corpus, lines correct by
+construction, one scene and theme per poem, the built-in model choosing among candidates) and
+*after* version 4 (lines whose kinds sequence, noun / verb / adverb..., the corpus' lines use,
+heads in the slots the corpus gives them, units found in one poem only drawn less, a count of
+years only once in a past-present poem, dynasties rarely). Beside each poem: the faults
+`museforge poem --check` names under modern readings and under the Pingshui book, and the share
+of its line pairs naming a common motif or theme. Made by
+`python benchmarks/text_rule_poet.py --page docs/verse.md`; the figures are in BENCHMARKS.md.
 
 """
 
@@ -313,7 +347,7 @@ def page(old: object | None, seeds: int) -> str:
             out.append(f"**{name}** ({_faults(title, lines, 'qijue')}; {share})\n\n{body}\n")
     out.append(
         "## English\n\nThe same poet's English forms for `a lonely village at dusk`, seeds 0-2 "
-        "(version 3: endings from rhyme sets grouped by sound).\n"
+        "(endings from rhyme sets grouped by sound; version 4: more closing feelings).\n"
     )
     en = emotion_from_label("nostalgic")
     for form in ("quatrain", "haiku", "sonnet"):
@@ -329,18 +363,23 @@ def table(rows: list[dict]) -> str:
     out = [
         "| form | poet | poems | valid (modern) | valid (Pingshui) | distinct lines | distinct endings "
         "| top ending (poems) | self-BLEU | loss/char | target loss | mood read back | label pairs "
-        "| shuffle gap | names | titles | ms/poem |",
-        "|" + "---|" * 17,
+        "| shuffle gap | names | grammar | years (>=1 / >=2) | dynasty | titles | ms/poem |",
+        "|" + "---|" * 20,
     ]
     for r in rows:
         ps = "" if r["valid_pingshui"] is None else f"{r['valid_pingshui']:.0%}"
         sp = "" if r["shared_pairs"] is None else f"{r['shared_pairs']:.0%}"
         gap = "" if r["shuffle_gap"] is None else f"{r['shuffle_gap']:+.3f}"
+        zh = r.get("grammar") is not None
+        gram = f"{r['grammar']:.0%}" if zh else ""
+        years = f"{r['years']:.0%} / {r['years2']:.0%}" if zh else ""
+        dyn = f"{r['dynasty']:.0%}" if zh else ""
         out.append(
             f"| {r['form']} | {r['poet']} | {r['poems']} | {r['valid_modern']:.0%} | {ps} "
             f"| {r['distinct_lines']:.0%} | {r['distinct_endings']} | {r['top_ending']} "
             f"({r['top_ending_text']}) | {r['self_bleu']:.3f} | {r['loss']:.2f} | {r['target_loss']:.2f} "
-            f"| {r['mood_read_back']:.0%} | {sp} | {gap} | {r['names']:.0%} | {r['distinct_titles']} "
+            f"| {r['mood_read_back']:.0%} | {sp} | {gap} | {r['names']:.0%} | {gram} | {years} | {dyn} "
+            f"| {r['distinct_titles']} "
             f"| {r['ms_per_poem']} |"
         )
     return "\n".join(out)

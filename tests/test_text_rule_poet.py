@@ -14,8 +14,16 @@ from museforge.runtime import make_generator
 from museforge.text.critic import default_critic, pick
 from museforge.text.forms import check_poem, han_chars, verse_tones
 from museforge.text.rule_poet import RulePoet, RulePoetParams, format_poem, generate_poem
-from museforge.text.verse_bank import is_name, labels_of, load_bank
-from museforge.text.verse_zh import TEMPLATES, LineSearch, Scene, cohesion, line_keeps, shared_pairs
+from museforge.text.verse_bank import DYNASTY, NUMYEAR, is_name, kind_of, labels_of, load_bank
+from museforge.text.verse_zh import (
+    GRAMMAR_MIN,
+    TEMPLATES,
+    LineSearch,
+    Scene,
+    cohesion,
+    line_keeps,
+    shared_pairs,
+)
 
 PROMPTS_ZH = ["在一片神秘的森林中，", "秋天的江边", "故乡的月亮", "大海", "雪"]
 
@@ -107,8 +115,12 @@ def test_phrase_bank_holds_units_not_lines():
     assert lengths == {"head2": {2}, "head4": {4}, "tail3": {3}}
     assert sum(len(v) for v in bank.units.values()) > 20_000
     raw = json.loads((resources.files("museforge.text") / "assets" / "phrases_zh.json").read_text("utf-8"))
-    assert raw["format"] == 2 and "Tang" in raw["source"]
-    assert sum(raw["dropped_names"].values()) > 100  # persons and offices left out when built
+    assert raw["format"] == 3 and "Tang" in raw["source"]
+    dropped = raw["dropped"]
+    assert sum(d["name"] for d in dropped.values()) > 100  # persons and offices left out when built
+    assert sum(d["specific"] for d in dropped.values()) > 20  # units tied to one poem
+    places = [u.place for u in bank.units["head2"]]
+    assert places.count("F") > 1000 and places.count("S") > 1000  # heads kept to one slot
 
 
 def test_variety_over_twenty_seeds():
@@ -135,6 +147,56 @@ def test_variety_over_twenty_seeds():
     assert len(ends) >= 70
     assert len(titles) >= 15, sorted(titles)
     assert sum(shared) / len(shared) >= 0.6, shared
+
+
+def _parses(bank, line: str) -> bool:
+    """A cut of ``line`` (2+3; 2+2+3 or 4+3) whose units are all in the bank and whose kinds
+    sequence the corpus' lines hold at least ``GRAMMAR_MIN`` times."""
+    return any(
+        bank.grammar.get(bank.line_kinds(line, four) or "", 0) >= GRAMMAR_MIN for four in (False, True)
+    )
+
+
+def test_autumn_night_lines_parse_without_fillers():
+    """Twenty seeds of 秋夜思乡: every line is made of bank units (no unit the bank's rules drop)
+    in a kinds sequence the corpus uses; a count of years (三十年前) stands at most once, only in a
+    past-present poem; no dynasty (隋家, 汉使) in a poem of home."""
+    bank = load_bank()
+    for seed in range(20):
+        _, lines, _, info = generate_poem(
+            "秋夜思乡", "zh", emotion_from_label("nostalgic"), "qijue", make_generator(seed), critic=False
+        )
+        assert all(_parses(bank, ln) for ln in lines), lines
+        years = sum(bool(NUMYEAR.search(ln)) for ln in lines)
+        assert years <= (info["structure"] == "past-present"), (info["structure"], lines)
+        assert not any(DYNASTY.search(ln) for ln in lines), lines
+
+
+def test_bank_rules_from_the_corpus():
+    """Kinds come from the tagger; the heads keep their corpus slots; the commonest kinds
+    sequences of the corpus are clauses (noun + verb phrase); no line of function words only."""
+    bank = load_bank()
+    assert kind_of("明月") == "N" and "V" in kind_of("依山尽") and not set(kind_of("何处")) & set("NVA")
+    assert all(u.place and set(u.place) <= set("FS") for u in bank.units["head2"])
+    scene = Scene(frozenset({"moon"}), "autumn", True, "nostalgic", themes=frozenset({"home"}))
+    lines = LineSearch(bank, scene, None).candidates(
+        5, TEMPLATES[5]["A"], "question", None, set(), set(), np.random.default_rng(0), 60
+    )
+    assert all(set(kind_of(ln[:2]) + kind_of(ln[2:])) & set("NV") for ln in lines), lines
+    top5 = sorted((k for k in bank.grammar if k.startswith("5:")), key=lambda k: -bank.grammar[k])[:3]
+    assert "5:N+VN" in top5 and sum(bank.grammar.values()) > 50_000, top5
+
+
+def test_numbers_of_years_are_kept_out_of_other_poems():
+    """A count of years is written only in a line of the past: none in a scene-feeling poem."""
+    scene = Scene(frozenset({"moon"}), "autumn", True, "nostalgic", themes=frozenset({"home"}))
+    search = LineSearch(load_bank(), scene, None)
+    rng = np.random.default_rng(3)
+    for kind, template in TEMPLATES[7].items():
+        lines = search.candidates(7, template, "scene", None, set(), set(), rng, 40)
+        assert not any(NUMYEAR.search(ln) for ln in lines), (kind, lines)
+    past = search.candidates(7, TEMPLATES[7]["C"], "past", None, set(), set(), rng, 200, years=True)
+    assert any(NUMYEAR.search(ln) for ln in past)  # allowed there
 
 
 def test_the_bank_names_no_person_or_office():
@@ -203,6 +265,22 @@ def test_critic_is_deterministic_and_prefers_verse():
     first = _run("秋夜思乡", "zh", "nostalgic", 3, form="qijue").summary["chosen"]
     assert first == _run("秋夜思乡", "zh", "nostalgic", 3, form="qijue").summary["chosen"]
     assert first["loss"] > 0
+
+
+def test_haiku_closing_lines_vary():
+    """Over ten prompts and eight seeds no last word closes more than 10 % of haiku (version 3:
+    'name', one fixed feeling line, closed 22 of 200)."""
+    prompts = ["a mysterious forest", "my hometown in autumn", "moonlight on the river", "a snowy night",
+               "spring rain in the city", "the moon over the sea", "a garden in bloom", "wind on the river",
+               "a lonely village at dusk", "clouds on the peaks"]  # fmt: skip
+    ends: dict[str, int] = {}
+    for i, prompt in enumerate(prompts):
+        for seed in range(8):
+            emotion = emotion_from_label(MOODS[(i + seed) % 8])
+            _, lines, _, _ = generate_poem(prompt, "en", emotion, "haiku", make_generator(seed), critic=False)
+            word = lines[-1].split()[-1].lower()
+            ends[word] = ends.get(word, 0) + 1
+    assert max(ends.values()) <= 8, sorted(ends.items(), key=lambda kv: -kv[1])[:3]
 
 
 @pytest.mark.parametrize("form", ["quatrain", "haiku", "sonnet"])

@@ -111,42 +111,97 @@ VOICES: dict[str, Voice] = {
     "joyful": Voice(
         adjectives=("bright", "golden", "laughing", "sunlit", "warm", "blooming"),
         turns=("we sing and wander", "our laughter rises", "the children dance", "I run"),
-        feelings=("and all my heart is singing", "and joy runs over", "and every hope takes wing"),
+        feelings=(
+            "and all my heart is singing",
+            "and joy runs over",
+            "and every hope takes wing",
+            "and all the day is kind",
+            "and my whole heart is light",
+            "and the bright bells ring out",
+        ),
     ),
     "awed": Voice(
         adjectives=("vast", "ancient", "endless", "radiant", "towering", "solemn"),
         turns=("I stand and marvel", "I climb and wonder", "the whole world opens"),
-        feelings=("and all my words fall silent", "and I am small and glad", "and wonder fills me"),
+        feelings=(
+            "and all my words fall silent",
+            "and I am small and glad",
+            "and wonder fills me",
+            "and the old mountains speak",
+            "and the great heavens turn",
+            "and the wide sky opens",
+        ),
     ),
     "serene": Voice(
         adjectives=("still", "quiet", "gentle", "soft", "calm", "patient"),
         turns=("I sit and listen", "I rest a while", "a heron waits", "the hours drift"),
-        feelings=("and all my cares are resting", "and peace comes slowly", "and nothing calls me"),
+        feelings=(
+            "and all my cares are resting",
+            "and peace comes slowly",
+            "and nothing calls me",
+            "and the whole world is still",
+            "and my breathing is slow",
+            "and the still pond is calm",
+        ),
     ),
     "nostalgic": Voice(
         adjectives=("old", "faded", "familiar", "distant", "weathered", "remembered"),
         turns=("I walk the old roads", "I think of home", "the years come back", "I read old letters"),
-        feelings=("and old days wait for me", "and I am young once more", "and memory stays"),
+        feelings=(
+            "and old days wait for me",
+            "and I am young once more",
+            "and memory stays",
+            "and the old songs still play",
+            "and the lamp burns so low",
+        ),
     ),
     "melancholy": Voice(
         adjectives=("grey", "cold", "lonely", "fading", "empty", "weary"),
         turns=("I walk alone", "my footsteps linger", "a single bird calls", "the last friend leaves"),
-        feelings=("and sorrow lingers", "and all my tears are falling", "and no one waits"),
+        feelings=(
+            "and sorrow lingers",
+            "and all my tears are falling",
+            "and no one waits",
+            "and the cold wind will stay",
+            "and the last of light fades",
+            "and the cold rain will fall",
+        ),
     ),
     "mysterious": Voice(
         adjectives=("hidden", "silent", "secret", "dim", "strange", "veiled"),
         turns=("I follow a whisper", "a lantern wanders", "I stop and listen", "a stranger passes"),
-        feelings=("and something calls my name", "and secrets stir", "and no one answers"),
+        feelings=(
+            "and something calls my name",
+            "and secrets stir",
+            "and no one answers",
+            "and a door opens wide",
+            "and the shadows all know",
+            "and a distant bell rings",
+        ),
     ),
     "tense": Voice(
         adjectives=("restless", "trembling", "sharp", "uneasy", "watchful", "dark"),
         turns=("I hold my breath", "the drums are beating", "a warning sounds", "I hurry on"),
-        feelings=("and every heartbeat quickens", "and danger waits", "and nothing rests"),
+        feelings=(
+            "and every heartbeat quickens",
+            "and danger waits",
+            "and nothing rests",
+            "and the storm is coming",
+            "and my hands are shaking",
+            "and the night holds its breath",
+        ),
     ),
     "angry": Voice(
         adjectives=("burning", "iron", "furious", "wild", "scorched", "raging"),
         turns=("I draw my sword", "the thunder answers", "I shout my anger", "the old walls shake"),
-        feelings=("and all my rage is burning", "and fury rises", "and nothing yields"),
+        feelings=(
+            "and all my rage is burning",
+            "and fury rises",
+            "and nothing yields",
+            "and the whole sky burns red",
+            "and my fists are clenched tight",
+            "and the iron will break",
+        ),
     ),
 }
 
@@ -404,16 +459,24 @@ def _quatrain(prompt: str, emotion: Emotion, rng: np.random.Generator) -> tuple[
 def compose_haiku(
     prompt: str, emotion: Emotion, rng: np.random.Generator, critic: Critic | None = None, drafts: int = 4
 ) -> tuple[str, list[str]]:
-    """A title and three lines of 5, 7 and 5 syllables; with a critic, the best of ``drafts``."""
+    """A title and three lines of 5, 7 and 5 syllables; with a critic, the best of ``drafts``. The
+    closing feeling is drawn once per poem among the mood's five-syllable ones, so the critic's
+    favourite does not close every poem of a mood."""
     rng = _own_rng(prompt, rng)
-    cands = [_haiku(prompt, emotion, rng) for _ in range(drafts if critic is not None else 1)]
+    feelings = voice(emotion).feelings
+    fives = [f for f in feelings if line_syllables(f.removeprefix("and ")) == 5] or list(feelings)
+    feeling = _pick(fives, rng)
+    cands = [
+        _haiku(prompt, emotion, rng, feeling=feeling) for _ in range(drafts if critic is not None else 1)
+    ]
     return cands[_best(cands, emotion, critic)]
 
 
 def _haiku(
-    prompt: str, emotion: Emotion, rng: np.random.Generator, tries: int = 300
+    prompt: str, emotion: Emotion, rng: np.random.Generator, tries: int = 300, feeling: str | None = None
 ) -> tuple[str, list[str]]:
-    """A title and three lines searched for 5, 7 and 5 syllables."""
+    """A title and three lines searched for 5, 7 and 5 syllables; ``feeling``: the closing feeling
+    line (else any of the mood's)."""
     motifs, pairs = _subjects(prompt, rng)
     adjs = _adjectives(emotion)
     words = voice(emotion)
@@ -426,7 +489,7 @@ def _haiku(
             else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))} {_resolve(_pick(endings, rng), rng)}"
         ),
         lambda: (
-            _pick(words.feelings, rng).removeprefix("and ")
+            (feeling or _pick(words.feelings, rng)).removeprefix("and ")
             if rng.random() < 0.5
             else f"{_pick(adjs, rng)} {' '.join(_pick(pairs, rng))}"
         ),

@@ -5,10 +5,13 @@ Chinese regulated verse is assembled from a phrase bank grown from the Tang corp
 modern readings and under the Pingshui book alike; English quatrains, sonnets and haiku come from
 template lines (``poet_en``). Several candidates are written and the built-in language model,
 when installed, keeps the most fluent (``critic``). Every result is still checked with
-``forms.check_poem`` and any fault reported. Version 3: one scene per poem (motifs, season, time
-and theme; a cohesion bonus beside the critic's loss), no names of persons or offices, titles
-fitting the scene, English endings from rhyme sets grouped by sound (version 2: the phrase bank
-and the critic; version 1: hand-written word banks only).
+``forms.check_poem`` and any fault reported. Version 4: lines that parse (kinds sequences the
+corpus holds, heads in their corpus slots), a phrase bank without units tied to one poem or
+without a content word, counts of years only once in a past-present poem, dynasties rarely, more
+drafts while none reads back the mood, more haiku feelings. Version 3: one scene per poem
+(motifs, season, time and theme; a cohesion bonus beside the critic's loss), no names of persons
+or offices, titles fitting the scene, English endings from rhyme sets grouped by sound
+(version 2: the phrase bank and the critic; version 1: hand-written word banks only).
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def format_poem(title: str | None, lines: list[str], lang: str) -> str:
 class RulePoet(Engine):
     name = "rule-poet"
     modality = "text"
-    version = "3"
+    version = "4"
     description = (
         "rule-based poet: composes regulated Chinese verse (jueju, lüshi) from a phrase bank of "
         "Tang verse, and English quatrains, sonnets or haiku from template lines, every rule kept "

@@ -7,7 +7,12 @@ Each unit carries its tones by modern readings and by the Pingshui book; a unit 
 pattern (``P`` level, ``Z`` oblique, ``*`` free) when both readings agree with it wherever the
 pattern fixes a tone. Its labels are the motifs (``bank_zh.MOTIFS``) and themes (``THEMES``) its
 characters name (``labels_of``); units naming a person or an office (``is_name``: 潘家, 谢公,
-文吏...) are left out of the bank.
+文吏...) are left out of the bank. Each unit also carries its *kind*, the parts of speech of its
+words (``kind_of``: ``N`` noun, ``V`` verb, ``A`` adjective, ``D`` adverb or function word, ``M``
+numeral), the slots a two-character head takes in the corpus (``F`` first, ``S`` second), and
+whether it names a dynasty (``proper_of``: 隋家, 汉使) and whether the corpus holds it in
+one poem only (``single``); the bank records how often
+each sequence of kinds occurs in the corpus' lines (``Bank.grammar``).
 
 >>> bank = load_bank()
 >>> all(fits(u, "PZ") for u in bank.matching("head2", "PZ")[:20])
@@ -27,7 +32,7 @@ from museforge.errors import MuseforgeError
 FILE = "phrases_zh.json"
 
 EXTRA_MOTIF_CHARS = {
-    "forest": "叶枝藤苔",
+    "forest": "叶枝藤苔树",
     "mountain": "峦壑岫",
     "river": "波浪舟帆渡汀洲",
     "sea": "涛鸥",
@@ -57,7 +62,9 @@ THEMES = {
 }
 """Themes a poem keeps to, by the characters that name them (a unit may carry several)."""
 
-_SURNAMES = "潘谢陶阮嵇萧卫贾庾鲍孟韩杜刘张王李陈赵周郑孙冯褚蒋沈韦杨朱秦许吕曹崔卢裴苏范彭郭梁宋袁徐邓薛羊颜"
+_SURNAMES = (
+    "陆潘谢陶阮嵇萧卫贾庾鲍孟韩杜刘张王李陈赵周郑孙冯褚蒋沈韦杨朱秦许吕曹崔卢裴苏范彭郭梁宋袁徐邓薛羊颜"
+)
 _NAME_RULES = (
     f"[{_SURNAMES}][家郎公侯生令君卿]",  # 潘家, 谢公, 刘郎, 陶令, 贾生...
     "潘岳|潘安|谢安|谢朓|陶潜|渊明|阮籍|嵇康|相如|文君|宋玉|屈原|屈平|贾谊|班超|李广|苏武|张翰|王粲"
@@ -69,6 +76,51 @@ _NAME_RULES = (
 )
 NAME_PATTERN = re.compile("|".join(_NAME_RULES))
 """Persons (a surname with 家, 郎, 公...; names of history), and offices: never in a poem."""
+
+
+DYNASTY = re.compile("[秦汉魏晋隋唐吴楚越齐梁陈燕赵蜀][家使宫帝王将朝皇主室国]")
+"""A dynasty or state with its house, envoy, court...: history, which a scene seldom gives."""
+NUMYEAR = re.compile("[一二三四五六七八九十百千两数][一二三四五六七八九十]?年")
+"""A count of years (三十年前, 十五年来): filler unless the poem turns from past to present."""
+
+_COARSE = {"v": "V", "a": "A", "z": "A", "b": "A", "d": "D", "p": "D", "c": "D", "u": "D", "r": "D"}
+_COARSE |= {"y": "D", "e": "D", "o": "D", "h": "D", "k": "D", "x": "D"}
+_NUMERALS = "一二三四五六七八九十百千万两"
+
+
+def kind_of(text: str) -> str:
+    """The parts of speech of ``text``'s words (jieba's tagger, build time only), repeats merged.
+
+    >>> kind_of("明月"), kind_of("事不齐"), kind_of("三十年前")
+    ('N', 'ND', 'MN')
+    """
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.ERROR)
+    out = ""
+    for w in jieba.posseg.cut(text, HMM=False):
+        flag = w.flag
+        if flag.startswith("m") or flag == "q":
+            k = "M" if any(c in _NUMERALS for c in w.word) else "N"
+        elif flag == "zg":
+            k = "V"
+        else:
+            k = _COARSE.get(flag[0], "N")
+        if not out.endswith(k):
+            out += k
+    return out
+
+
+def proper_of(text: str) -> bool:
+    """Whether ``text`` names a dynasty or state with its house, envoy or court (``DYNASTY``).
+
+    >>> proper_of("隋家夜合"), proper_of("故园")
+    (True, False)
+    """
+    return DYNASTY.search(text) is not None
 
 
 def is_name(text: str) -> bool:
@@ -118,6 +170,10 @@ class Unit:
     seasons: frozenset[str]  # empty: any season
     time: str  # "day", "dusk", "night" or ""
     mood: str  # the mood the emotion lexicon reads in it, or ""
+    kind: str = ""  # parts of speech (``kind_of``)
+    place: str = ""  # two-character heads: the slots it takes, F first, S second
+    proper: bool = False  # a dynasty or a state's house, envoy... (``proper_of``)
+    single: bool = False  # found in only one poem of the corpus
 
 
 def fits(unit: Unit, pattern: str) -> bool:
@@ -139,16 +195,26 @@ class Bank:
     """The units by kind, with the units fitting each tone pattern cached."""
 
     def __init__(self, data: dict) -> None:
-        self.meta = {k: v for k, v in data.items() if k != "units"}
+        self.meta = {k: v for k, v in data.items() if k not in ("units", "grammar")}
+        self.grammar: dict[str, int] = data.get("grammar", {})
         self.units: dict[str, list[Unit]] = {
             kind: [
-                Unit(t, n, tm, tp, frozenset(m.split()), frozenset(_SEASON[c] for c in s), time, mood)
-                for t, n, tm, tp, m, s, time, mood in rows
+                Unit(t, n, tm, tp, frozenset(m.split()), frozenset(_SEASON[c] for c in s), time, mood, *more)
+                for t, n, tm, tp, m, s, time, mood, *more in rows
                 if not is_name(t)
             ]
             for kind, rows in data["units"].items()
         }
+        self.kinds = {kind: {u.text: u.kind for u in units} for kind, units in self.units.items()}
         self._fitting: dict[tuple[str, str], list[Unit]] = {}
+
+    def line_kinds(self, line: str, four: bool = False) -> str | None:
+        """The kinds sequence of ``line`` cut 2+3, 2+2+3 or (``four``) 4+3, as ``grammar`` counts
+        it; None when a part is not in the bank."""
+        cuts = {5: ((0, 2, "head2"),), 7: ((0, 4, "head4"),) if four else ((0, 2, "head2"), (2, 4, "head2"))}
+        parts = [self.kinds[k].get(line[a:b]) for a, b, k in cuts.get(len(line), ())]
+        parts.append(self.kinds["tail3"].get(line[-3:]))
+        return None if None in parts or len(parts) < 2 else f"{len(line)}:" + "+".join(parts)  # type: ignore[arg-type]
 
     def matching(self, kind: str, pattern: str) -> list[Unit]:
         """Units of ``kind`` that fit ``pattern``, most frequent first."""

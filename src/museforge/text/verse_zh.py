@@ -20,10 +20,19 @@ A poem keeps to one scene: its motifs (place and sky), season, time of day and o
 (home, parting, frontier...; ``verse_bank.THEMES``). Units naming those labels are favoured, units
 naming only labels foreign to the scene (neither its own nor a related one, ``RELATED``) are
 drawn rarely, and lines naming a person or an office (``verse_bank.is_name``) are never written.
+
+A line parses as a clause: it holds a noun or a verb, the sequence of its units' kinds (noun,
+verb, adjective, adverb...; ``verse_bank.kind_of``) occurs at least ``GRAMMAR_MIN`` times in the
+corpus' lines, and a two-character head stands only in the slots (first, second) the corpus
+gives it. Units the corpus holds in one poem only are drawn less, units naming a dynasty (隋家,
+汉使) rarely outside frontier and court poems, and a count of years (三十年前) stands only in a
+line of the past, once, in a past-present poem.
+
 Among several candidate lines the learned model (``critic``) keeps the one with the best loss
 less a cohesion bonus (``cohesion``: the scene's labels the line names, and those it shares with
-the lines before); among several poems, the best by mood read back by the emotion detector, then
-mean loss less a bonus for the share of line pairs that share a label.
+the lines before; half a point more when a unit carries the mood); among several poems (for
+eight lines, more while none reads back the mood), the best by mood read back by the emotion
+detector, then mean loss less a bonus for the share of line pairs that share a label.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from museforge.text import pingshui
 from museforge.text.bank_zh import MOTIFS
 from museforge.text.critic import Critic, pick
 from museforge.text.forms import line_final_group, verse_tones
-from museforge.text.verse_bank import THEMES, Bank, Unit, is_name, labels_of, load_bank
+from museforge.text.verse_bank import NUMYEAR, THEMES, Bank, Unit, is_name, labels_of, load_bank
 
 if TYPE_CHECKING:
     from museforge.originality.poems import PoemIndex
@@ -74,6 +83,7 @@ ROLE_CHARS = {
 SEASONS = ("spring", "summer", "autumn", "winter")
 LINE_CANDIDATES = 12
 POEMS = {4: 4, 8: 2}
+MORE_DRAFTS = {4: 0, 8: 4}  # drafts written beyond POEMS while none reads back the mood
 LABELS = (*MOTIFS, *THEMES)
 RELATED = {
     "forest": "mountain flower village wind cloud",
@@ -102,7 +112,12 @@ RELATED = {
 }
 """Labels that may share a poem with a scene's own (wind and cloud go anywhere)."""
 FOREIGN = 0.15  # weight of a unit naming only labels foreign to the scene
-LINE_BONUS = 0.12  # loss per character a line's cohesion point is worth
+SINGLE = 0.3  # weight of a unit the corpus holds in one poem only
+PROPER = 0.05  # weight of a unit naming a dynasty (隋家, 汉使) outside a frontier or court poem
+HISTORY = frozenset({"frontier", "court"})
+GRAMMAR_MIN = 10  # a line's kinds sequence occurs at least this often in the corpus' lines
+LINE_BONUS = 0.16  # loss per character a line's cohesion point is worth
+MOOD_POINT = 0.5  # cohesion points a line is worth when one of its units carries the mood
 POEM_BONUS = 0.4  # loss per character the share of line pairs sharing a label is worth
 
 
@@ -140,6 +155,10 @@ class _Slots:
     time: np.ndarray  # 0 none, 1 day, 2 dusk, 3 night
     mood: np.ndarray  # index into MOODS_TABLE, -1 none
     roles: dict[str, np.ndarray]
+    first: np.ndarray  # heads: taken line-initially in the corpus
+    second: np.ndarray  # two-character heads: taken after another head in the corpus
+    proper: np.ndarray
+    numyear: np.ndarray
 
 
 _MOTIF_BIT = {m: 1 << i for i, m in enumerate(LABELS)}
@@ -149,19 +168,26 @@ _MOOD_INDEX = {m: i for i, m in enumerate(MOODS_TABLE)}
 @cache
 def _slots(kind: str, pattern: str) -> _Slots:
     units = load_bank().matching(kind, pattern)
+    single = np.array([u.single for u in units], dtype=bool)
     return _Slots(
         units,
-        np.log1p(np.array([u.count for u in units], dtype=float)),
+        np.log1p(np.array([u.count for u in units], dtype=float)) * np.where(single, SINGLE, 1.0),
         np.array([sum(_MOTIF_BIT.get(m, 0) for m in u.motifs) for u in units], dtype=np.int64),
         np.array([sum(1 << SEASONS.index(s) for s in u.seasons) for u in units], dtype=np.int64),
         np.array([("", "day", "dusk", "night").index(u.time) for u in units]),
         np.array([_MOOD_INDEX.get(u.mood, -1) for u in units]),
         {r: np.array([any(c in u.text for c in cs) for u in units]) for r, cs in ROLE_CHARS.items()},
+        np.array([kind != "head2" or "F" in u.place for u in units], dtype=bool),
+        np.array([kind == "head2" and "S" in u.place for u in units], dtype=bool),
+        np.array([u.proper for u in units], dtype=bool),
+        np.array([NUMYEAR.search(u.text) is not None for u in units], dtype=bool),
     )
 
 
-def _weights(s: _Slots, scene: Scene, role: str) -> np.ndarray:
-    """Sampling weights of ``s``'s units for a line of ``role`` in ``scene`` (0: does not fit)."""
+def _weights(s: _Slots, scene: Scene, role: str, slot: str = "F", years: bool = False) -> np.ndarray:
+    """Sampling weights of ``s``'s units for a line of ``role`` in ``scene`` (0: does not fit), in
+    ``slot`` (``F`` a line's first unit, ``S`` a second head, ``T`` its tail); ``years``: a count of
+    years (三十年前) may stand here."""
     bits = sum(_MOTIF_BIT.get(m, 0) for m in scene.labels)
     motif_bits = sum(_MOTIF_BIT.get(m, 0) for m in scene.motifs)
     allowed = sum(_MOTIF_BIT.get(m, 0) for m in scene.allowed)
@@ -171,7 +197,15 @@ def _weights(s: _Slots, scene: Scene, role: str) -> np.ndarray:
     own = MOODS_TABLE[scene.mood].valence if scene.mood in MOODS_TABLE else 0.0
     valence = np.array([spec.valence for spec in MOODS_TABLE.values()] + [own])
     ok &= np.abs(valence[s.mood] - own) <= 1.0
+    if slot == "F":
+        ok &= s.first
+    elif slot == "S":
+        ok &= s.second
+    if not years:
+        ok &= ~s.numyear
     w = s.base * ok
+    if not scene.themes & HISTORY:
+        w *= np.where(s.proper, PROPER, 1.0)
     on_motif = (s.motif & motif_bits) > 0
     on_theme = (s.motif & (bits & ~motif_bits)) > 0
     in_mood = s.mood == _MOOD_INDEX.get(scene.mood, -2)
@@ -184,7 +218,7 @@ def _weights(s: _Slots, scene: Scene, role: str) -> np.ndarray:
     elif role == "feel":
         w *= 1 + 3 * in_mood
     elif role in s.roles:
-        w *= 1 + 8 * s.roles[role]
+        w *= (1 + 8 * s.roles[role]) * (1 + 2 * on_motif)  # the turn's words, in the scene
     return w
 
 
@@ -201,13 +235,13 @@ def _hits(s: _Slots, chars: frozenset[str]) -> np.ndarray:
 _HITS: dict[tuple[int, frozenset[str]], np.ndarray] = {}
 
 
-def _parts(length: int, template: str, rng: np.random.Generator) -> list[tuple[str, str]]:
-    """The line's units: (kind, tone pattern), heads first."""
+def _parts(length: int, template: str, rng: np.random.Generator) -> list[tuple[str, str, str]]:
+    """The line's units: (kind, tone pattern, slot), heads first."""
     if length == 5:
-        return [("head2", template[:2]), ("tail3", template[2:])]
+        return [("head2", template[:2], "F"), ("tail3", template[2:], "T")]
     if rng.random() < 0.5:
-        return [("head4", template[:4]), ("tail3", template[4:])]
-    return [("head2", template[:2]), ("head2", template[2:4]), ("tail3", template[4:])]
+        return [("head4", template[:4], "F"), ("tail3", template[4:], "T")]
+    return [("head2", template[:2], "F"), ("head2", template[2:4], "S"), ("tail3", template[4:], "T")]
 
 
 def _rhyme_keys(text: str) -> set[tuple[str, str]]:
@@ -249,7 +283,7 @@ def _rhyme_mass(scene: Scene, length: int, need: int) -> tuple[list[tuple[str, s
     mass: dict[tuple[str, str], float] = {}
     for k, kind in enumerate("BD"):
         s = _slots("tail3", TEMPLATES[length][kind][-3:])
-        w = _weights(s, scene, "scene")
+        w = _weights(s, scene, "scene", "T")
         for i in np.flatnonzero(w > 0):
             for key in _tail_keys(s.units[i].text):
                 chars.setdefault(key, [set(), set()])[k].add(s.units[i].text[-1])
@@ -275,6 +309,7 @@ class LineSearch:
         self.bank = bank
         self.scene = scene
         self.guard = guard
+        self.in_mood: dict[str, bool] = {}  # candidate line -> whether a unit of it carries the mood
 
     def candidates(
         self,
@@ -286,12 +321,22 @@ class LineSearch:
         rhymed: set[str],
         rng: np.random.Generator,
         want: int = LINE_CANDIDATES,
+        years: bool = False,
     ) -> list[str]:
-        """Up to ``want`` distinct lines; the search widens (any unit, then repeated characters)
-        until at least one is found."""
+        """Up to ``want`` distinct lines; the search widens (any unit and any kinds sequence, then
+        repeated characters) until at least one is found. ``years``: a count of years may stand."""
         for stage in range(3):
             found = self._search(
-                length, template, role, rhyme, used if stage < 2 else set(), rhymed, rng, want, wide=stage > 0
+                length,
+                template,
+                role,
+                rhyme,
+                used if stage < 2 else set(),
+                rhymed,
+                rng,
+                want,
+                wide=stage > 0,
+                years=years,
             )
             if found:
                 return found
@@ -308,26 +353,33 @@ class LineSearch:
         rng: np.random.Generator,
         want: int,
         wide: bool,
+        years: bool = False,
     ) -> list[str]:
         parts = _parts(length, template, rng)
         pools = []
-        for k, (kind, pattern) in enumerate(parts):
+        for k, (kind, pattern, slot) in enumerate(parts):
             s = _slots(kind, pattern)
-            w = s.base.copy() if wide else _weights(s, self.scene, role)
+            w = s.base * ~s.numyear if wide else _weights(s, self.scene, role, slot, years)
             if k == len(parts) - 1 and rhyme is not None:
                 w = w * np.array([rhyme in _tail_keys(u.text) and u.text[-1] not in rhymed for u in s.units])
             if w.sum() <= 0:
                 return []
             pools.append((s.units, np.cumsum(w)))
         found: list[str] = []
+        grammar = self.bank.grammar
         for _ in range(want * 12):
-            line = "".join(
-                units[
-                    min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(units) - 1)
-                ].text
+            picked = [
+                units[min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(units) - 1)]
                 for units, cdf in pools
-            )
+            ]
+            line = "".join(u.text for u in picked)
             if line in found or len(set(line)) < len(line) or set(line) & used or is_name(line):
+                continue
+            if not any(set(u.kind) & set("NV") for u in picked):
+                continue  # function words only (何处 + 欲如何): no noun or verb to head the line
+            if not wide and grammar.get(f"{length}:" + "+".join(u.kind for u in picked), 0) < GRAMMAR_MIN:
+                continue
+            if NUMYEAR.search(line) and not (years and any(NUMYEAR.search(u.text) for u in picked)):
                 continue
             if not line_keeps(line, template):
                 continue
@@ -336,6 +388,7 @@ class LineSearch:
             if self.guard is not None and self.guard.line_match(line) is not None:
                 continue
             found.append(line)
+            self.in_mood[line] = any(u.mood == self.scene.mood for u in picked)
             if len(found) >= want:
                 break
         return found
@@ -360,7 +413,9 @@ def write(
     """The lines of the chosen poem and how it was chosen (structure, sequence, loss, mood)."""
     search = LineSearch(load_bank(), scene, guard)
     drafts = []
-    for _ in range(POEMS[count] if critic is not None else 1):
+    for k in range(POEMS[count] + MORE_DRAFTS[count] if critic is not None else 1):
+        if k >= POEMS[count] and any(not d[0] for d in drafts):
+            break  # more drafts only while none reads back the mood
         names = sorted(STRUCTURES[count])
         structure = names[int(rng.integers(len(names)))]
         roles = STRUCTURES[count][structure]
@@ -371,14 +426,22 @@ def write(
         seen: set[str] = set()
         used: set[str] = set()
         rhymed: set[str] = set()
+        years = structure == "past-present"  # one count of years, in a line of the past
         draft = critic.start(header) if critic is not None else None
         for i, kind in enumerate(seq):
             template = TEMPLATES[length][kind]
             rhymes = template[-1] == "P"
             cands = search.candidates(
-                length, template, roles[i], rhyme if rhymes else None, used, rhymed, rng
+                length,
+                template,
+                roles[i],
+                rhyme if rhymes else None,
+                used,
+                rhymed,
+                rng,
+                years=years and roles[i] == "past",
             )
-            bonus = [LINE_BONUS * cohesion(c, scene, seen) for c in cands]
+            bonus = [LINE_BONUS * (cohesion(c, scene, seen) + MOOD_POINT * search.in_mood[c]) for c in cands]
             best = pick([-b for b in bonus])
             if draft is not None:
                 scores = draft.losses([_punctuated(c, i) for c in cands])
@@ -386,6 +449,7 @@ def write(
                 losses.append(scores[best])
                 draft.append(_punctuated(cands[best], i))
             line = cands[best]
+            years &= NUMYEAR.search(line) is None
             lines.append(line)
             seen |= labels_of(line)
             used |= set(line)
