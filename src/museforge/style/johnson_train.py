@@ -51,9 +51,8 @@ class TrainOptions:
     content_weight: float = 1.0
     style_weight: float = 3.0
     tv_weight: float = 10.0
-    grid_weight: float = 0.0
-    """Weight of the stride-grid loss (:func:`grid_loss`); 0 (the shipped styles) leaves the grid to
-    the network."""
+    grid_weight: float = 300.0
+    """Weight of the stride-grid loss (:func:`grid_loss`); 0 leaves the grid to the network."""
     style_size: int = 256
     """The style image's longer side when its Gram matrices are taken: smaller means bigger
     brushwork in the result."""
@@ -410,7 +409,16 @@ def model_card(doc: dict[str, Any], style_notes: str, hardware: str, usage: str,
     """A short model card (Markdown) from a ``training.json`` document."""
     o, cfg = doc["options"], {**johnson.LEGACY, **doc["options"]["config"]}
     up_line = f"{cfg['upsample']}-upsample + 3x3 convolution back to full size" + (
-        f", then a {cfg['head']}-channel full-size stage and a 3x3 convolution to RGB" if cfg["head"] else ""
+        f", then a {cfg['head']}-channel full-size stage"
+        + (" that also sees the photo (a skip connection)" if cfg["skip"] else "")
+        + " and a 3x3 convolution to RGB"
+        if cfg["head"]
+        else ""
+    )
+    down_line = (
+        "each a full-size convolution, a binomial blur and every second pixel"
+        if cfg["downsample"] == "blur"
+        else "strided"
     )
     final, held = doc["final_loss_last50"], doc.get("held_out")
     held_line = (
@@ -443,8 +451,8 @@ Use it with `museforge style PHOTO {usage} --fast`.
 
 ## What it is
 
-- Network: {len(cfg["channels"])} stride-2 convolutions to 1/{2 ** len(cfg["channels"])} size
-  (channels {", ".join(map(str, cfg["channels"]))}; first kernel {cfg["stem_kernel"]}x{cfg["stem_kernel"]}),
+- Network: {len(cfg["channels"])} stride-2 stages to 1/{2 ** len(cfg["channels"])} size ({down_line};
+  channels {", ".join(map(str, cfg["channels"]))}; first kernel {cfg["stem_kernel"]}x{cfg["stem_kernel"]}),
   {cfg["blocks"]} residual blocks, {up_line};
   reflection padding, instance norm, sigmoid output. {doc["parameters"]:,} parameters, fp16
   safetensors ({doc["file_bytes"]:,} bytes).
