@@ -86,6 +86,7 @@ def main() -> None:
     p.add_argument("--style-weight", type=float, default=d.style_weight)
     p.add_argument("--tv-weight", type=float, default=d.tv_weight)
     p.add_argument("--grid-weight", type=float, default=d.grid_weight, help="stride-grid loss weight")
+    p.add_argument("--jpeg", type=float, default=d.jpeg, help="share of crops seen JPEG-compressed")
     p.add_argument("--content-weight", type=float, default=d.content_weight)
     p.add_argument("--content-layer", default=d.content_layer, help="VGG-16 layer of the content loss")
     p.add_argument("--style-size", type=int, default=d.style_size, help="style image's longer side")
@@ -123,7 +124,7 @@ def main() -> None:
     a = p.parse_args()
     opts = TrainOptions(
         steps=a.steps, size=a.size, batch=a.batch, lr=a.lr, style_weight=a.style_weight,
-        tv_weight=a.tv_weight, grid_weight=a.grid_weight, content_weight=a.content_weight,
+        tv_weight=a.tv_weight, grid_weight=a.grid_weight, content_weight=a.content_weight, jpeg=a.jpeg,
         content_layer=a.content_layer, style_size=a.style_size, paintings=a.paintings,
         seed=a.seed, threads=a.threads, max_minutes=a.max_minutes,
         config=FastConfig(
@@ -157,6 +158,7 @@ def main() -> None:
             f"python {RECIPE} {a.name} --steps {steps} --size {a.size} --batch {a.batch} --lr {a.lr:g} "
             f"--style-weight {a.style_weight:g} --content-weight {a.content_weight:g} "
             f"--content-layer {a.content_layer} --tv-weight {a.tv_weight:g} --grid-weight {a.grid_weight:g} "
+            f"--jpeg {a.jpeg:g} "
             f"--style-size {a.style_size} --paintings {a.paintings} --channels {a.channels} "
             f"--blocks {a.blocks} --head {a.head} --upsample {a.upsample} --downsample {a.downsample} "
             f"--{'' if a.skip else 'no-'}skip --seed {a.seed} "

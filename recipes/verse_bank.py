@@ -38,7 +38,7 @@ from collections import Counter
 from pathlib import Path
 
 from museforge.emotion.detect import load_lexicon
-from museforge.text.corpus import load_corpus
+from museforge.text.corpus import load_corpus, original_poems
 from museforge.text.forms import han_chars, verse_tones
 from museforge.text.poet_zh import phrase
 from museforge.text.verse_bank import is_name, kind_of, labels_of, proper_of
@@ -89,12 +89,6 @@ def vocabulary(model: Path) -> set[str]:
     from museforge.text.model import GPT
 
     return set(GPT.load(model)[1].itos)
-
-
-def originals(train: list[str]) -> list[str]:
-    """The corpus poems without the shorter forms ``load_corpus`` cut from each qilv (appended last)."""
-    derived = sum(d.startswith("<qilv>") for d in train)
-    return train[: len(train) - derived]
 
 
 def poem_lines(doc: str) -> list[str]:
@@ -160,7 +154,7 @@ def build(wheel: Path, sdist: Path, min_count: int, model: Path) -> dict:
                 for length, a, b in cuts:
                     if len(line) == length:
                         counts[kind][line[a:b]] += 1
-    docs = originals(corpus.train["zh"])
+    docs = original_poems(corpus.train["zh"])
     total, most, first, second = corpus_stats(docs)
     known = vocabulary(model)
     kept = {

@@ -88,6 +88,34 @@ def test_grid_loss_is_zero_without_a_stride_pattern_and_grows_with_one():
     assert torch.allclose(big, 4 * small, rtol=1e-4)  # an energy: quadratic in the pattern
 
 
+def test_jpeg_batches_show_blocks_to_the_network_and_clean_crops_to_the_loss():
+    """With ``jpeg`` set, a batch is (what the network sees, the clean crops): the seen crops carry
+    JPEG's 8-pixel blocks (more stride-periodic pattern), the same for the same seed; the loss
+    compares the network's output with the clean crops."""
+    images = [
+        Image.fromarray((pink_noise(96, seed=s).permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+        for s in (2, 3)
+    ]
+    data = train_data.Augment(images, 64, 0.0, gen(0))
+    opts = johnson_train.TrainOptions(jpeg=1.0)
+    fam = johnson_train.StyleFamily(torch.nn.Identity(), None, data, opts, torch.zeros(1), None, 25)
+    seen, clean = fam.batch(gen(7), 3)
+    again, _ = fam.batch(gen(7), 3)
+    assert seen.shape == clean.shape == (3, 3, 64, 64) and torch.equal(seen, again)
+    for a, b in zip(seen, clean, strict=True):
+        assert johnson.stride_artefact(a) > 1.2 * johnson.stride_artefact(b)
+    seen_by_loss = []
+    fam.loss_fn = lambda out, target: (seen_by_loss.append((out, target)) or torch.zeros(()), {})
+    fam.loss(torch.nn.Identity(), (seen, clean))
+    assert seen_by_loss[0][0] is seen and seen_by_loss[0][1] is clean
+    plain = johnson_train.StyleFamily(
+        torch.nn.Identity(), None, data, johnson_train.TrainOptions(), torch.zeros(1), None, 25
+    )
+    assert isinstance(plain.batch(gen(7), 2), torch.Tensor)
+    with pytest.raises(MuseforgeError, match="--jpeg"):
+        johnson_train.TrainOptions(jpeg=1.5).check()
+
+
 def test_old_files_keep_their_network_and_smooth_ones_round_trip():
     old = johnson.FastConfig.from_json({"channels": [4, 8], "blocks": 1, "stem_kernel": 3})
     assert old.upsample == "nearest" and old.head == 0

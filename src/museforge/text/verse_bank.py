@@ -63,14 +63,14 @@ THEMES = {
 """Themes a poem keeps to, by the characters that name them (a unit may carry several)."""
 
 _SURNAMES = (
-    "陆潘谢陶阮嵇萧卫贾庾鲍孟韩杜刘张王李陈赵周郑孙冯褚蒋沈韦杨朱秦许吕曹崔卢裴苏范彭郭梁宋袁徐邓薛羊颜"
+    "陆潘谢陶阮嵇萧卫贾庾鲍孟韩杜刘张王李陈赵周郑孙冯褚蒋沈韦杨朱秦许吕曹崔卢裴苏范彭郭梁宋袁徐邓薛羊颜荀石白"
 )
 _NAME_RULES = (
     f"[{_SURNAMES}][家郎公侯生令君卿]",  # 潘家, 谢公, 刘郎, 陶令, 贾生...
     "潘岳|潘安|谢安|谢朓|陶潜|渊明|阮籍|嵇康|相如|文君|宋玉|屈原|屈平|贾谊|班超|李广|苏武|张翰|王粲"
     "|庾信|萧史|弄玉|西施|昭君|明妃|项羽|范蠡|孔子|仲尼|伯夷|叔齐|汉武|秦皇|汉皇|明皇|武帝|文帝"
     "|子房|韩信|张良|孟尝|信陵|荆轲|廉颇|马援|卫青|子猷|王乔|安期|羲之|右军|子胥|夫差|勾践|太白"
-    "|少陵|嫖姚|卫霍|李白|杜甫|王维|梁王|汉家|侯家|金马|玉辇|帝乡",
+    "|少陵|嫖姚|卫霍|李白|杜甫|王维|梁王|汉家|侯家|金马|玉辇|帝乡|颜回|金谷|谢客|星郎|仙郎",
     "文吏|丞相|太守|刺史|御史|尚书|侍郎|县令|使君|都护|校尉|中丞|学士|拾遗|员外|参军|主簿|明府"
     "|廷尉|侍中|仆射|长史|别驾|少府|公卿|卿相|将相",
 )
@@ -80,8 +80,8 @@ NAME_PATTERN = re.compile("|".join(_NAME_RULES))
 
 DYNASTY = re.compile("[秦汉魏晋隋唐吴楚越齐梁陈燕赵蜀][家使宫帝王将朝皇主室国]")
 """A dynasty or state with its house, envoy, court...: history, which a scene seldom gives."""
-NUMYEAR = re.compile("[一二三四五六七八九十百千两数][一二三四五六七八九十]?年")
-"""A count of years (三十年前, 十五年来): filler unless the poem turns from past to present."""
+NUMYEAR = re.compile("[一二三四五六七八九十百千两数半][一二三四五六七八九十]?[年岁]")
+"""A count of years or an age (三十年前, 半年, 七岁): filler unless the poem turns from past to present."""
 
 _COARSE = {"v": "V", "a": "A", "z": "A", "b": "A", "d": "D", "p": "D", "c": "D", "u": "D", "r": "D"}
 _COARSE |= {"y": "D", "e": "D", "o": "D", "h": "D", "k": "D", "x": "D"}

@@ -20,6 +20,9 @@ A poem keeps to one scene: its motifs (place and sky), season, time of day and o
 (home, parting, frontier...; ``verse_bank.THEMES``). Units naming those labels are favoured, units
 naming only labels foreign to the scene (neither its own nor a related one, ``RELATED``) are
 drawn rarely, and lines naming a person or an office (``verse_bank.is_name``) are never written.
+Units holding the prompt's own characters weigh a little more (``PROMPT_HIT``; the line fit
+below carries the rest of the prompt's pull, and a stronger weight drew the same few tails, 今夜月,
+何年去, into many poems of one prompt).
 
 A line parses as a clause: it holds a noun or a verb, the sequence of its units' kinds (noun,
 verb, adjective, adverb...; ``verse_bank.kind_of``) occurs at least ``GRAMMAR_MIN`` times in the
@@ -30,9 +33,12 @@ line of the past, once, in a past-present poem.
 
 Among several candidate lines the learned model (``critic``) keeps the one with the best loss
 less a cohesion bonus (``cohesion``: the scene's labels the line names, and those it shares with
-the lines before; half a point more when a unit carries the mood); among several poems (for
-eight lines, more while none reads back the mood), the best by mood read back by the emotion
-detector, then mean loss less a bonus for the share of line pairs that share a label.
+the lines before; half a point more when a unit carries the mood) and less its line fit
+(``line_fit``: how often Tang poets put its head's characters in one poem with those of the lines
+before; the rhyming tail is left out, as is the prompt, which drew the same few tails, 为菊花,
+into many poems of one prompt); among several poems (for eight lines, more while none reads back
+the mood), the best by mood read back by the emotion detector, then mean loss less a bonus for
+the share of line pairs that share a label and for the poem's mean line fit.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from museforge.text import pingshui
 from museforge.text.bank_zh import MOTIFS
 from museforge.text.critic import Critic, pick
 from museforge.text.forms import line_final_group, verse_tones
+from museforge.text.line_fit import load_line_fit
 from museforge.text.verse_bank import NUMYEAR, THEMES, Bank, Unit, is_name, labels_of, load_bank
 
 if TYPE_CHECKING:
@@ -119,6 +126,9 @@ GRAMMAR_MIN = 10  # a line's kinds sequence occurs at least this often in the co
 LINE_BONUS = 0.16  # loss per character a line's cohesion point is worth
 MOOD_POINT = 0.5  # cohesion points a line is worth when one of its units carries the mood
 POEM_BONUS = 0.4  # loss per character the share of line pairs sharing a label is worth
+LINE_FIT = 4.0  # loss per character a point of a line head's fit with the lines before is worth
+PROMPT_HIT = 0.5  # weight added per character of the prompt a unit holds (two at most)
+POEM_FIT = 4.0  # loss per character a point of the poem's mean line fit is worth, among drafts
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,7 @@ class Scene:
     mood: str
     chars: frozenset[str] = frozenset()  # the prompt's and the mood's characters
     themes: frozenset[str] = frozenset()  # ``verse_bank.THEMES`` the poem keeps to
+    night: bool = False  # the prompt names the night (夜, 月...): no dusk (夕阳, 日暮) either
 
     @property
     def labels(self) -> frozenset[str]:
@@ -194,6 +205,8 @@ def _weights(s: _Slots, scene: Scene, role: str, slot: str = "F", years: bool = 
     sbit = 1 << SEASONS.index(scene.season) if scene.season in SEASONS else 0
     ok = (s.season == 0) | ((s.season & sbit) > 0) if sbit else np.ones(len(s.units), bool)
     ok &= s.time != (1 if scene.evening else 3)
+    if scene.night:
+        ok &= s.time != 2
     own = MOODS_TABLE[scene.mood].valence if scene.mood in MOODS_TABLE else 0.0
     valence = np.array([spec.valence for spec in MOODS_TABLE.values()] + [own])
     ok &= np.abs(valence[s.mood] - own) <= 1.0
@@ -212,7 +225,7 @@ def _weights(s: _Slots, scene: Scene, role: str, slot: str = "F", years: bool = 
     w *= 1 + 3 * on_motif + 2 * on_theme + 3 * in_mood
     w *= np.where((s.mood >= 0) & ~in_mood, 0.3, 1.0)  # another mood's words: rarely
     w *= np.where((s.motif != 0) & ((s.motif & allowed) == 0), FOREIGN, 1.0)  # another scene's
-    w *= 1 + 2 * np.minimum(_hits(s, scene.chars), 2)
+    w *= 1 + PROMPT_HIT * np.minimum(_hits(s, scene.chars), 2)
     if role == "scene":
         w *= 1 + 3 * on_motif  # scene lines: the place and the sky; the others: the theme
     elif role == "feel":
@@ -412,6 +425,7 @@ def write(
 ) -> tuple[list[str], dict]:
     """The lines of the chosen poem and how it was chosen (structure, sequence, loss, mood)."""
     search = LineSearch(load_bank(), scene, guard)
+    fit = load_line_fit()
     drafts = []
     for k in range(POEMS[count] + MORE_DRAFTS[count] if critic is not None else 1):
         if k >= POEMS[count] and any(not d[0] for d in drafts):
@@ -441,7 +455,11 @@ def write(
                 rng,
                 years=years and roles[i] == "past",
             )
-            bonus = [LINE_BONUS * (cohesion(c, scene, seen) + MOOD_POINT * search.in_mood[c]) for c in cands]
+            bonus = [
+                LINE_BONUS * (cohesion(c, scene, seen) + MOOD_POINT * search.in_mood[c])
+                + LINE_FIT * fit.score(c[:-3], lines)
+                for c in cands
+            ]
             best = pick([-b for b in bonus])
             if draft is not None:
                 scores = draft.losses([_punctuated(c, i) for c in cands])
@@ -458,10 +476,11 @@ def write(
         mood_ok = read_mood(lines) == scene.mood if read_mood is not None else True
         loss = float(np.mean(losses)) if losses else 0.0
         pairs = shared_pairs(lines)
+        poem_fit = fit.poem_score(lines)
         drafts.append(
             (
                 not mood_ok,
-                round(loss - POEM_BONUS * pairs, 4),
+                round(loss - POEM_BONUS * pairs - POEM_FIT * poem_fit, 4),
                 lines,
                 {
                     "structure": structure,
@@ -470,6 +489,7 @@ def write(
                     "themes": sorted(scene.themes),
                     "loss": round(loss, 4),
                     "shared_pairs": round(pairs, 4),
+                    "line_fit": round(poem_fit, 4),
                     "mood_read_back": mood_ok,
                 },
             )
