@@ -97,20 +97,20 @@ ASSET = "src/museforge/text/assets/phrases_zh.json"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_before(tmp: Path) -> object | None:
+def load_before(tmp: Path, rev: str = "HEAD") -> object | None:
     """The rule poet of the last commit as a package ``before_poet`` (None outside git)."""
     pkg = tmp / "before_poet"
     (pkg / "assets").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
     try:
-        asset = subprocess.run(["git", "show", f"HEAD:{ASSET}"], cwd=ROOT, check=True, capture_output=True)
+        asset = subprocess.run(["git", "show", f"{rev}:{ASSET}"], cwd=ROOT, check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
         return None
     (pkg / "assets" / Path(ASSET).name).write_bytes(asset.stdout)
     for name in OLD_MODULES:
         try:
             src = subprocess.run(
-                ["git", "show", f"HEAD:src/museforge/text/{name}.py"],
+                ["git", "show", f"{rev}:src/museforge/text/{name}.py"],
                 cwd=ROOT,
                 check=True,
                 capture_output=True,
@@ -337,6 +337,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20, help="seeds per prompt (default 20)")
     parser.add_argument("--forms", default=",".join(ALL_FORMS), help="comma-separated forms")
     parser.add_argument("--no-before", action="store_true", help="measure today's poet only")
+    parser.add_argument("--before", default="HEAD", help="the git revision of the poet to compare with")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--page", type=Path, help="write the poems page (docs/verse.md) instead")
     parser.add_argument(
@@ -349,7 +350,7 @@ def main() -> None:
         return
     if args.page:
         with tempfile.TemporaryDirectory() as tmp:
-            args.page.write_text(page(load_before(Path(tmp)), args.seeds), encoding="utf-8")
+            args.page.write_text(page(load_before(Path(tmp), args.before), args.seeds), encoding="utf-8")
         return
 
     def after(prompt, lang, emotion, form, gen):
@@ -357,7 +358,7 @@ def main() -> None:
 
     poets = {"after": after}
     with tempfile.TemporaryDirectory() as tmp:
-        old = None if args.no_before else load_before(Path(tmp))
+        old = None if args.no_before else load_before(Path(tmp), args.before)
         if old is not None:
             poets = {"before": lambda p, la, e, f, g: old.generate_poem(p, la, e, f, g)[:2], **poets}
         rows = []
@@ -392,7 +393,7 @@ commit (version 4: the phrase bank grown from the Tang corpus, lines correct by 
 parsing like the corpus' lines, one scene and theme per poem, the built-in model choosing among
 candidates) and *after* version 5 (each candidate line and each draft also ranked by its line fit,
 how often Tang poets put its characters in one poem with those of the lines before; a prompt naming
-the night keeps dusk out; the prompt's own characters weigh less; ages and spans such as 七岁 and 半年
+the night keeps dusk out; ages and spans such as 七岁 and 半年
 kept out like counts of years; more names of persons and places of history left out). Beside each
 poem: the faults `museforge poem --check` names under modern readings and under the Pingshui book,
 and the share of its line pairs naming a common motif or theme and its line fit (held-out Tang

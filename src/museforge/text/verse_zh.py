@@ -20,9 +20,7 @@ A poem keeps to one scene: its motifs (place and sky), season, time of day and o
 (home, parting, frontier...; ``verse_bank.THEMES``). Units naming those labels are favoured, units
 naming only labels foreign to the scene (neither its own nor a related one, ``RELATED``) are
 drawn rarely, and lines naming a person or an office (``verse_bank.is_name``) are never written.
-Units holding the prompt's own characters weigh a little more (``PROMPT_HIT``; the line fit
-below carries the rest of the prompt's pull, and a stronger weight drew the same few tails, 今夜月,
-何年去, into many poems of one prompt).
+Units holding the prompt's own characters weigh more (``PROMPT_HIT``).
 
 A line parses as a clause: it holds a noun or a verb, the sequence of its units' kinds (noun,
 verb, adjective, adverb...; ``verse_bank.kind_of``) occurs at least ``GRAMMAR_MIN`` times in the
@@ -127,7 +125,7 @@ LINE_BONUS = 0.16  # loss per character a line's cohesion point is worth
 MOOD_POINT = 0.5  # cohesion points a line is worth when one of its units carries the mood
 POEM_BONUS = 0.4  # loss per character the share of line pairs sharing a label is worth
 LINE_FIT = 4.0  # loss per character a point of a line head's fit with the lines before is worth
-PROMPT_HIT = 0.5  # weight added per character of the prompt a unit holds (two at most)
+PROMPT_HIT = 2.0  # weight added per character of the prompt a unit holds (two at most)
 POEM_FIT = 4.0  # loss per character a point of the poem's mean line fit is worth, among drafts
 
 
