@@ -388,7 +388,8 @@ def main() -> None:
 PAGE_HEAD = """# The default poet's verse, before and after
 
 Twenty seeds of one prompt, `秋夜思乡` (an autumn night, thinking of home), in the default form (qijue,
-七言绝句), the mood read from the prompt ({mood}). For each seed, *before* is the rule poet of the last
+七言绝句), the mood read from the prompt ({mood}). For each seed, *before* is the rule poet of the
+`--before` revision, by default the last
 commit (version 4: the phrase bank grown from the Tang corpus, lines correct by construction and
 parsing like the corpus' lines, one scene and theme per poem, the built-in model choosing among
 candidates) and *after* version 5 (each candidate line and each draft also ranked by its line fit,
