@@ -19,8 +19,10 @@ outside a git checkout only today's) are measured side by side:
   theme (``verse_bank.labels_of``), and the shuffle gap: the critic's loss per character of
   the poem with its second half taken from the poem of the next prompt (same seed), less its
   loss as written (higher: its own lines belong together more than borrowed ones);
-* line fit (Chinese forms): ``text.line_fit``'s mean PPMI of each line with the lines before it
-  (higher: lines Tang poets put in one poem), also for held-out poems of the corpus, the target;
+* line fit (Chinese forms): ``text.line_fit``'s cosine of each line's character vectors with
+  those of the lines before it (higher: lines Tang poets put in one poem), also for held-out poems
+  of the corpus, the target; place: share of poems whose lines name the prompt's own place
+  (``Scene.place``) in at least half of them, when it has one;
   ``--fit`` instead checks the signal itself on held-out Tang poems: how often a poem scores
   higher as written than with its second half taken from another held-out poem, by the line fit
   and by the critic's loss;
@@ -55,14 +57,15 @@ import torch
 
 from museforge.emotion import MOODS, detect_emotion, emotion_from_label
 from museforge.evaluate.report_text import self_bleu
-from museforge.runtime import make_generator
+from museforge.runtime import make_generator, numpy_rng
 from museforge.text.critic import default_critic
 from museforge.text.forms import FORMS, check_poem, han_chars
 from museforge.text.line_fit import load_line_fit
 from museforge.text.poet import TAGS
+from museforge.text.poet_zh import make_plan
 from museforge.text.rule_poet import format_poem, generate_poem
 from museforge.text.verse_bank import DYNASTY, NUMYEAR, is_name, kind_of, labels_of, load_bank
-from museforge.text.verse_zh import GRAMMAR_MIN
+from museforge.text.verse_zh import GENERIC, GRAMMAR_MIN
 
 PROMPTS = {
     "zh": [
@@ -92,32 +95,39 @@ PROMPTS = {
 }
 ALL_FORMS = ("wujue", "qijue", "wulv", "qilv", "quatrain", "haiku", "sonnet")
 NEW_FORMS: tuple[str, ...] = ()  # forms the poet of the last commit did not write
-OLD_MODULES = ("bank_zh", "verse_bank", "verse_zh", "poet_zh", "poet_en", "rule_poet")
-ASSET = "src/museforge/text/assets/phrases_zh.json"
+OLD_MODULES = ("bank_zh", "verse_bank", "verse_zh", "poet_zh", "poet_en", "rule_poet", "line_fit")
+ASSETS = "src/museforge/text/assets"
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_before(tmp: Path, rev: str = "HEAD") -> object | None:
-    """The rule poet of the last commit as a package ``before_poet`` (None outside git)."""
+    """The rule poet of the last commit as a package ``before_poet`` with that commit's text assets
+    and modules (those it has of ``OLD_MODULES``); None outside git."""
     pkg = tmp / "before_poet"
     (pkg / "assets").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
-    try:
-        asset = subprocess.run(["git", "show", f"{rev}:{ASSET}"], cwd=ROOT, check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    (pkg / "assets" / Path(ASSET).name).write_bytes(asset.stdout)
-    for name in OLD_MODULES:
+
+    def show(path: str) -> bytes | None:
         try:
-            src = subprocess.run(
-                ["git", "show", f"{rev}:src/museforge/text/{name}.py"],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
+            return subprocess.run(
+                ["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True, capture_output=True
             ).stdout
         except (OSError, subprocess.CalledProcessError):
             return None
+
+    listing = show(ASSETS + "/")
+    if listing is None:
+        return None
+    for name in listing.decode().splitlines()[2:]:  # after "tree REV:path" and a blank line
+        if (data := show(f"{ASSETS}/{name}")) is not None:
+            (pkg / "assets" / name).write_bytes(data)
+    for name in OLD_MODULES:
+        raw = show(f"src/museforge/text/{name}.py")
+        if raw is None:
+            if name == "rule_poet":
+                return None
+            continue  # a module that revision did not have yet
+        src = raw.decode()
         for other in OLD_MODULES:
             src = src.replace(f"museforge.text.{other} ", f"before_poet.{other} ")
         src = re.sub(
@@ -264,7 +274,7 @@ def measure(
     titles: list[str] = []
     by_prompt: list[list[str]] = []
     valid = {"modern": 0, "pingshui": 0}
-    loss = mood_ok = 0.0
+    loss = mood_ok = placed = 0.0
     elapsed = 0.0
     for i, prompt in enumerate(prompts):
         texts = []
@@ -279,6 +289,7 @@ def measure(
                 valid[book] += not check_poem(text, form, book) if lang == "zh" or book == "modern" else 0
             loss += fluency(title, lines, form)
             mood_ok += detect_emotion(format_poem(None, lines, lang), lang).label == mood
+            placed += names_place(prompt, emotion, seed, lines) if lang == "zh" else 0
             poems.append(lines)
             titles.append(title)
             texts.append(format_poem(None, lines, lang))
@@ -313,6 +324,7 @@ def measure(
         "shared_pairs": pairs,
         "shuffle_gap": gap,
         "line_fit": fit,
+        "place": placed / n if lang == "zh" else None,
         "names": sum(any(is_name(ln) for ln in p) for p in poems) / n,
         "grammar": sum(parses(ln) for ln in all_lines) / len(all_lines) if lang == "zh" else None,
         "years": sum(any(NUMYEAR.search(ln) for ln in p) for p in poems) / n if lang == "zh" else None,
@@ -323,6 +335,13 @@ def measure(
         "distinct_titles": len(set(titles)),
         "ms_per_poem": round(1000 * elapsed / n, 1),
     }
+
+
+def names_place(prompt: str, emotion: object, seed: int, lines: list[str]) -> bool:
+    """Whether at least half of a poem's lines name its plan's place (the prompt's, else the
+    mood's; ``poet_zh.make_plan`` with the poem's seed, as the poet makes it)."""
+    place = frozenset(make_plan(prompt, emotion, numpy_rng(make_generator(seed))).motifs) - GENERIC
+    return not place or 2 * sum(bool(labels_of(ln) & place) for ln in lines) >= len(lines)
 
 
 def shared_pairs(lines: list[str]) -> float:
@@ -390,12 +409,12 @@ PAGE_HEAD = """# The default poet's verse, before and after
 Twenty seeds of one prompt, `秋夜思乡` (an autumn night, thinking of home), in the default form (qijue,
 七言绝句), the mood read from the prompt ({mood}). For each seed, *before* is the rule poet of the
 `--before` revision, by default the last
-commit (version 4: the phrase bank grown from the Tang corpus, lines correct by construction and
-parsing like the corpus' lines, one scene and theme per poem, the built-in model choosing among
-candidates) and *after* version 5 (each candidate line and each draft also ranked by its line fit,
-how often Tang poets put its characters in one poem with those of the lines before; a prompt naming
-the night keeps dusk out; ages and spans such as 七岁 and 半年
-kept out like counts of years; more names of persons and places of history left out). Beside each
+commit (version 5: lines and drafts also ranked by their line fit, the mean PPMI of their
+characters with those of the lines before; a prompt naming the night keeps dusk out) and *after*
+version 6 (the line fit is the cosine of the characters' vectors, the PPMI's 32 leading singular
+vectors; a line's tail that fits the lines before poorly costs, so 内家香 or 锦鸳鸯 seldom close a
+line of home; at least half the lines name the poem's place, the prompt's or else the mood's: a
+forest, a river, a village). Beside each
 poem: the faults `museforge poem --check` names under modern readings and under the Pingshui book,
 and the share of its line pairs naming a common motif or theme and its line fit (held-out Tang
 poems: {target:.3f}). Made by `python benchmarks/text_rule_poet.py --page docs/verse.md`; the
@@ -450,15 +469,16 @@ def table(rows: list[dict]) -> str:
     out = [
         "| form | poet | poems | valid (modern) | valid (Pingshui) | distinct lines | distinct endings "
         "| top ending (poems) | self-BLEU | loss/char | target loss | mood read back | label pairs "
-        "| shuffle gap | line fit | target fit | names | grammar | years (>=1 / >=2) | dynasty "
+        "| shuffle gap | line fit | target fit | place | names | grammar | years (>=1 / >=2) | dynasty "
         "| titles | ms/poem |",
-        "|" + "---|" * 22,
+        "|" + "---|" * 23,
     ]
     for r in rows:
         ps = "" if r["valid_pingshui"] is None else f"{r['valid_pingshui']:.0%}"
         sp = "" if r["shared_pairs"] is None else f"{r['shared_pairs']:.0%}"
         gap = "" if r["shuffle_gap"] is None else f"{r['shuffle_gap']:+.3f}"
         fit = "" if r.get("line_fit") is None else f"{r['line_fit']:.3f} | {r['target_fit']:.3f}"
+        place = "" if r.get("place") is None else f"{r['place']:.0%}"
         zh = r.get("grammar") is not None
         gram = f"{r['grammar']:.0%}" if zh else ""
         years = f"{r['years']:.0%} / {r['years2']:.0%}" if zh else ""
@@ -467,7 +487,7 @@ def table(rows: list[dict]) -> str:
             f"| {r['form']} | {r['poet']} | {r['poems']} | {r['valid_modern']:.0%} | {ps} "
             f"| {r['distinct_lines']:.0%} | {r['distinct_endings']} | {r['top_ending']} "
             f"({r['top_ending_text']}) | {r['self_bleu']:.3f} | {r['loss']:.2f} | {r['target_loss']:.2f} "
-            f"| {r['mood_read_back']:.0%} | {sp} | {gap} | {fit or ' | '} | {r['names']:.0%} "
+            f"| {r['mood_read_back']:.0%} | {sp} | {gap} | {fit or ' | '} | {place} | {r['names']:.0%} "
             f"| {gram} | {years} | {dyn} "
             f"| {r['distinct_titles']} "
             f"| {r['ms_per_poem']} |"

@@ -1,11 +1,12 @@
 """How well a line fits the lines before it: characters that Tang poets put in one poem.
 
 ``assets/line_fit_zh.npz`` (built by ``recipes/line_fit.py`` from the training split of the
-built-in poet's corpus) holds the positive pointwise mutual information of characters' poem-level
-co-occurrence. ``LineFit.score(line, context)`` is the mean PPMI over the pairs of a line's
-characters and the context's (the rule poet gives a line's head and the lines before it), so a
-line of the poem's scene (雁, 砧 after 秋夜) scores high and a line of another poem's scene low.
-On held-out Tang poems it tells a poem's own second half from a borrowed one more often than chance
+built-in poet's corpus) holds a vector per character: the leading singular vectors of the positive
+pointwise mutual information of characters' poem-level co-occurrence. ``LineFit.score(line,
+context)`` is the cosine of the mean vector of a line's characters with the context's (the rule
+poet gives a line's head and the lines before it), so a line of the poem's scene (雁, 砧 after 秋夜)
+scores high and a line of another poem's scene (内家香, 锦鸳鸯 after 故乡) low. On held-out Tang
+poems it tells a poem's own second half from a borrowed one more often than chance
 (``benchmarks/text_rule_poet.py --fit``), where the built-in language model hardly does.
 """
 
@@ -24,35 +25,34 @@ FILE = "line_fit_zh.npz"
 
 
 class LineFit:
-    """The PPMI table and the characters it covers."""
+    """The characters' vectors."""
 
-    def __init__(
-        self, chars: str, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, meta: dict
-    ) -> None:
+    def __init__(self, chars: str, vectors: np.ndarray, meta: dict) -> None:
         self.meta = meta
         self.index = {c: i for i, c in enumerate(chars)}
-        n = len(chars)
-        table = np.zeros((n, n), dtype=np.float32)
-        v = values.astype(np.float32) / float(meta.get("scale", 1))
-        table[rows, cols] = v
-        table[cols, rows] = v
-        self.table = table
+        self.vectors = vectors.astype(np.float32)
 
     def ids(self, text: Iterable[str]) -> list[int]:
         """Indices of the covered characters of ``text`` (others are skipped)."""
         return [i for c in text if (i := self.index.get(c)) is not None]
 
-    def score(self, line: str, context: Iterable[str]) -> float:
-        """Mean PPMI of ``line``'s characters with ``context``'s (0 when either has none covered).
+    def vector(self, text: Iterable[str]) -> np.ndarray | None:
+        """The mean vector of ``text``'s covered characters (None when it has none)."""
+        ids = self.ids(text)
+        return self.vectors[ids].mean(0) if ids else None
 
-        >>> fit = LineFit("秋雁春", np.array([0]), np.array([1]), np.array([64]), {"scale": 32})
-        >>> fit.score("秋", "雁"), fit.score("春", "雁")
-        (2.0, 0.0)
+    def score(self, line: str, context: Iterable[str]) -> float:
+        """Cosine of ``line``'s mean vector with ``context``'s (0 when either has none covered).
+
+        >>> fit = LineFit("秋雁春", np.array([[1.0, 0.0], [1.0, 0.2], [0.0, 1.0]]), {})
+        >>> round(fit.score("秋", ["雁"]), 3), fit.score("春", ["秋"]), fit.score("月", ["秋"])
+        (0.981, 0.0, 0.0)
         """
-        a, b = self.ids(line), self.ids("".join(context))
-        if not a or not b:
+        a, b = self.vector(line), self.vector("".join(context))
+        if a is None or b is None:
             return 0.0
-        return float(self.table[np.ix_(a, b)].mean())
+        norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+        return float(a @ b) / norm if norm > 0 else 0.0
 
     def poem_score(self, lines: list[str]) -> float:
         """Mean over a poem's lines after the first of each line's score against the lines before."""
@@ -62,11 +62,11 @@ class LineFit:
 
 @cache
 def load_line_fit() -> LineFit:
-    """The shipped table (read once), or a one-line error saying how to rebuild it."""
+    """The shipped vectors (read once), or a one-line error saying how to rebuild them."""
     path = resources.files("museforge.text") / "assets" / FILE
     try:
         with resources.as_file(path) as p, np.load(p) as z:
-            return LineFit(str(z["chars"]), z["rows"], z["cols"], z["values"], json.loads(str(z["meta"])))
+            return LineFit(str(z["chars"]), z["vectors"], json.loads(str(z["meta"])))
     except (OSError, ValueError, KeyError) as err:
         raise MuseforgeError(
             f"cannot read the line fit {FILE}: {err}; rebuild it with recipes/line_fit.py"

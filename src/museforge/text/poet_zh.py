@@ -237,7 +237,8 @@ _STOP = set("的一在中了着是个这那我你他她它们和与及之于把�
 
 def scene_of(plan: Plan, prompt: str) -> Scene:
     """The plan as the phrase bank's composer needs it, with the characters to favour: the
-    prompt's, the season's name and the mood's own (``bank_zh.MOODS``)."""
+    prompt's, the season's name and the mood's own (``bank_zh.MOODS``); its own motifs, not the
+    sky's, are the place (``Scene.place``)."""
     chars = {c for c in _to_simplified(prompt) if "\u4e00" <= c <= "\u9fff" and c not in _STOP}
     chars |= set(_SEASON_NAME.get(plan.season, "")) | set(mood_bank(plan.mood).chars)
     return Scene(
@@ -248,6 +249,7 @@ def scene_of(plan: Plan, prompt: str) -> Scene:
         frozenset(chars),
         frozenset(plan.themes),
         plan.night,
+        frozenset(plan.motifs),
     )
 
 

@@ -5,7 +5,10 @@ Chinese regulated verse is assembled from a phrase bank grown from the Tang corp
 modern readings and under the Pingshui book alike; English quatrains, sonnets and haiku come from
 template lines (``poet_en``). Several candidates are written and the built-in language model,
 when installed, keeps the most fluent (``critic``). Every result is still checked with
-``forms.check_poem`` and any fault reported. Version 5: each candidate line and each draft is
+``forms.check_poem`` and any fault reported. Version 6: the line fit is the cosine of the
+characters' vectors (the PPMI's leading singular vectors), a line's tail that fits the lines
+before poorly costs (内家香 in a poem of home), and at least half the lines name the prompt's own
+place. Version 5: each candidate line and each draft is
 also ranked by its fit with the lines before it (``line_fit``: characters Tang poets put in one
 poem); a prompt naming the night keeps dusk (夕阳, 日暮) out; ages and spans
 (七岁, 半年) join the counts of years. Version 4: lines that parse (kinds sequences the
@@ -100,7 +103,7 @@ def format_poem(title: str | None, lines: list[str], lang: str) -> str:
 class RulePoet(Engine):
     name = "rule-poet"
     modality = "text"
-    version = "5"
+    version = "6"
     description = (
         "rule-based poet: composes regulated Chinese verse (jueju, lüshi) from a phrase bank of "
         "Tang verse, and English quatrains, sonnets or haiku from template lines, every rule kept "

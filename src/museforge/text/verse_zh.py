@@ -32,18 +32,23 @@ line of the past, once, in a past-present poem.
 Among several candidate lines the learned model (``critic``) keeps the one with the best loss
 less a cohesion bonus (``cohesion``: the scene's labels the line names, and those it shares with
 the lines before; half a point more when a unit carries the mood) and less its line fit
-(``line_fit``: how often Tang poets put its head's characters in one poem with those of the lines
-before; the rhyming tail is left out, as is the prompt, which drew the same few tails, 为菊花,
-into many poems of one prompt); among several poems (for eight lines, more while none reads back
-the mood), the best by mood read back by the emotion detector, then mean loss less a bonus for
-the share of line pairs that share a label and for the poem's mean line fit.
+(``line_fit``: how close its head's characters stand to those of the lines before, by how Tang
+poets put characters in one poem; the tail is left out of the bonus, which drew the same few
+tails, 为菊花, into many poems of one prompt, but a tail that fits less than ``TAIL_FLOOR`` costs,
+so 内家香 or 待檀郎 seldom close a line of home). At least half the lines name the poem's place
+(``Scene.place``: the prompt's, else the mood's; a forest, a river, a village; not the sky): when
+the slots left are needed for it, only candidates naming it are kept, searched for wider if none
+does. Among several poems (for
+eight lines, more while none reads back the mood), the best by mood read back by the emotion
+detector, then mean loss less a bonus for the share of line pairs that share a label and for the
+poem's mean line fit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -116,6 +121,7 @@ RELATED = {
     "travel": "parting home river",
 }
 """Labels that may share a poem with a scene's own (wind and cloud go anywhere)."""
+GENERIC = frozenset({"wind", "cloud"})  # motifs any scene has
 FOREIGN = 0.15  # weight of a unit naming only labels foreign to the scene
 SINGLE = 0.3  # weight of a unit the corpus holds in one poem only
 PROPER = 0.05  # weight of a unit naming a dynasty (隋家, 汉使) outside a frontier or court poem
@@ -124,9 +130,11 @@ GRAMMAR_MIN = 10  # a line's kinds sequence occurs at least this often in the co
 LINE_BONUS = 0.16  # loss per character a line's cohesion point is worth
 MOOD_POINT = 0.5  # cohesion points a line is worth when one of its units carries the mood
 POEM_BONUS = 0.4  # loss per character the share of line pairs sharing a label is worth
-LINE_FIT = 4.0  # loss per character a point of a line head's fit with the lines before is worth
+LINE_FIT = 2.0  # loss per character a point of a line head's fit with the lines before is worth
 PROMPT_HIT = 2.0  # weight added per character of the prompt a unit holds (two at most)
-POEM_FIT = 4.0  # loss per character a point of the poem's mean line fit is worth, among drafts
+TAIL_FLOOR = 0.85  # a line tail's fit with the lines before below this costs...
+TAIL_MISFIT = 8.0  # ...this loss per character per point short (内家香, 待檀郎 in a poem of home)
+POEM_FIT = 2.0  # loss per character a point of the poem's mean line fit is worth, among drafts
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,7 @@ class Scene:
     chars: frozenset[str] = frozenset()  # the prompt's and the mood's characters
     themes: frozenset[str] = frozenset()  # ``verse_bank.THEMES`` the poem keeps to
     night: bool = False  # the prompt names the night (夜, 月...): no dusk (夕阳, 日暮) either
+    place: frozenset[str] = frozenset()  # the plan's own motifs (not the sky's): half the lines name one
 
     @property
     def labels(self) -> frozenset[str]:
@@ -424,10 +433,11 @@ def write(
     """The lines of the chosen poem and how it was chosen (structure, sequence, loss, mood)."""
     search = LineSearch(load_bank(), scene, guard)
     fit = load_line_fit()
+    place = scene.place - GENERIC  # what half the lines name
     drafts = []
     for k in range(POEMS[count] + MORE_DRAFTS[count] if critic is not None else 1):
         if k >= POEMS[count] and any(not d[0] for d in drafts):
-            break  # more drafts only while none reads back the mood
+            break  # more drafts only while none reads back the mood and keeps to the scene
         names = sorted(STRUCTURES[count])
         structure = names[int(rng.integers(len(names)))]
         roles = STRUCTURES[count][structure]
@@ -443,19 +453,14 @@ def write(
         for i, kind in enumerate(seq):
             template = TEMPLATES[length][kind]
             rhymes = template[-1] == "P"
-            cands = search.candidates(
-                length,
-                template,
-                roles[i],
-                rhyme if rhymes else None,
-                used,
-                rhymed,
-                rng,
-                years=years and roles[i] == "past",
-            )
+            slot = (length, template, roles[i], rhyme if rhymes else None, used, rhymed, rng)
+            cands = search.candidates(*slot, years=years and roles[i] == "past")
+            if place and 2 * sum(bool(labels_of(x) & place) for x in lines) + 2 * (count - i) <= count:
+                cands = _naming(place, cands, partial(search.candidates, *slot, want=4 * LINE_CANDIDATES))
             bonus = [
                 LINE_BONUS * (cohesion(c, scene, seen) + MOOD_POINT * search.in_mood[c])
                 + LINE_FIT * fit.score(c[:-3], lines)
+                - (TAIL_MISFIT * max(0.0, TAIL_FLOOR - fit.score(c[-3:], lines)) if lines else 0.0)
                 for c in cands
             ]
             best = pick([-b for b in bonus])
@@ -472,12 +477,13 @@ def write(
             if rhymes:
                 rhymed.add(line[-1])
         mood_ok = read_mood(lines) == scene.mood if read_mood is not None else True
+        kept = keeps_scene(lines, scene)
         loss = float(np.mean(losses)) if losses else 0.0
         pairs = shared_pairs(lines)
         poem_fit = fit.poem_score(lines)
         drafts.append(
             (
-                not mood_ok,
+                (not mood_ok) + 2 * (not kept),
                 round(loss - POEM_BONUS * pairs - POEM_FIT * poem_fit, 4),
                 lines,
                 {
@@ -485,15 +491,42 @@ def write(
                     "sequence": seq,
                     "rhyme": list(rhyme),
                     "themes": sorted(scene.themes),
+                    "place": sorted(place),
                     "loss": round(loss, 4),
                     "shared_pairs": round(pairs, 4),
                     "line_fit": round(poem_fit, 4),
                     "mood_read_back": mood_ok,
+                    "keeps_scene": kept,
                 },
             )
         )
     best = min(range(len(drafts)), key=lambda k: (drafts[k][0], drafts[k][1], k))
     return drafts[best][2], drafts[best][3]
+
+
+def _naming(place: frozenset[str], cands: list[str], more: Callable[[], list[str]]) -> list[str]:
+    """The candidates naming one of ``place``'s labels, searching wider (``more``, up to three
+    times) when none does; all of ``cands`` when none is found."""
+    for _ in range(3):
+        if found := [c for c in cands if labels_of(c) & place]:
+            return found
+        cands = cands + [c for c in more() if c not in cands]
+    return [c for c in cands if labels_of(c) & place] or cands
+
+
+def keeps_scene(lines: list[str], scene: Scene) -> bool:
+    """Whether at least half of ``lines`` name one of the scene's own labels (always, for a scene
+    without labels).
+
+    >>> sc = Scene(frozenset({"forest"}), "autumn", True, "mysterious")
+    >>> keeps_scene(["树影园林不见人", "梦中无计出风尘", "自怜深院多如此", "借问谁家有鬼神"], sc)
+    False
+    >>> keeps_scene(["松下幽人不见人", "梦中无计出风尘", "竹林深院多如此", "借问谁家有鬼神"], sc)
+    True
+    """
+    if not scene.labels:
+        return True
+    return 2 * sum(bool(labels_of(ln) & scene.labels) for ln in lines) >= len(lines)
 
 
 def cohesion(line: str, scene: Scene, seen: set[str]) -> float:
