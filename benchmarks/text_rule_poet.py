@@ -369,7 +369,8 @@ def main() -> None:
         return
     if args.page:
         with tempfile.TemporaryDirectory() as tmp:
-            args.page.write_text(page(load_before(Path(tmp), args.before), args.seeds), encoding="utf-8")
+            old = load_before(Path(tmp), args.before)
+            args.page.write_text(page(old, args.seeds, args.before), encoding="utf-8")
         return
 
     def after(prompt, lang, emotion, form, gen):
@@ -417,7 +418,8 @@ line of home; at least half the lines name the poem's place, the prompt's or els
 forest, a river, a village). Beside each
 poem: the faults `museforge poem --check` names under modern readings and under the Pingshui book,
 and the share of its line pairs naming a common motif or theme and its line fit (held-out Tang
-poems: {target:.3f}). Made by `python benchmarks/text_rule_poet.py --page docs/verse.md`; the
+poems: {target:.3f}). Made by `python benchmarks/text_rule_poet.py --seeds {seeds} --before {rev} --page
+docs/verse.md`; the
 figures are in BENCHMARKS.md.
 
 """
@@ -432,12 +434,12 @@ def _faults(title: str, lines: list[str], form: str) -> str:
     return ", ".join(f"{n} fault{'s' if n != 1 else ''} ({b})" for n, b in zip(counts, books, strict=True))
 
 
-def page(old: object | None, seeds: int) -> str:
+def page(old: object | None, seeds: int, rev: str = "HEAD") -> str:
     """The docs page: the poems of both poets, one pair per seed, then English examples."""
     prompt = "秋夜思乡"
     emotion = detect_emotion(prompt)
     fit = load_line_fit()
-    out = [PAGE_HEAD.format(mood=emotion.label, target=heldout_fit("qijue"))]
+    out = [PAGE_HEAD.format(mood=emotion.label, target=heldout_fit("qijue"), seeds=seeds, rev=rev)]
     for seed in range(seeds):
         new = generate_poem(prompt, "zh", emotion, "qijue", make_generator(seed))
         out.append(f"## Seed {seed}\n")

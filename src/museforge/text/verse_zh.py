@@ -38,10 +38,10 @@ tails, 为菊花, into many poems of one prompt, but a tail that fits less than 
 so 内家香 or 待檀郎 seldom close a line of home). At least half the lines name the poem's place
 (``Scene.place``: the prompt's, else the mood's; a forest, a river, a village; not the sky): when
 the slots left are needed for it, only candidates naming it are kept, searched for wider if none
-does. Among several poems (for
-eight lines, more while none reads back the mood), the best by mood read back by the emotion
-detector, then mean loss less a bonus for the share of line pairs that share a label and for the
-poem's mean line fit.
+does. Among several poems (for eight lines, more while none keeps to the scene and reads back the
+mood), the best is one whose lines name the scene's labels in at least half of them
+(``keeps_scene``), then one whose mood the emotion detector reads back, then by mean loss less a
+bonus for the share of line pairs that share a label and for the poem's mean line fit.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ ROLE_CHARS = {
 SEASONS = ("spring", "summer", "autumn", "winter")
 LINE_CANDIDATES = 12
 POEMS = {4: 4, 8: 2}
-MORE_DRAFTS = {4: 0, 8: 4}  # drafts written beyond POEMS while none reads back the mood
+MORE_DRAFTS = {4: 0, 8: 4}  # drafts written beyond POEMS while none keeps the scene and reads the mood
 LABELS = (*MOTIFS, *THEMES)
 RELATED = {
     "forest": "mountain flower village wind cloud",
