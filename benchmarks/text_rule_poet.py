@@ -65,7 +65,7 @@ from museforge.text.poet import TAGS
 from museforge.text.poet_zh import make_plan
 from museforge.text.rule_poet import format_poem, generate_poem
 from museforge.text.verse_bank import DYNASTY, NUMYEAR, is_name, kind_of, labels_of, load_bank
-from museforge.text.verse_zh import GENERIC, GRAMMAR_MIN
+from museforge.text.verse_zh import GENERIC, GRAMMAR_MIN, naming
 
 PROMPTS = {
     "zh": [
@@ -115,12 +115,19 @@ def load_before(tmp: Path, rev: str = "HEAD") -> object | None:
         except (OSError, subprocess.CalledProcessError):
             return None
 
-    listing = show(ASSETS + "/")
-    if listing is None:
+    try:
+        listing = subprocess.run(
+            ["git", "ls-tree", "--name-only", rev, ASSETS + "/"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
         return None
-    for name in listing.decode().splitlines()[2:]:  # after "tree REV:path" and a blank line
-        if (data := show(f"{ASSETS}/{name}")) is not None:
-            (pkg / "assets" / name).write_bytes(data)
+    for path in listing.splitlines():
+        if (data := show(path)) is not None:
+            (pkg / "assets" / Path(path).name).write_bytes(data)
     for name in OLD_MODULES:
         raw = show(f"src/museforge/text/{name}.py")
         if raw is None:
@@ -341,7 +348,7 @@ def names_place(prompt: str, emotion: object, seed: int, lines: list[str]) -> bo
     """Whether at least half of a poem's lines name its plan's place (the prompt's, else the
     mood's; ``poet_zh.make_plan`` with the poem's seed, as the poet makes it)."""
     place = frozenset(make_plan(prompt, emotion, numpy_rng(make_generator(seed))).motifs) - GENERIC
-    return not place or 2 * sum(bool(labels_of(ln) & place) for ln in lines) >= len(lines)
+    return not place or 2 * naming(lines, place) >= len(lines)
 
 
 def shared_pairs(lines: list[str]) -> float:

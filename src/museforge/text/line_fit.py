@@ -13,7 +13,7 @@ poems it tells a poem's own second half from a borrowed one more often than chan
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 
@@ -41,6 +41,11 @@ class LineFit:
         ids = self.ids(text)
         return self.vectors[ids].mean(0) if ids else None
 
+    def against(self, context: Iterable[str]) -> Callable[[str], float]:
+        """``score`` with ``context`` fixed, its vector taken once (for many candidates)."""
+        b = self.vector("".join(context))
+        return lambda line: _cosine(self.vector(line), b)
+
     def score(self, line: str, context: Iterable[str]) -> float:
         """Cosine of ``line``'s mean vector with ``context``'s (0 when either has none covered).
 
@@ -48,16 +53,19 @@ class LineFit:
         >>> round(fit.score("秋", ["雁"]), 3), fit.score("春", ["秋"]), fit.score("月", ["秋"])
         (0.981, 0.0, 0.0)
         """
-        a, b = self.vector(line), self.vector("".join(context))
-        if a is None or b is None:
-            return 0.0
-        norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-        return float(a @ b) / norm if norm > 0 else 0.0
+        return self.against(context)(line)
 
     def poem_score(self, lines: list[str]) -> float:
         """Mean over a poem's lines after the first of each line's score against the lines before."""
         scores = [self.score(lines[k], lines[:k]) for k in range(1, len(lines))]
         return float(np.mean(scores)) if scores else 0.0
+
+
+def _cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    if a is None or b is None:
+        return 0.0
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm > 0 else 0.0
 
 
 @cache

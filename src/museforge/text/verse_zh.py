@@ -455,12 +455,13 @@ def write(
             rhymes = template[-1] == "P"
             slot = (length, template, roles[i], rhyme if rhymes else None, used, rhymed, rng)
             cands = search.candidates(*slot, years=years and roles[i] == "past")
-            if place and 2 * sum(bool(labels_of(x) & place) for x in lines) + 2 * (count - i) <= count:
+            if place and 2 * (naming(lines, place) + count - i) <= count:
                 cands = _naming(place, cands, partial(search.candidates, *slot, want=4 * LINE_CANDIDATES))
+            fits = fit.against(lines)
             bonus = [
                 LINE_BONUS * (cohesion(c, scene, seen) + MOOD_POINT * search.in_mood[c])
-                + LINE_FIT * fit.score(c[:-3], lines)
-                - (TAIL_MISFIT * max(0.0, TAIL_FLOOR - fit.score(c[-3:], lines)) if lines else 0.0)
+                + LINE_FIT * fits(c[:-3])
+                - (TAIL_MISFIT * max(0.0, TAIL_FLOOR - fits(c[-3:])) if lines else 0.0)
                 for c in cands
             ]
             best = pick([-b for b in bonus])
@@ -524,9 +525,16 @@ def keeps_scene(lines: list[str], scene: Scene) -> bool:
     >>> keeps_scene(["松下幽人不见人", "梦中无计出风尘", "竹林深院多如此", "借问谁家有鬼神"], sc)
     True
     """
-    if not scene.labels:
-        return True
-    return 2 * sum(bool(labels_of(ln) & scene.labels) for ln in lines) >= len(lines)
+    return not scene.labels or 2 * naming(lines, scene.labels) >= len(lines)
+
+
+def naming(lines: list[str], labels: frozenset[str]) -> int:
+    """How many of ``lines`` name one of ``labels``.
+
+    >>> naming(["松下幽人", "梦中无计", "竹林深院"], frozenset({"forest"}))
+    2
+    """
+    return sum(bool(labels_of(ln) & labels) for ln in lines)
 
 
 def cohesion(line: str, scene: Scene, seen: set[str]) -> float:
