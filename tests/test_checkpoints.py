@@ -129,7 +129,8 @@ def test_model_modules_round_trip_through_checkpoints(tmp_path):
     save_music(m, tmp_path / "m.safetensors", m.config, {"recipe": "r"})
     johnson.save_model(tmp_path / "f.safetensors", johnson.TransformNet(johnson.FastConfig((4,), 1, 3)),
                        {"name": "tiny"})
-    adain.save_model(tmp_path / "a.safetensors", adain.Decoder((4, 4, 4, 4)), {}, {"name": "tiny"})
+    decoder = adain.Decoder(adain.DecoderConfig((4, 4, 4, 4)))
+    adain.save_model(tmp_path / "a.safetensors", decoder, {}, {"name": "tiny"})
     kinds = {"gpt": "museforge-gpt", "h": "museforge-harmonizer", "m": "museforge-melody",
              "f": "museforge-fast-style", "a": "museforge-adain"}
     for stem, kind in kinds.items():

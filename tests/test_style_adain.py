@@ -34,12 +34,18 @@ def test_adain_matches_statistics_and_blends():
         adain.blend_stats([a, b], [1.0])
 
 
-@pytest.fixture()
-def tiny_model(tmp_path, monkeypatch):
-    """A random decoder saved as the shipped model, around a random 4-block VGG."""
+SHIPPED = adain.DecoderConfig((8, 8, 8, 8))
+HALF = adain.DecoderConfig((8, 8, 8, 8), upsample="bilinear", encode_scale=0.5)
+LEGACY = adain.DecoderConfig((8, 8, 8, 8), upsample="nearest", skip=False, encode_scale=1.0)
+
+
+@pytest.fixture(params=[SHIPPED, HALF, LEGACY], ids=["skip", "half", "legacy"])
+def tiny_model(tmp_path, monkeypatch, request):
+    """A random decoder saved as the shipped model, around a random 4-block VGG: the shipped
+    decoder's shape (a skip), one that encodes at half size, and the first one (no skip)."""
     torch.manual_seed(0)  # test-only: module init
     encoder = VGGFeatures(VGG16, caffe=True, ceil_mode=True).eval().requires_grad_(False)
-    decoder = adain.Decoder((8, 8, 8, 8))
+    decoder = adain.Decoder(request.param)
     mean, std = torch.rand(1, 512, 1, 1, generator=gen()), torch.rand(1, 512, 1, 1, generator=gen(1)) + 1
     stats = {"scream": (mean, std)}
     path = tmp_path / adain.MODEL_NAME / "model.safetensors"
@@ -52,6 +58,7 @@ def test_model_round_trip_and_stylize(tiny_model):
     encoder, _, path = tiny_model
     model = adain.load_adain(encoder, path, fast=False)
     assert model.metadata["recipe"] == "test" and set(model.builtin) == {"scream"}
+    assert model.decoder.config == tiny_model[1].config
     content = torch.rand(1, 3, 37, 50, generator=gen(3))
     style = torch.rand(1, 3, 40, 40, generator=gen(4))
     stats = [model.style_stats(style), model.builtin["scream"]]
@@ -75,9 +82,36 @@ def test_fast_decoder_matches_the_float_one(tiny_model):
     if not fast.fast:
         pytest.skip("this CPU has no bfloat16 path")
     features = torch.randn(1, 512, 6, 7, generator=gen(5))
-    ref, out = adain.load_adain(encoder, path, fast=False).decode(features), fast.decode(features)
-    assert out.dtype == torch.float32 and out.shape == ref.shape == (1, 3, 48, 56)
+    photo = torch.rand(1, 3, 96, 112, generator=gen(6))
+    ref = adain.load_adain(encoder, path, fast=False).decode(features, photo, (48, 56))
+    out = fast.decode(features, photo, (48, 56))
+    size = (96, 112) if fast.decoder.config.skip else (48, 56)
+    assert out.dtype == torch.float32 and out.shape == ref.shape == (1, 3, *size)
     assert float((out - ref).abs().max()) < 4 / 255 and float((out - ref).abs().mean()) < 1 / 255
+
+
+def test_encoded_at_half_size_painted_at_full_size_with_the_photo_beside(tiny_model, monkeypatch):
+    """With ``encode_scale`` 0.5 the encoder sees the photo at half size (most of the time is the
+    encoder), the output has the photo's size, and the photo itself reaches the last stage: two
+    photos with the same half-size picture but other fine detail give other outputs."""
+    encoder, decoder, path = tiny_model
+    if decoder.config.encode_scale == 1:
+        pytest.skip("this decoder encodes at full size")
+    model = adain.load_adain(encoder, path, fast=False)
+    seen = []
+    encode = model.encode
+    monkeypatch.setattr(model, "encode", lambda x: seen.append(tuple(x.shape[-2:])) or encode(x))
+    content = torch.rand(1, 3, 64, 96, generator=gen(3))
+    stats = [model.builtin["scream"]]
+    out = model.stylize(content, stats, [1.0])
+    assert seen == [(32, 48)] and out.shape == content.shape
+    checker = (torch.arange(64)[:, None] + torch.arange(96)) % 2 * 0.1 - 0.05  # averages out at half size
+    detailed = (content + checker).clamp(0, 1)
+    assert float((model.stylize(detailed, stats, [1.0]) - out).abs().max()) > 1e-3
+    with pytest.raises(MuseforgeError, match="needs the photo"):
+        decoder(torch.zeros(1, 512, 2, 2))
+    with pytest.raises(MuseforgeError, match="below 1 needs skip"):
+        adain.DecoderConfig(skip=False, encode_scale=0.5)
 
 
 def hed_present() -> bool:

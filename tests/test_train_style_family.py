@@ -48,7 +48,7 @@ def test_tiny_adain_run_learns_and_saves_a_loadable_decoder(tmp_path):
     )
     with torch.random.fork_rng():  # the untrained decoder on the same held-out pairs
         torch.manual_seed(TINY.seed)
-        untrained = adain.Decoder(TINY.channels)
+        untrained = adain.Decoder(TINY.decoder())
     held_out = (
         adain_train.fixed_crops(list(pictures(3).values()), 32, 10_000),
         adain_train.fixed_crops(list(pictures(2, seed=1).values()), 32, 20_000),
@@ -74,12 +74,37 @@ def test_tiny_adain_run_learns_and_saves_a_loadable_decoder(tmp_path):
         adain_train.AdainOptions(recon_weight=-1).check()
 
 
+def test_a_skip_decoder_starts_as_the_decoder_it_grows_from():
+    """From a decoder without the skip, the new last stage starts as an identity behind the old last
+    convolution: the same pictures (exactly, with the same upsampling), whatever the photo."""
+    torch.manual_seed(0)  # test-only: module init
+    old = adain.Decoder(adain.DecoderConfig((8, 8, 8, 8), upsample="nearest", skip=False, encode_scale=1.0))
+    new = adain.Decoder(adain.DecoderConfig((8, 8, 8, 8), upsample="nearest", encode_scale=1.0))
+    assert adain_train.start_from(new, old) == []
+    t = torch.randn(2, 512, 3, 4, generator=torch.Generator().manual_seed(1))
+    photo = torch.rand(2, 3, 24, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(new(t, photo), old(t), rtol=0, atol=1e-6)
+    assert new.training and all(p.requires_grad for p in new.parameters())
+    with pytest.raises(MuseforgeError, match="shares no weights"):
+        adain_train.start_from(
+            new, adain.Decoder(adain.DecoderConfig((4, 4, 4, 4), skip=False, encode_scale=1.0))
+        )
+    vgg, content = random_vgg(), photo[:, :, :16, :16]
+    plain = adain_train.AdainOptions(steps=2, size=32, batch=2, channels=(8, 8, 8, 8))
+    with_grid = adain_train.AdainOptions(steps=2, size=32, batch=2, channels=(8, 8, 8, 8), grid_weight=100.0)
+    with torch.no_grad():
+        base, _ = adain_train.adain_loss(vgg, new, content, photo, plain, False)
+        loss, parts = adain_train.adain_loss(vgg, new, content, photo, with_grid, False)
+    assert parts["grid"] > 0 and float(loss - base) == pytest.approx(100 * parts["grid"], rel=1e-4)
+
+
 def test_batches_come_only_from_the_step_generator():
     from museforge.style.train_data import Augment
 
     images = list(pictures(3).values())
     family = adain_train.AdainFamily(
-        adain.Decoder((4, 4, 4, 4)),
+        adain.Decoder(adain.DecoderConfig((4, 4, 4, 4))),
         random_vgg(),
         Augment(images, 32, 0.4, torch.Generator()),
         Augment(images, 32, 0.15, torch.Generator()),

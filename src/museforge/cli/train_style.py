@@ -346,7 +346,8 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
         help="train a fast style network for one style image, or the AdaIN decoder",
         description="Train a small feed-forward network (Johnson et al. 2016) that paints any photo "
         "in the style of STYLE_IMAGE in a few hundredths of a second, on the bundled photos and "
-        "procedural paintings, on the CPU (about 15 minutes on one thread by default). Writes DIR "
+        "procedural paintings, on the CPU (about 10 minutes on one thread by default; --quality "
+        "standard is the shipped styles' recipe). Writes DIR "
         "with model.safetensors, training.json and README.md; use it with "
         "'museforge style PHOTO DIR --fast'. With --method adain, train the any-style AdaIN decoder "
         "instead (no STYLE_IMAGE; paintings from --styles). With --compare MODEL, both models are "
@@ -396,20 +397,24 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
     )
     from museforge.style.johnson_train import QUALITY
 
-    high = {**asdict(d), **QUALITY["high"]}
+    presets = {k: {**asdict(d), **v} for k, v in QUALITY.items()}
+    adain = {k: {**asdict(AdainOptions()), **v} for k, v in ADAIN_QUALITY.items()}
     p.add_argument(
         "--quality",
         choices=tuple(QUALITY),
         default="preview",
-        help=f"preview: about 10 minutes on one thread ({d.steps} steps of {d.size} px crops); high: a "
-        f"longer run for a finer result ({high['steps']} steps of {high['size']} px crops); with "
-        f"--method adain {AdainOptions().steps} and {ADAIN_QUALITY['high']['steps']} steps (default preview)",
+        help="preview: about 10 minutes on one thread ({preview[steps]} steps of {preview[size]} px crops); "
+        "standard: the shipped styles' recipe, about 20 minutes ({standard[steps]} steps); high: a longer "
+        "run for a finer result ({high[steps]} steps of {high[size]} px crops); with --method adain "
+        "{a[preview][steps]}, {a[standard][steps]} and {a[high][steps]} steps (default preview)".format(
+            **presets, a=adain
+        ),
     )
     p.add_argument(
         "--steps",
         type=int,
-        help=f"optimizer steps, 1 to {MAX_STEPS:,} (default: the --quality preset's, {d.steps} for preview, "
-        f"{AdainOptions().steps} with --method adain)",
+        help=f"optimizer steps, 1 to {MAX_STEPS:,} (default: the --quality preset's, "
+        f"{presets['preview']['steps']} for preview, {AdainOptions().steps} with --method adain)",
     )
     p.add_argument(
         "--size", type=int, help=f"training crop size in pixels (default: the preset's, {d.size} for preview)"

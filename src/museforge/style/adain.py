@@ -1,7 +1,8 @@
 """Arbitrary style in one pass: AdaIN (Huang and Belongie 2017) on the frozen VGG-16 to relu4_1.
 
 The content's relu4_1 features take the channel means and spreads of the style's; a small
-decoder trained by ``recipes/style_adain.py`` turns them back into pixels. Several styles blend
+decoder trained by ``recipes/style_adain.py`` turns them back into pixels, its last full-size
+stage seeing the photo too (:class:`DecoderConfig`). Several styles blend
 by interpolating their statistics; ``strength`` interpolates with the content's own features.
 The shipped decoder lives in ``models/style-adain/model.safetensors``; its metadata holds the
 config, the training-data manifest hash and the recipe, and it carries the relu4_1 statistics of
@@ -11,6 +12,7 @@ the built-in styles, so those skip the style encoder.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -61,36 +63,111 @@ def blend_stats(stats: Sequence[tuple[Tensor, Tensor]], weights: Sequence[float]
     return mean, std  # type: ignore[return-value]
 
 
-class Decoder(nn.Module):
-    """relu4_1 features (512 channels, 1/8 size) to RGB in [0, 1]: three nearest upsamplings.
+@dataclass(frozen=True)
+class DecoderConfig:
+    """The shape of an AdaIN decoder.
 
-    >>> Decoder()(torch.zeros(1, 512, 4, 5)).shape
-    torch.Size([1, 3, 32, 40])
+    ``channels``: widths after the 1x1 entry and after each of the three upsamplings.
     """
 
-    def __init__(self, channels: tuple[int, ...] = DECODER_CHANNELS) -> None:
+    channels: tuple[int, ...] = DECODER_CHANNELS
+    upsample: str = "nearest"
+    """``nearest`` (the shipped decoder: the first decoder's body, which was trained with it) or
+    ``bilinear`` (no 2x2 blocks for the next convolution to turn into a grid, for a decoder
+    trained from scratch)."""
+    skip: bool = True
+    """A last full-size stage sees the photo beside the decoded features (a U-Net's skip
+    connection), so detail finer than the encoder's stride can reach the output and the grid the
+    upsampling leaves can be painted over."""
+    encode_scale: float = 1.0
+    """The photo is encoded at this fraction of its size (the VGG encoder is most of the time);
+    the decoded features are brought to full size, where the skip adds the photo's own detail.
+    Below 1 needs ``skip``."""
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != 4 or min(self.channels) < 1:
+            raise MuseforgeError(f"bad AdaIN decoder config {self}: four channel widths >= 1")
+        if self.upsample not in ("bilinear", "nearest"):
+            raise MuseforgeError(f"bad AdaIN decoder config {self}: upsample is bilinear or nearest")
+        if not 0.125 <= self.encode_scale <= 1 or (self.encode_scale < 1 and not self.skip):
+            raise MuseforgeError(f"bad AdaIN decoder config {self}: encode_scale 0.125-1, below 1 needs skip")
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "channels": list(self.channels)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DecoderConfig:
+        """The config in a file's header; files from before ``upsample``, ``skip`` and
+        ``encode_scale`` existed get the decoder they were trained as (:data:`LEGACY`)."""
+        return cls(**{**LEGACY, **data, "channels": tuple(data.get("channels") or DECODER_CHANNELS)})
+
+
+LEGACY = {"upsample": "nearest", "skip": False, "encode_scale": 1.0}
+"""The first decoder: nearest upsampling, no skip, the photo encoded at full size."""
+
+
+def encoded_size(h: int, w: int, scale: float) -> tuple[int, int]:
+    """The size a photo of ``h`` x ``w`` is encoded at: ``scale`` of it, 16 px at least.
+
+    >>> encoded_size(512, 384, 0.5), encoded_size(20, 600, 0.5), encoded_size(37, 53, 1.0)
+    ((256, 192), (16, 300), (37, 53))
+    """
+    return max(min(h, 16), round(h * scale)), max(min(w, 16), round(w * scale))
+
+
+class Decoder(nn.Module):
+    """relu4_1 features (512 channels, 1/8 size) to RGB in [0, 1] at the photo's size.
+
+    >>> Decoder(DecoderConfig(skip=False, encode_scale=1.0))(torch.zeros(1, 512, 4, 5)).shape
+    torch.Size([1, 3, 32, 40])
+    >>> Decoder()(torch.zeros(1, 512, 4, 5), torch.zeros(1, 3, 64, 80)).shape
+    torch.Size([1, 3, 64, 80])
+    """
+
+    def __init__(self, config: DecoderConfig | None = None) -> None:
         super().__init__()
-        c1, c2, c3, c4 = channels
-        self.channels = channels
+        self.config = cfg = config or DecoderConfig()
+        c1, c2, c3, c4 = cfg.channels
+        self.channels = cfg.channels
 
         def conv(i: int, o: int, k: int = 3) -> nn.Conv2d:
             return nn.Conv2d(i, o, k, padding=k // 2, padding_mode="reflect")
 
+        def up() -> nn.Upsample:
+            bilinear = cfg.upsample == "bilinear"
+            return nn.Upsample(scale_factor=2.0, mode=cfg.upsample, align_corners=False if bilinear else None)
+
         self.net = nn.Sequential(
             conv(512, c1, 1), nn.ReLU(),
             conv(c1, c1), nn.ReLU(),
-            nn.Upsample(scale_factor=2.0, mode="nearest"),
+            up(),
             conv(c1, c2), nn.ReLU(),
             conv(c2, c2), nn.ReLU(),
-            nn.Upsample(scale_factor=2.0, mode="nearest"),
+            up(),
             conv(c2, c3), nn.ReLU(),
-            nn.Upsample(scale_factor=2.0, mode="nearest"),
+            up(),
             conv(c3, c4), nn.ReLU(),
-            conv(c4, 3),
         )  # fmt: skip
+        if cfg.skip:
+            self.head = nn.Sequential(conv(c4 + 3, c4), nn.ReLU(), conv(c4, 3))
+        else:
+            self.net.append(conv(c4, 3))
 
-    def forward(self, f: Tensor) -> Tensor:
-        return torch.sigmoid(self.net(f))
+    def forward(self, f: Tensor, photo: Tensor | None = None) -> Tensor:
+        """Pixels of features ``f``; with a skip, at the size of ``photo`` (needed)."""
+        x = self.net(f)
+        if self.config.skip:
+            x = self.join(x, photo)
+            x = self.head(x)
+        return torch.sigmoid(x)
+
+    def join(self, x: Tensor, photo: Tensor | None) -> Tensor:
+        """Decoded features brought to the photo's size, the photo beside them."""
+        if photo is None:
+            raise MuseforgeError("this AdaIN decoder needs the photo beside the features")
+        if x.shape[-2:] != photo.shape[-2:]:
+            x = F.interpolate(x, size=photo.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.cat([x, photo.to(x.dtype)], 1)
 
 
 class AdaIN:
@@ -109,14 +186,20 @@ class AdaIN:
         self.metadata = metadata or {}
         self.fast = fast and cpu_bf16_ok()
         self._body: nn.Module | None = None
+        self._head: nn.Module | None = None
         if self.fast:  # bfloat16 + channels-last: about 2.5x faster on CPUs with AVX-512 BF16
             import copy
 
             self.encoder = copy.deepcopy(encoder).to(torch.bfloat16).to(memory_format=torch.channels_last)
+
             # the decoder too (about 5x), all but its last convolution, which stays in float32 so
             # the colours keep 8-bit precision near white
-            self._body = copy.deepcopy(self.decoder.net[:-1]).to(torch.bfloat16)
-            self._body = self._body.to(memory_format=torch.channels_last)
+            def bf16(m: nn.Module) -> nn.Module:
+                return copy.deepcopy(m).to(torch.bfloat16).to(memory_format=torch.channels_last)
+
+            skip = decoder.config.skip
+            self._body = bf16(self.decoder.net if skip else self.decoder.net[:-1])
+            self._head = bf16(self.decoder.head[:-1]) if skip else None
 
     def encode(self, x: Tensor) -> Tensor:
         """relu4_1 features of RGB in [0, 1], in float32."""
@@ -147,31 +230,51 @@ class AdaIN:
     ) -> Tensor:
         """Paint ``content`` (1, 3, H, W in [0, 1]) with the blended style statistics."""
         h, w = content.shape[-2:]
-        pad_h, pad_w = -h % 8, -w % 8
-        x = F.pad(content, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else content
+        small = shrink(content, self.decoder.config.encode_scale)
+        hs, ws = small.shape[-2:]
+        pad_h, pad_w = -hs % 8, -ws % 8
+        x = F.pad(small, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else small
         f = self.encode(x)
         mean, std = blend_stats(stats, weights)
         t = adain(f, mean, std)
         t = strength * t + (1 - strength) * f
-        return self.decode(t)[..., :h, :w].clone()
+        return self.decode(t, content, (hs, ws))[..., :h, :w].clone()
 
-    def decode(self, t: Tensor) -> Tensor:
-        """RGB in [0, 1] from relu4_1 features (in bfloat16 up to the last convolution when fast)."""
+    def decode(self, t: Tensor, photo: Tensor | None = None, size: tuple[int, int] | None = None) -> Tensor:
+        """RGB in [0, 1] from relu4_1 features (in bfloat16 up to the last convolution when fast);
+        ``size``: the part of the decoded map that is the (encoded) photo, the rest being padding."""
+        d, skip = self.decoder, self.decoder.config.skip
+        body = self._body if self._body is not None else (d.net if skip else d.net[:-1])
+        last = d.head[-1] if skip else d.net[-1]
+        if self.fast:
+            t = t.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            if self._body is None:
-                return self.decoder(t)
-            x = self._body(t.to(torch.bfloat16).contiguous(memory_format=torch.channels_last))
-            return torch.sigmoid(self.decoder.net[-1](x.float().contiguous()))
+            x = body(t)
+            if size is not None:
+                x = x[..., : size[0], : size[1]]
+            if skip:
+                x = d.join(x, photo)
+                x = (self._head if self._head is not None else d.head[:-1])(x)
+            return torch.sigmoid(last(x.float().contiguous()))
+
+
+def shrink(image: Tensor, scale: float) -> Tensor:
+    """``image`` at the size :func:`encoded_size` gives (antialiased bilinear); itself at scale 1."""
+    h, w = image.shape[-2:]
+    size = encoded_size(h, w, scale)
+    if size == (h, w):
+        return image
+    return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
 def save_model(path: Path, decoder: Decoder, builtin: dict[str, tuple[Tensor, Tensor]], meta: dict) -> None:
     """One checkpoint (:mod:`museforge.checkpoints`): fp16 decoder weights, float32 style
-    statistics; ``meta`` (JSON-able) and the config (the decoder's channels) go into the header."""
+    statistics; ``meta`` (JSON-able) and the decoder's config go into the header."""
     tensors = {f"decoder.{k}": v.detach().half() for k, v in decoder.state_dict().items()}
     for name, (m, s) in builtin.items():
         tensors[f"style.{name}.mean"] = m.detach().float().reshape(-1)
         tensors[f"style.{name}.std"] = s.detach().float().reshape(-1)
-    save_checkpoint(path, tensors, config={"channels": list(decoder.channels)}, kind=KIND, metadata=meta)
+    save_checkpoint(path, tensors, config=decoder.config.to_json(), kind=KIND, metadata=meta)
 
 
 @cache
@@ -195,8 +298,11 @@ def load_adain(encoder: VGGFeatures, path: Path | None = None, fast: bool = True
             f"the AdaIN model {path} is missing; train it with 'python recipes/style_adain.py'"
         )
     tensors, meta = read_model(path)
-    channels = meta.get("config", {}).get("channels") or meta.get("channels")  # the latter: older files
-    decoder = Decoder(tuple(channels or DECODER_CHANNELS))
+    config = meta.get("config") or {"channels": meta.get("channels")}  # the latter: the oldest files
+    try:
+        decoder = Decoder(DecoderConfig.from_json(config))
+    except (TypeError, ValueError) as err:
+        raise MuseforgeError(f"{path}: not an AdaIN decoder config ({err})") from err
     state = {k[len("decoder.") :]: v.float() for k, v in tensors.items() if k.startswith("decoder.")}
     try:
         decoder.load_state_dict(state)

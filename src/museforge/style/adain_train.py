@@ -34,12 +34,15 @@ from museforge.style.adain import (
     STYLE_LOSS_LAYERS,
     AdaIN,
     Decoder,
+    DecoderConfig,
     adain,
     load_adain,
     mean_std,
     save_model,
+    shrink,
 )
 from museforge.style.features import VGGFeatures, cpu_bf16_ok
+from museforge.style.johnson_train import grid_loss
 from museforge.train.loop import MODEL, Family, LoopConfig, Summary, make_accelerator
 from museforge.train.loop import run as run_loop
 
@@ -58,12 +61,18 @@ class AdainOptions:
     style_weight: float = 0.25
     recon_weight: float = 0.0
     """Weight of the L1 loss of decoding the content's own features (0: off)."""
+    grid_weight: float = 0.0
+    """Weight of the stride-grid loss (:func:`museforge.style.johnson_train.grid_loss` at the
+    decoder's stride in output pixels): the output may repeat at the stride no more than the photo."""
     paintings: int = 4
     """Procedural paintings per procedural style among the default style images."""
     seed: int = 0
     threads: int = 1
     max_minutes: float | None = None
     channels: tuple[int, ...] = DECODER_CHANNELS
+    upsample: str = DecoderConfig.upsample
+    skip: bool = DecoderConfig.skip
+    encode_scale: float = DecoderConfig.encode_scale
     content_jitter: float = 0.4
     style_jitter: float = 0.15
 
@@ -77,7 +86,7 @@ class AdainOptions:
             raise MuseforgeError(f"--batch {self.batch}: use 1 to 64")
         if not 1 <= self.threads <= 256:
             raise MuseforgeError(f"--threads {self.threads}: use 1 to 256")
-        for name in ("style_weight", "recon_weight"):
+        for name in ("style_weight", "recon_weight", "grid_weight"):
             value = getattr(self, name)
             if not 0 <= value <= 1e6:
                 raise MuseforgeError(f"--{name.replace('_', '-')} {value:g}: use a number from 0 to 1e+06")
@@ -88,12 +97,17 @@ class AdainOptions:
         if self.max_minutes is not None and not 0 < self.max_minutes <= 7 * 24 * 60:
             raise MuseforgeError(f"max minutes {self.max_minutes:g}: use a number above 0, at most a week")
         check_seed(self.seed)
+        self.decoder()
+
+    def decoder(self) -> DecoderConfig:
+        """The decoder these options train."""
+        return DecoderConfig(self.channels, self.upsample, self.skip, self.encode_scale)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "channels": list(self.channels)}
 
 
-QUALITY = {"preview": {}, "high": {"steps": 3000}}
+QUALITY = {"preview": {}, "standard": {"size": 160}, "high": {"steps": 3000, "size": 160}}
 """Presets of ``museforge train style --method adain --quality``: changes to the defaults."""
 
 
@@ -109,26 +123,36 @@ def style_loss(fo: dict[str, Tensor], fs: dict[str, Tensor]) -> Tensor:
 
 def adain_loss(
     net: VGGFeatures,
-    decoder: torch.nn.Module,
+    decoder: Decoder,
     content: Tensor,
     style: Tensor,
     opts: AdainOptions,
     bf16: bool,
 ) -> tuple[Tensor, dict[str, float]]:
-    """(loss, its parts) of ``decoder`` painting ``content`` crops with ``style`` crops' statistics."""
+    """(loss, its parts) of ``decoder`` painting ``content`` crops with ``style`` crops' statistics.
+
+    The decoder is given the features of the crop encoded at its ``encode_scale`` (and the crop
+    itself when it has a skip); the content target is the full-size crop's features with the
+    style's statistics, so the output is judged at full size."""
     layers = (*STYLE_LOSS_LAYERS,)
+    scale = decoder.config.encode_scale
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         fc = net(content, [LAYER])[LAYER].float()
         fs = {k: v.float() for k, v in net(style, layers).items()}
-    t = adain(fc, *mean_std(fs[LAYER]))
-    out = decoder(t)
+        fin = fc if scale == 1 else net(shrink(content, scale), [LAYER])[LAYER].float()
+    stats = mean_std(fs[LAYER])
+    t = adain(fc, *stats)
+    photo = content if decoder.config.skip else None
+    out = decoder(adain(fin, *stats) if scale != 1 else t, photo)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         fo = net(out, layers)
     lc = F.mse_loss(fo[LAYER].float(), t)
     ls = style_loss(fo, fs)
-    recon = F.l1_loss(decoder(fc), content) if opts.recon_weight else lc.new_zeros(())
-    loss = lc + opts.style_weight * ls + opts.recon_weight * recon
-    return loss, {"content": float(lc.detach()), "style": float(ls.detach()), "recon": float(recon.detach())}
+    recon = F.l1_loss(decoder(fin, photo), content) if opts.recon_weight else lc.new_zeros(())
+    grid = grid_loss(out, content, round(8 / scale)) if opts.grid_weight else lc.new_zeros(())
+    loss = lc + opts.style_weight * ls + opts.recon_weight * recon + opts.grid_weight * grid
+    parts = {"content": lc, "style": ls, "recon": recon, "grid": grid}
+    return loss, {k: float(v.detach()) for k, v in parts.items()}
 
 
 class AdainFamily(Family):
@@ -203,8 +227,32 @@ def builtin_stats(net: VGGFeatures) -> dict[str, tuple[Tensor, Tensor]]:
     """``relu4_1`` (mean, std) of the built-in style images, stored in every decoder file."""
     from museforge.style.transfer import BUILTIN_STYLES
 
-    model = AdaIN(net, Decoder((1, 1, 1, 1)), fast=False)
+    model = AdaIN(net, Decoder(DecoderConfig((1, 1, 1, 1), skip=False, encode_scale=1.0)), fast=False)
     return {k: model.style_stats(sio.to_tensor(sio.open_rgb(v))) for k, v in BUILTIN_STYLES.items()}
+
+
+def start_from(decoder: Decoder, previous: Decoder) -> list[str]:
+    """Copy into ``decoder`` every weight of ``previous`` with the same name and shape; the names
+    left as they were. From a decoder without the skip, the new last stage starts as the old last
+    convolution behind an identity on the decoded features (the photo's inputs at zero), so
+    training starts from the old decoder's pictures rather than from noise."""
+    own = decoder.state_dict()
+    same = {k: v for k, v in previous.state_dict().items() if k in own and own[k].shape == v.shape}
+    if not same:
+        raise MuseforgeError("the --init decoder shares no weights with this one (other channels?)")
+    decoder.load_state_dict(same, strict=False)
+    if decoder.config.skip and not previous.config.skip:
+        first, last = decoder.head[0], decoder.head[-1]
+        c = first.out_channels
+        with torch.no_grad():
+            first.weight.zero_()
+            first.bias.zero_()
+            first.weight[torch.arange(c), torch.arange(c), 1, 1] = 1.0  # features pass; ReLU keeps them
+            last.weight.copy_(previous.net[-1].weight)
+            last.bias.copy_(previous.net[-1].bias)
+        same.update({f"head.{k}": v for k, v in decoder.head.state_dict().items()})
+    decoder.requires_grad_(True).train()
+    return sorted(set(own) - set(same))
 
 
 def fixed_crops(images: list[Image.Image], size: int, seed: int, count: int = 4) -> Tensor:
@@ -261,12 +309,11 @@ def train(
         raise MuseforgeError("no content or no style images to train on")
     torch.set_num_threads(opts.threads)
     bf16 = cpu_bf16_ok()
+    with torch.random.fork_rng():
+        torch.manual_seed(opts.seed)
+        decoder = Decoder(opts.decoder())
     if init is not None:
-        decoder = load_adain(net, init, fast=False).decoder.requires_grad_(True).train()
-    else:
-        with torch.random.fork_rng():
-            torch.manual_seed(opts.seed)
-            decoder = Decoder(opts.channels)
+        start_from(decoder, load_adain(net, init, fast=False).decoder)
     held = list((held_out_content or content).values())
     held_out = (
         fixed_crops(held, opts.size, 10_000 + opts.seed),

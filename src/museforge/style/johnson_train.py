@@ -7,8 +7,8 @@ Losses are relative errors, as in :mod:`museforge.style.gatys`, so weights mean 
 and here. Content: the bundled photos (:func:`museforge.style.train_data.content_photos`) and
 procedural paintings, randomly cropped, flipped and colour-jittered from each step's seeded
 generator; trained by the shared loop (:mod:`museforge.train.loop`), which keeps the best held-out
-network. Runs on CPU (bfloat16 autocast for the VGG passes where the CPU has it); about 10-15
-minutes on one thread by default (``QUALITY["preview"]``), about an hour for ``QUALITY["high"]``.
+network. Runs on CPU (bfloat16 autocast for the VGG passes where the CPU has it); about 10
+minutes on one thread for ``QUALITY["preview"]``, 20 for the shipped styles' recipe.
 """
 
 from __future__ import annotations
@@ -101,9 +101,10 @@ class TrainOptions:
         return {**asdict(self), "config": self.config.to_json(), "style_layers": list(self.style_layers)}
 
 
-QUALITY = {"preview": {}, "high": {"steps": 4000, "size": 192}}
+QUALITY = {"preview": {"steps": 600}, "standard": {}, "high": {"steps": 4000, "size": 192}}
 """Presets of ``museforge train style --quality``: changes to the :class:`TrainOptions` defaults.
-``preview`` (the defaults) takes about 10 minutes on one thread, ``high`` about an hour."""
+``preview`` takes about 10 minutes on one thread, ``standard`` (the defaults: the shipped styles'
+recipe) about 20, ``high`` about an hour and a half."""
 
 
 def style_targets(net: VGGFeatures, style: Tensor, opts: TrainOptions) -> dict[str, Tensor]:

@@ -179,7 +179,8 @@ def adain(
     path = models_root() / "style-adain" / "model.safetensors"
     model = load_adain(load_hed_vgg16(), path)
     warnings.warn(
-        "the shipped AdaIN decoder is a preview: the figure in the style's colours, detail smeared; "
+        "the shipped AdaIN decoder is a preview: the figure in the style's colours, detail smeared, a "
+        "faint 8-pixel grid; "
         "use --method gatys for quality, or 'museforge train style' for a fast style of this painting",
         stacklevel=2,
     )
