@@ -86,7 +86,7 @@ def test_a_skip_decoder_starts_as_the_decoder_it_grows_from():
     with torch.no_grad():
         torch.testing.assert_close(new(t, photo), old(t), rtol=0, atol=1e-6)
     assert new.training and all(p.requires_grad for p in new.parameters())
-    with pytest.raises(MuseforgeError, match="shares no weights"):
+    with pytest.raises(MuseforgeError, match="does not fit"):
         adain_train.start_from(
             new, adain.Decoder(adain.DecoderConfig((4, 4, 4, 4), skip=False, encode_scale=1.0))
         )
@@ -163,6 +163,7 @@ def test_train_style_adain_refusals_are_one_line(tmp_path, tiny_data):
         (["--method", "adain", "--compare", str(tmp_path / "absent.safetensors")], "no AdaIN model file"),
         (["--method", "adain", "--compare", style], "not a museforge AdaIN model"),
         ([style, "--compare", style], "not a fast style"),
+        ([style, "--from-scratch"], "--from-scratch is for --method adain"),
     ]
     for argv, message in cases:
         with pytest.raises(MuseforgeError, match=message) as err:
@@ -194,6 +195,29 @@ def test_train_style_adain_writes_a_decoder_its_card_and_a_comparison(tmp_path, 
         assert compare[key]["photos"] == 2
     card = (out / "README.md").read_text()
     assert "## Against the previous model" in card and "stride_artefact_median" in card
+
+
+def test_train_style_adain_fine_tunes_the_shipped_decoder_unless_told_otherwise(
+    tmp_path, tiny_data, monkeypatch
+):
+    """By default the shipped decoder is the start (its last phase's learning rate and grid loss,
+    its recipe as the previous phase); --from-scratch starts from random weights."""
+    models = tmp_path / "models"
+    torch.manual_seed(0)  # test-only: module init
+    shipped = adain.Decoder(adain.DecoderConfig((8, 8, 8, 8)))
+    adain.save_model(
+        models / adain.MODEL_NAME / "model.safetensors", shipped, {}, {"recipe": "shipped recipe"}
+    )
+    monkeypatch.setenv("MUSEFORGE_MODELS", str(models))
+    argv = ["--method", "adain", "--steps", "1", "--size", "32"]
+    assert train_cli([*argv, "--out", str(tmp_path / "tuned")]) == 0
+    assert train_cli([*argv, "--from-scratch", "--out", str(tmp_path / "new")]) == 0
+    tuned, new = (json.loads((tmp_path / d / "training.json").read_text()) for d in ("tuned", "new"))
+    assert tuned["previous_phase"] == "shipped recipe" and new["previous_phase"] is None
+    assert tuned["options"]["lr"] == 1e-4 and tuned["options"]["grid_weight"] == 40_000
+    assert tuned["options"]["channels"] == [8, 8, 8, 8]  # the shipped decoder's shape
+    assert new["options"]["lr"] == adain_train.AdainOptions().lr and new["options"]["grid_weight"] == 0
+    assert new["options"]["channels"] == list(adain.DECODER_CHANNELS)
 
 
 def test_train_style_compare_sets_two_fast_styles_side_by_side(tmp_path, tiny_data):

@@ -26,6 +26,8 @@ def cmd_train_style(args: argparse.Namespace) -> int:
         )
     if args.styles is not None:
         raise MuseforgeError("--styles is for --method adain; a fast style learns the one STYLE_IMAGE")
+    if args.from_scratch:
+        raise MuseforgeError("--from-scratch is for --method adain; a fast style always starts anew")
     return _train_fast(args)
 
 
@@ -232,9 +234,11 @@ def _train_adain(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from museforge.atomic import new_folder
+    from museforge.checkpoints import read_metadata
+    from museforge.runtime import models_root
     from museforge.style import adain_train, features, train_data
     from museforge.style import io as sio
-    from museforge.style.adain import load_adain
+    from museforge.style.adain import MODEL_NAME, load_adain
     from museforge.style.transfer import BUILTIN_STYLES
 
     if args.style_image is not None:
@@ -243,6 +247,11 @@ def _train_adain(args: argparse.Namespace) -> int:
             "(default: the bundled ones)"
         )
     preset = replace(adain_train.AdainOptions(), **adain_train.QUALITY[args.quality])
+    shipped = models_root() / MODEL_NAME / "model.safetensors"
+    init = None if args.from_scratch or not shipped.is_file() else shipped
+    if init is not None:  # fine-tune the shipped decoder, as its own last phase did
+        channels = tuple(read_metadata(init).get("config", {}).get("channels") or preset.channels)
+        preset = replace(preset, channels=channels, **adain_train.FINE_TUNE)
     opts = _options(preset, args)
     out = Path(args.out or "style-adain")
     if out.exists() and not args.overwrite and (out.is_file() or any(out.iterdir())):
@@ -278,7 +287,8 @@ def _train_adain(args: argparse.Namespace) -> int:
             f"--size {opts.size} --style-weight {opts.style_weight:g} --seed {opts.seed}"
         )
     )
-    meta = {"name": out.resolve().name, "data_manifest_sha256": data_hash, "previous_phase": None}
+    started = read_metadata(init).get("recipe") if init is not None else None
+    meta = {"name": out.resolve().name, "data_manifest_sha256": data_hash, "previous_phase": started}
 
     def log(row: dict[str, float]) -> None:
         if not args.quiet:
@@ -298,7 +308,8 @@ def _train_adain(args: argparse.Namespace) -> int:
     with StageProgress(enabled=not args.quiet) as progress, new_folder(out, args.overwrite) as tmp:
         summary, report = adain_train.train(
             vgg, content, styles, opts, tmp, meta=meta, recipe=lambda _step: command,
-            held_out_content=held, state_dir=state_dir, progress=progress, log=log, log_every=50,
+            held_out_content=held, init=init, state_dir=state_dir, progress=progress, log=log,
+            log_every=50,
         )  # fmt: skip
         doc = {**report, "recipe": command, "data": rows}
         table = ""
@@ -378,6 +389,12 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
         "a decoder file or 'builtin'): content loss, Gram style loss and stride artefact of both on "
         f"{COMPARE_PHOTOS} held-out photos at {COMPARE_SIZE} px go to DIR/compare.html, compare.json "
         "and the card",
+    )
+    p.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="with --method adain: train a new decoder; by default the shipped one is fine-tuned on your "
+        "paintings (learning rate 1e-4, stride-grid loss 40,000, as its own last phase)",
     )
     p.add_argument(
         "--out", metavar="DIR", help="the folder to write (default: ./style-STEM/, ./style-adain/ for adain)"

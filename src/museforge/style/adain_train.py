@@ -109,6 +109,8 @@ class AdainOptions:
 
 QUALITY = {"preview": {}, "standard": {"size": 160}, "high": {"steps": 3000, "size": 160}}
 """Presets of ``museforge train style --method adain --quality``: changes to the defaults."""
+FINE_TUNE = {"lr": 1e-4, "grid_weight": 40_000.0}
+"""Changes to the options when training starts from the shipped decoder: its last phase's."""
 
 
 def style_loss(fo: dict[str, Tensor], fs: dict[str, Tensor]) -> Tensor:
@@ -236,10 +238,13 @@ def start_from(decoder: Decoder, previous: Decoder) -> list[str]:
     left as they were. From a decoder without the skip, the new last stage starts as the old last
     convolution behind an identity on the decoded features (the photo's inputs at zero), so
     training starts from the old decoder's pictures rather than from noise."""
-    own = decoder.state_dict()
-    same = {k: v for k, v in previous.state_dict().items() if k in own and own[k].shape == v.shape}
-    if not same:
-        raise MuseforgeError("the --init decoder shares no weights with this one (other channels?)")
+    own, theirs = decoder.state_dict(), previous.state_dict()
+    same = {k: v for k, v in theirs.items() if k in own and own[k].shape == v.shape}
+    if len(same) < len([k for k in theirs if k in own]) or not same:
+        raise MuseforgeError(
+            f"the --init decoder (channels {previous.config.channels}) does not fit this one "
+            f"({decoder.config.channels})"
+        )
     decoder.load_state_dict(same, strict=False)
     if decoder.config.skip and not previous.config.skip:
         first, last = decoder.head[0], decoder.head[-1]
@@ -372,6 +377,8 @@ def model_card(doc: dict[str, Any], data_notes: str, hardware: str, compare: str
     held = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "step")
     curve = "\n".join(f"| {e['step']} | {e['loss']:.4f} |" for e in doc["held_out"][-12:])
     section = f"\n## Against the previous model\n\n{compare}\n" if compare else ""
+    previous = doc.get("previous_phase")
+    start = f"\n- Started from the decoder made by `{previous}`." if previous else ""
     return f"""# {doc["name"]}: AdaIN decoder
 
 Paints any photo in any style in one pass (Huang and Belongie 2017). `museforge style PHOTO STYLE
@@ -383,7 +390,7 @@ folder's `model.safetensors` there to use it; in Python, `museforge.style.adain.
 - Frozen VGG-16 ({doc["encoder"]}) to `relu4_1`; decoder channels {", ".join(map(str, o["channels"]))};
   fp16 safetensors with the built-in styles' `relu4_1` statistics.
 - Loss: `relu4_1` content + {o["style_weight"]:g} x mean/std style loss on `relu1_1..relu4_1`
-  + {o["recon_weight"]:g} x L1 reconstruction.
+  + {o["recon_weight"]:g} x L1 reconstruction + {o.get("grid_weight", 0):g} x stride-grid loss.
 
 ## Data
 
@@ -392,7 +399,7 @@ folder's `model.safetensors` there to use it; in Python, `museforge.style.adain.
 
 ## Training
 
-- Recipe: `{doc["recipe"]}`
+- Recipe: `{doc["recipe"]}`{start}
 - {doc["steps_done"]} steps at batch {o["batch"]}, {o["size"]} px crops, peak learning rate {o["lr"]:g}
   (cosine decay, the shared loop), in {doc["train_minutes"]} min on {hardware}; the saved decoder is
   that of step {doc["best_step"]}, the best held-out loss.
