@@ -210,10 +210,9 @@ def _style_images(name: str, use: str) -> tuple[dict[str, Any], dict[str, int]]:
 
 def _adain_file(name: str) -> Path:
     """The decoder file ``--compare`` names: 'builtin', a folder or a ``.safetensors`` file."""
-    from museforge.runtime import models_root
-    from museforge.style.adain import read_model
+    from museforge.style.adain import read_model, shipped_path
 
-    path = models_root() / "style-adain" if name == "builtin" else Path(name).expanduser()
+    path = shipped_path() if name == "builtin" else Path(name).expanduser()
     path = path / "model.safetensors" if path.is_dir() else path
     if not path.is_file():
         raise MuseforgeError(f"--compare {name}: no AdaIN model file at {path}")
@@ -235,10 +234,9 @@ def _train_adain(args: argparse.Namespace) -> int:
 
     from museforge.atomic import new_folder
     from museforge.checkpoints import read_metadata
-    from museforge.runtime import models_root
     from museforge.style import adain_train, features, train_data
     from museforge.style import io as sio
-    from museforge.style.adain import MODEL_NAME, load_adain
+    from museforge.style.adain import load_adain, shipped_path
     from museforge.style.transfer import BUILTIN_STYLES
 
     if args.style_image is not None:
@@ -247,10 +245,11 @@ def _train_adain(args: argparse.Namespace) -> int:
             "(default: the bundled ones)"
         )
     preset = replace(adain_train.AdainOptions(), **adain_train.QUALITY[args.quality])
-    shipped = models_root() / MODEL_NAME / "model.safetensors"
+    shipped = shipped_path()
     init = None if args.from_scratch or not shipped.is_file() else shipped
+    started = read_metadata(init) if init is not None else {}
     if init is not None:  # fine-tune the shipped decoder, as its own last phase did
-        channels = tuple(read_metadata(init).get("config", {}).get("channels") or preset.channels)
+        channels = tuple(started.get("config", {}).get("channels") or preset.channels)
         preset = replace(preset, channels=channels, **adain_train.FINE_TUNE)
     opts = _options(preset, args)
     out = Path(args.out or "style-adain")
@@ -287,8 +286,11 @@ def _train_adain(args: argparse.Namespace) -> int:
             f"--size {opts.size} --style-weight {opts.style_weight:g} --seed {opts.seed}"
         )
     )
-    started = read_metadata(init).get("recipe") if init is not None else None
-    meta = {"name": out.resolve().name, "data_manifest_sha256": data_hash, "previous_phase": started}
+    meta = {
+        "name": out.resolve().name,
+        "data_manifest_sha256": data_hash,
+        "previous_phase": started.get("recipe"),
+    }
 
     def log(row: dict[str, float]) -> None:
         if not args.quiet:

@@ -172,11 +172,10 @@ def adain(
     """One feed-forward pass of the shipped AdaIN model; built-in styles use stored statistics.
     Returns the image, a summary and the model's SHA-256."""
     from museforge.hashing import sha256_file
-    from museforge.runtime import models_root
-    from museforge.style.adain import load_adain
+    from museforge.style.adain import load_adain, shipped_path
     from museforge.style.features import load_hed_vgg16
 
-    path = models_root() / "style-adain" / "model.safetensors"
+    path = shipped_path()
     model = load_adain(load_hed_vgg16(), path)
     warnings.warn(
         "the shipped AdaIN decoder is a preview: the figure in the style's colours, detail smeared, a "
