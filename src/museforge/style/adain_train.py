@@ -41,7 +41,7 @@ from museforge.style.adain import (
     save_model,
     shrink,
 )
-from museforge.style.features import VGGFeatures, cpu_bf16_ok
+from museforge.style.features import VGGFeatures, cpu_bf16_ok, prune_vgg
 from museforge.style.johnson_train import grid_loss
 from museforge.train.loop import MODEL, Family, LoopConfig, Summary, make_accelerator
 from museforge.train.loop import run as run_loop
@@ -75,6 +75,14 @@ class AdainOptions:
     encode_scale: float = DecoderConfig.encode_scale
     content_jitter: float = 0.4
     style_jitter: float = 0.15
+    student: tuple[tuple[int, ...], ...] = DecoderConfig.student
+    """Block widths of a thin VGG that encodes the photo in the VGG-16's place (``()``: none);
+    started from the VGG-16's strongest filters (:func:`museforge.style.features.prune_vgg`) unless
+    ``--init`` has one, and trained by the distillation loss beside the decoder's."""
+    distill_weight: float = 1.0
+    """Weight of the distillation loss (the student's ``relu4_1`` against the VGG-16's, MSE)."""
+    distill_only: bool = False
+    """Train the student alone, by the distillation loss; the decoder's weights stay as they start."""
 
     def check(self) -> None:
         """One-line errors for any option out of its range (NaN included)."""
@@ -86,7 +94,9 @@ class AdainOptions:
             raise MuseforgeError(f"--batch {self.batch}: use 1 to 64")
         if not 1 <= self.threads <= 256:
             raise MuseforgeError(f"--threads {self.threads}: use 1 to 256")
-        for name in ("style_weight", "recon_weight", "grid_weight"):
+        if self.distill_only and not self.student:
+            raise MuseforgeError("--distill-only trains a student: give --student")
+        for name in ("style_weight", "recon_weight", "grid_weight", "distill_weight"):
             value = getattr(self, name)
             if not 0 <= value <= 1e6:
                 raise MuseforgeError(f"--{name.replace('_', '-')} {value:g}: use a number from 0 to 1e+06")
@@ -101,10 +111,10 @@ class AdainOptions:
 
     def decoder(self) -> DecoderConfig:
         """The decoder these options train."""
-        return DecoderConfig(self.channels, self.upsample, self.skip, self.encode_scale)
+        return DecoderConfig(self.channels, self.upsample, self.skip, self.encode_scale, self.student)
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "channels": list(self.channels)}
+        return {**asdict(self), **self.decoder().to_json()}
 
 
 QUALITY = {"preview": {}, "standard": {"size": 160}, "high": {"steps": 3000, "size": 160}}
@@ -123,6 +133,19 @@ def style_loss(fo: dict[str, Tensor], fs: dict[str, Tensor]) -> Tensor:
     return loss
 
 
+def distill_loss(
+    net: VGGFeatures, decoder: Decoder, content: Tensor, bf16: bool
+) -> tuple[Tensor, dict[str, float]]:
+    """(MSE of the decoder's student's ``relu4_1`` against the VGG-16's, its parts): the loss of
+    ``--distill-only``; ``distill`` is the error relative to the VGG-16 features' mean square."""
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        target = net(content, [LAYER])[LAYER].float()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        got = decoder.encode(content).float()
+    loss = F.mse_loss(got, target)
+    return loss, {"distill": float(loss.detach() / target.square().mean().clamp_min(1e-8))}
+
+
 def adain_loss(
     net: VGGFeatures,
     decoder: Decoder,
@@ -136,16 +159,23 @@ def adain_loss(
     The decoder is given the features of the crop encoded at its ``encode_scale`` (and the crop
     itself when it has a skip); the content target is the full-size crop's features with the
     style's statistics, so the output is judged at full size."""
+    if opts.distill_only:
+        return distill_loss(net, decoder, content, bf16)
     layers = (*STYLE_LOSS_LAYERS,)
     scale = decoder.config.encode_scale
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         fc = net(content, [LAYER])[LAYER].float()
         fs = {k: v.float() for k, v in net(style, layers).items()}
         fin = fc if scale == 1 else net(shrink(content, scale), [LAYER])[LAYER].float()
+    distill = fc.new_zeros(())
+    if decoder.student is not None:  # the student's features go to the decoder, kept near the VGG's
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            student = decoder.encode(shrink(content, scale)).float()
+        distill, fin = F.mse_loss(student, fin), student
     stats = mean_std(fs[LAYER])
     t = adain(fc, *stats)
     photo = content if decoder.config.skip else None
-    out = decoder(adain(fin, *stats) if scale != 1 else t, photo)
+    out = decoder(adain(fin, *stats) if fin is not fc else t, photo)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         fo = net(out, layers)
     lc = F.mse_loss(fo[LAYER].float(), t)
@@ -153,7 +183,8 @@ def adain_loss(
     recon = F.l1_loss(decoder(fin, photo), content) if opts.recon_weight else lc.new_zeros(())
     grid = grid_loss(out, content, round(8 / scale)) if opts.grid_weight else lc.new_zeros(())
     loss = lc + opts.style_weight * ls + opts.recon_weight * recon + opts.grid_weight * grid
-    parts = {"content": lc, "style": ls, "recon": recon, "grid": grid}
+    loss = loss + opts.distill_weight * distill
+    parts = {"content": lc, "style": ls, "recon": recon, "grid": grid, "distill": distill}
     return loss, {k: float(v.detach()) for k, v in parts.items()}
 
 
@@ -317,8 +348,12 @@ def train(
     with torch.random.fork_rng():
         torch.manual_seed(opts.seed)
         decoder = Decoder(opts.decoder())
-    if init is not None:
-        start_from(decoder, load_adain(net, init, fast=False).decoder)
+    left = start_from(decoder, load_adain(net, init, fast=False).decoder) if init is not None else []
+    if decoder.student is not None and (init is None or any(k.startswith("student.") for k in left)):
+        decoder.student.load_state_dict(prune_vgg(net, opts.student).state_dict())
+    if opts.distill_only:  # only the student learns
+        decoder.requires_grad_(False)
+        decoder.student.requires_grad_(True)  # type: ignore[union-attr]
     held = list((held_out_content or content).values())
     held_out = (
         fixed_crops(held, opts.size, 10_000 + opts.seed),
@@ -379,6 +414,13 @@ def model_card(doc: dict[str, Any], data_notes: str, hardware: str, compare: str
     section = f"\n## Against the previous model\n\n{compare}\n" if compare else ""
     previous = doc.get("previous_phase")
     start = f"\n- Started from the decoder made by `{previous}`." if previous else ""
+    blocks = "/".join(",".join(map(str, b)) for b in o.get("student") or ())
+    student = (
+        f"\n- The photo is encoded by a thin VGG (blocks {blocks}) distilled from the VGG-16's `relu4_1`"
+        f" (distillation loss weight {o['distill_weight']:g}); style images by the VGG-16."
+        if blocks
+        else ""
+    )
     return f"""# {doc["name"]}: AdaIN decoder
 
 Paints any photo in any style in one pass (Huang and Belongie 2017). `museforge style PHOTO STYLE
@@ -388,7 +430,7 @@ folder's `model.safetensors` there to use it; in Python, `museforge.style.adain.
 ## What it is
 
 - Frozen VGG-16 ({doc["encoder"]}) to `relu4_1`; decoder channels {", ".join(map(str, o["channels"]))};
-  fp16 safetensors with the built-in styles' `relu4_1` statistics.
+  fp16 safetensors with the built-in styles' `relu4_1` statistics.{student}
 - Loss: `relu4_1` content + {o["style_weight"]:g} x mean/std style loss on `relu1_1..relu4_1`
   + {o["recon_weight"]:g} x L1 reconstruction + {o.get("grid_weight", 0):g} x stride-grid loss.
 
