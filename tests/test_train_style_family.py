@@ -118,8 +118,9 @@ def test_a_pruned_student_keeps_the_strongest_filters():
             teacher.layers["conv1_2"].weight[:, kept].abs().sum((1, 2, 3)).topk(4).indices.sort().values
         ],
     )
-    with pytest.raises(MuseforgeError, match="more layers than its teacher"):
-        prune_vgg(teacher, ((4, 4, 4),))
+    for too_big in (((4, 4, 4),), ((128,),)):
+        with pytest.raises(MuseforgeError, match="more layers or filters than its teacher"):
+            prune_vgg(teacher, too_big)
 
 
 def test_distilling_a_student_trains_it_alone_and_brings_it_nearer_the_vgg(tmp_path):

@@ -86,7 +86,7 @@ class DecoderConfig:
     student: tuple[tuple[int, ...], ...] = ()
     """Block widths of a thin VGG (:func:`museforge.style.features.VGGFeatures`, Caffe input) that
     encodes the photo in the VGG-16's place, distilled from its ``relu4_1``
-    (:func:`museforge.style.adain_train.distill_loss`): about a seventh of the time. Style images are
+    (:func:`museforge.style.adain_train.distill_loss`): a seventh of the multiply-adds. Style images are
     still encoded by the VGG-16. ``()``: the VGG-16 encodes the photo too."""
 
     def __post_init__(self) -> None:

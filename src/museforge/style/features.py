@@ -111,7 +111,7 @@ class VGGFeatures(nn.Module):
 
 
 def prune_vgg(teacher: VGGFeatures, cfg: tuple[tuple[int, ...], ...]) -> VGGFeatures:
-    """A thinner VGG of block widths ``cfg`` (no more convolutions per block than ``teacher``),
+    """A thinner VGG of block widths ``cfg`` (no more convolutions or filters than ``teacher``),
     each convolution keeping the teacher's filters of largest L1 norm over the input channels kept
     before it: the start of a student distilled from the teacher.
 
@@ -123,9 +123,10 @@ def prune_vgg(teacher: VGGFeatures, cfg: tuple[tuple[int, ...], ...]) -> VGGFeat
     student = VGGFeatures(cfg, teacher.caffe, teacher.ceil_mode)
     kept = torch.arange(3)
     for b, block in enumerate(cfg, start=1):
-        if b > len(teacher.cfg) or len(block) > len(teacher.cfg[b - 1]):
+        theirs = teacher.cfg[b - 1] if b <= len(teacher.cfg) else ()
+        if len(block) > len(theirs) or any(w > t for w, t in zip(block, theirs, strict=False)):
             raise MuseforgeError(
-                f"a student of blocks {cfg} has more layers than its teacher ({teacher.cfg})"
+                f"a student of blocks {cfg} has more layers or filters than its teacher ({teacher.cfg})"
             )
         for i, width in enumerate(block, start=1):
             src, dst = teacher.layers[f"conv{b}_{i}"], student.layers[f"conv{b}_{i}"]
