@@ -41,7 +41,7 @@ from PIL import Image
 from museforge.errors import MuseforgeError
 from museforge.style import io as sio
 from museforge.style import johnson
-from museforge.style.adain import load_adain
+from museforge.style.adain import STYLE_AREA, load_adain
 from museforge.style.features import load_vgg
 from museforge.style.gatys import CONTENT_LAYERS, STYLE_LAYERS, gram, style_grams
 from museforge.style.train_data import held_out_photos
@@ -111,6 +111,12 @@ def main() -> None:
     p.add_argument("--no-adain", action="store_true", help="skip the AdaIN rows")
     p.add_argument("--adain-model", type=Path, help="an AdaIN decoder file (default: the shipped one)")
     p.add_argument("--photos", type=int, default=0, help="use only the first N photos (a quick look)")
+    p.add_argument(
+        "--style-side",
+        type=int,
+        default=round(STYLE_AREA**0.5),
+        help="AdaIN encodes the style image at about this side squared (pixels)",
+    )
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--runs", type=int, default=5, help="timing runs per method")
     p.add_argument(
@@ -161,7 +167,8 @@ def main() -> None:
 
             def ours(img: Image.Image, s=s_img) -> Image.Image:
                 x = sio.to_tensor(sio.fit(img, a.size))
-                return sio.to_image(adain.stylize(x, [adain.style_stats(sio.to_tensor(s))], [1.0]))
+                stats = adain.style_stats(sio.to_tensor(s), a.style_side**2)
+                return sio.to_image(adain.stylize(x, [stats], [1.0]))
 
         def theirs(img: Image.Image, s=s_img) -> Image.Image:
             return peer.stylize_with(img, s, max_size=a.size).resize(img.size)

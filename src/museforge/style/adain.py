@@ -234,14 +234,14 @@ class AdaIN:
         with torch.inference_mode():
             return net(x, [LAYER])[LAYER].float().contiguous()
 
-    def style_stats(self, style: Tensor) -> tuple[Tensor, Tensor]:
+    def style_stats(self, style: Tensor, area: int = STYLE_AREA) -> tuple[Tensor, Tensor]:
         """(mean, std) of a style image's relu4_1 features, its border cropped (frames are not the
-        style), encoded at about 256x256."""
+        style), encoded at about ``area`` pixels (256x256)."""
         from museforge.style.gatys import crop_border
 
         style = crop_border(style, 0.04)
         h, w = style.shape[-2:]
-        s = (STYLE_AREA / (h * w)) ** 0.5
+        s = (area / (h * w)) ** 0.5
         if s < 1:
             size = (max(16, round(h * s)), max(16, round(w * s)))
             style = F.interpolate(style, size=size, mode="bilinear", antialias=True, align_corners=False)
