@@ -31,7 +31,7 @@ from pathlib import Path
 from PIL import Image
 
 from museforge.style import io as sio
-from museforge.style.adain import MODEL_NAME
+from museforge.style.adain import MODEL_NAME, format_blocks
 from museforge.style.adain_train import AdainOptions, train
 from museforge.style.features import load_vgg
 from museforge.style.train_data import content_photos, held_out_photos, manifest, procedural_paintings
@@ -53,10 +53,6 @@ def parse_blocks(text: str) -> tuple[tuple[int, ...], ...]:
         return tuple(tuple(int(w) for w in block.split(",")) for block in text.split("/"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: blocks of comma-separated widths joined by /") from None
-
-
-def format_blocks(blocks: tuple[tuple[int, ...], ...]) -> str:
-    return "/".join(",".join(map(str, b)) for b in blocks)
 
 
 def _previous(path: Path | None) -> str | None:

@@ -123,6 +123,15 @@ LEGACY = {"upsample": "nearest", "skip": False, "encode_scale": 1.0}
 """The first decoder: nearest upsampling, no skip, the photo encoded at full size."""
 
 
+def format_blocks(blocks: tuple[tuple[int, ...], ...] | list) -> str:
+    """A student's block widths as the recipe's ``--student`` writes them.
+
+    >>> format_blocks(((16, 16), (48,), (512,)))
+    '16,16/48/512'
+    """
+    return "/".join(",".join(map(str, b)) for b in blocks)
+
+
 def encoded_size(h: int, w: int, scale: float) -> tuple[int, int]:
     """The size a photo of ``h`` x ``w`` is encoded at: ``scale`` of it, 16 px at least.
 
@@ -286,8 +295,8 @@ class AdaIN:
 
 def last_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
     """``conv`` (reflect padding) in float32, for 8-bit colour precision near white, on ``x`` of
-    any dtype: padded in its own dtype and layout first, and run channels-last, which is several
-    times faster at full size than padding a float32 copy."""
+    any dtype: padded in its own dtype and layout first (no float32 copy is padded), then run
+    channels-last."""
     p = conv.padding
     x = F.pad(x, (p[1], p[1], p[0], p[0]), mode="reflect").float()
     weight = conv.weight.contiguous(memory_format=torch.channels_last)

@@ -36,6 +36,7 @@ from museforge.style.adain import (
     Decoder,
     DecoderConfig,
     adain,
+    format_blocks,
     load_adain,
     mean_std,
     save_model,
@@ -414,7 +415,7 @@ def model_card(doc: dict[str, Any], data_notes: str, hardware: str, compare: str
     section = f"\n## Against the previous model\n\n{compare}\n" if compare else ""
     previous = doc.get("previous_phase")
     start = f"\n- Started from the decoder made by `{previous}`." if previous else ""
-    blocks = "/".join(",".join(map(str, b)) for b in o.get("student") or ())
+    blocks = format_blocks(o.get("student") or ())
     student = (
         f"\n- The photo is encoded by a thin VGG (blocks {blocks}) distilled from the VGG-16's `relu4_1`"
         f" (distillation loss weight {o['distill_weight']:g}); style images by the VGG-16."
