@@ -10,13 +10,16 @@ loss (--grid-weight). The decoder's last full-size stage sees the photo (a skip 
 --legacy-decoder trains the first decoder's shape (no skip), and --init grows the skip stage onto
 such a decoder, starting from its pictures. --student gives the decoder its own thin VGG for the
 photo (pruned from the VGG-16, or --init's); --distill-only trains it alone on the VGG-16's
-relu4_1, and later phases train it beside the decoder with the distillation loss kept. Trained by the shared
-loop (:mod:`museforge.style.adain_train`): Adam, no warm-up, cosine decay from --lr to the rate the
-earlier 1 / (1 + 5e-3 step) schedule reached; the decoder with the best held-out loss is kept.
+relu4_1, and later phases train it beside the decoder with the distillation loss kept;
+--student-styles has it encode the style images too (distilled on paintings as well), so painting
+runs no VGG-16. Trained by the shared loop (:mod:`museforge.style.adain_train`): Adam, no
+warm-up, cosine decay from --lr to the rate the earlier 1 / (1 + 5e-3 step) schedule reached; the
+decoder with the best held-out loss is kept.
 
-    python recipes/style_adain.py [--steps 900] [--size 128] [--batch 6] [--threads 1]
+    python recipes/style_adain.py [--steps 900] [--size 128] [--batch 6] [--threads 1] [--device cuda]
 
-Deterministic for a given seed, step count and machine. Writes OUT/model.safetensors (fp16) and
+Deterministic for a given seed, step count and machine (on the CPU; ``--device cuda`` is not
+bit-exact from run to run). Writes OUT/model.safetensors (fp16) and
 training.json (losses, held-out evaluations, time, data manifest); an interrupted run resumes.
 """
 
@@ -92,6 +95,18 @@ def main() -> None:
     p.add_argument("--distill-weight", type=float, default=d.distill_weight, help="distillation loss weight")
     p.add_argument("--distill-only", action="store_true", help="train the student alone; the decoder stays")
     p.add_argument(
+        "--student-styles",
+        action="store_true",
+        help="the student encodes the style images too (no VGG-16 when painting); needs --student",
+    )
+    p.add_argument(
+        "--channels",
+        type=lambda t: tuple(int(c) for c in t.split(",")),
+        default=d.channels,
+        help="decoder widths: after the 1x1 entry and after each upsampling",
+    )
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train")
+    p.add_argument(
         "--legacy-decoder",
         action="store_true",
         help="the first decoder: nearest upsampling, no skip, encoded at full size",
@@ -124,6 +139,9 @@ def main() -> None:
         student=a.student,
         distill_weight=a.distill_weight,
         distill_only=a.distill_only,
+        student_styles=a.student_styles,
+        channels=a.channels,
+        device=a.device,
     )
     opts.check()
     photos = content_photos(root=a.photo_root)
@@ -144,6 +162,9 @@ def main() -> None:
             else ""
         )
         + (" --distill-only" if a.distill_only else "")
+        + (" --student-styles" if a.student_styles else "")
+        + (f" --channels {','.join(map(str, a.channels))}" if a.channels != d.channels else "")
+        + (f" --device {a.device}" if a.device != "cpu" else "")
         + (" --photo-root PHOTOS" if a.photo_root != Path("/") else "")
         + (f" --init {a.init.name}" if a.init else "")
     )

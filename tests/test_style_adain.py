@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from museforge.cli.style import add_style_parser
@@ -38,13 +39,19 @@ SHIPPED = adain.DecoderConfig((8, 8, 8, 8))
 HALF = adain.DecoderConfig((8, 8, 8, 8), upsample="bilinear", encode_scale=0.5)
 LEGACY = adain.DecoderConfig((8, 8, 8, 8), upsample="nearest", skip=False, encode_scale=1.0)
 STUDENT = adain.DecoderConfig((8, 8, 8, 8), student=((4, 4), (8, 8), (8, 8, 8), (512,)))
+STUDENT_STYLES = adain.DecoderConfig(
+    (8, 8, 8, 8), "bilinear", True, 0.5, student=((4, 4), (8, 8), (8, 8, 8), (512,)), student_styles=True
+)
 
 
-@pytest.fixture(params=[SHIPPED, HALF, LEGACY, STUDENT], ids=["skip", "half", "legacy", "student"])
+@pytest.fixture(
+    params=[SHIPPED, HALF, LEGACY, STUDENT, STUDENT_STYLES],
+    ids=["skip", "half", "legacy", "student", "student-styles"],
+)
 def tiny_model(tmp_path, monkeypatch, request):
     """A random decoder saved as the shipped model, around a random 4-block VGG: the shipped
-    decoder's shape (a skip), one that encodes at half size, the first one (no skip), and one with
-    its own thin encoder for the photo (a student)."""
+    decoder's shape (a skip), one that encodes at half size, the first one (no skip), one with its
+    own thin encoder for the photo (a student), and one whose student encodes styles too."""
     torch.manual_seed(0)  # test-only: module init
     encoder = VGGFeatures(VGG16, caffe=True, ceil_mode=True).eval().requires_grad_(False)
     decoder = adain.Decoder(request.param)
@@ -118,7 +125,8 @@ def test_encoded_at_half_size_painted_at_full_size_with_the_photo_beside(tiny_mo
 
 def test_a_student_encodes_the_photo_and_the_vgg_the_style(tiny_model):
     """With a student, the photo's features are the student's (saved and loaded with the decoder)
-    and the style's statistics the VGG-16's; without one, the VGG-16 encodes both."""
+    and the style's statistics the VGG-16's, or the student's when it encodes styles too; without
+    one, the VGG-16 encodes both."""
     encoder, decoder, path = tiny_model
     model = adain.load_adain(encoder, path, fast=False)
     photo = torch.rand(1, 3, 32, 40, generator=gen(7))
@@ -132,9 +140,17 @@ def test_a_student_encodes_the_photo_and_the_vgg_the_style(tiny_model):
         own = decoder.encode(photo)
     torch.testing.assert_close(model.encode(photo, student=True), own, rtol=1e-3, atol=1e-3)  # fp16 file
     assert own.shape == vgg.shape and not torch.allclose(own, vgg)
-    assert adain.DecoderConfig.from_json(STUDENT.to_json()) == STUDENT
+    framed = F.pad(photo, (2, 2, 2, 2), value=1.0)  # 36 x 44: style_stats crops 1 px each side
+    inner = F.pad(photo, (1, 1, 1, 1), value=1.0)
+    styled = decoder.config.student_styles
+    torch.testing.assert_close(model.style_stats(framed), adain.mean_std(model.encode(inner, student=styled)))
+    assert adain.DecoderConfig.from_json(decoder.config.to_json()) == decoder.config
+    older = {k: v for k, v in decoder.config.to_json().items() if k != "student_styles"}
+    assert adain.DecoderConfig.from_json(older).student_styles is False  # files from before the option
     with pytest.raises(MuseforgeError, match="the last"):
         adain.DecoderConfig(student=((4,), (8,), (8,), (256,)))
+    with pytest.raises(MuseforgeError, match="student_styles needs a student"):
+        adain.DecoderConfig(student_styles=True)
 
 
 def hed_present() -> bool:

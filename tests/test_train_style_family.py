@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -264,7 +265,8 @@ def test_train_style_adain_fine_tunes_the_shipped_decoder_unless_told_otherwise(
     models = tmp_path / "models"
     torch.manual_seed(0)  # test-only: module init
     student = ((4, 4), (8, 8), (8, 8, 8), (512,))
-    shipped = adain.Decoder(adain.DecoderConfig((8, 8, 8, 8), student=student))
+    config = adain.DecoderConfig((8, 8, 8, 8), "bilinear", True, 0.5, student, student_styles=True)
+    shipped = adain.Decoder(config)
     adain.save_model(
         models / adain.MODEL_NAME / "model.safetensors", shipped, {}, {"recipe": "shipped recipe"}
     )
@@ -277,6 +279,9 @@ def test_train_style_adain_fine_tunes_the_shipped_decoder_unless_told_otherwise(
     assert tuned["options"]["lr"] == 1e-4 and tuned["options"]["grid_weight"] == 40_000
     assert tuned["options"]["channels"] == [8, 8, 8, 8]  # the shipped decoder's shape, its student too
     assert tuned["options"]["student"] == [list(b) for b in student] and new["options"]["student"] == []
+    shape = ("channels", "upsample", "skip", "encode_scale", "student", "student_styles")
+    assert adain.DecoderConfig.from_json({k: tuned["options"][k] for k in shape}) == config
+    assert not new["options"]["student_styles"] and new["options"]["encode_scale"] == 1.0
     assert "thin VGG (blocks 4,4/8,8/8,8,8/512)" in (tmp_path / "tuned" / "README.md").read_text()
     assert "thin VGG" not in (tmp_path / "new" / "README.md").read_text()
     assert new["options"]["lr"] == adain_train.AdainOptions().lr and new["options"]["grid_weight"] == 0
@@ -301,3 +306,45 @@ def test_train_style_compare_sets_two_fast_styles_side_by_side(tmp_path, tiny_da
     card = (second / "README.md").read_text()
     assert "## Against the previous model" in card and f"{new['content']:.4f}" in card
     assert johnson.load(second).metadata["steps"] == 2
+
+
+def test_a_student_that_encodes_styles_learns_them_and_stores_its_own_builtin_statistics(tmp_path):
+    """``student_styles``: distillation covers the style crops too (the mean of the two MSEs), the
+    decoder is given the student's style statistics, and the file's built-in statistics are the
+    student's, computed without freezing the decoder in training."""
+    torch.set_num_threads(1)
+    vgg = random_vgg()
+    student = ((4, 4), (8, 8), (8, 8, 8), (512,))
+    opts = adain_train.AdainOptions(
+        steps=2, size=32, batch=2, lr=1e-3, channels=(8, 8, 8, 8), student=student, student_styles=True
+    )
+    torch.manual_seed(0)  # test-only: module init
+    decoder = adain.Decoder(opts.decoder())
+    content, style = adain_train.fixed_crops(list(pictures(2).values()), 32, 0, 2), torch.rand(2, 3, 32, 32)
+    alone = replace(opts, distill_only=True)
+    with torch.no_grad():
+        both, _ = adain_train.distill_loss(vgg, decoder, content, False, style)
+        only_content, _ = adain_train.distill_loss(vgg, decoder, content, False)
+        only_style, _ = adain_train.distill_loss(vgg, decoder, style, False)
+        via_options, _ = adain_train.adain_loss(vgg, decoder, content, style, alone, False)
+        styled, _ = adain_train.adain_loss(vgg, decoder, content, style, opts, False)
+        plain, _ = adain_train.adain_loss(vgg, adain.Decoder(replace(opts, student_styles=False).decoder()),
+                                          content, style, opts, False)  # fmt: skip
+    assert float(both) == pytest.approx((float(only_content) + float(only_style)) / 2, rel=1e-4)
+    assert float(via_options) == pytest.approx(float(both), rel=1e-6)
+    assert float(styled) != pytest.approx(float(plain), rel=1e-3)
+    decoder.train().requires_grad_(True)
+    stats = adain_train.builtin_stats(vgg, decoder)
+    assert decoder.training and all(p.requires_grad for p in decoder.parameters())
+    assert set(stats) == {"starry-night", "scream"} and stats["scream"][0].shape == (1, 512, 1, 1)
+    summary, _ = adain_train.train(
+        vgg, pictures(3), pictures(2, seed=1), opts, tmp_path, meta={"name": "t"}, recipe=lambda s: "r",
+    )  # fmt: skip
+    model = adain.load_adain(vgg, tmp_path / "model.safetensors", fast=False)
+    assert model.decoder.config.student_styles and summary.steps == 2
+    expected = adain_train.builtin_stats(vgg, model.decoder)
+    for name, (mean, std) in expected.items():
+        torch.testing.assert_close(model.builtin[name][0], mean, rtol=2e-3, atol=2e-3)
+        torch.testing.assert_close(model.builtin[name][1], std, rtol=2e-3, atol=2e-3)
+    with pytest.raises(MuseforgeError, match="--device tpu"):
+        replace(opts, device="tpu").check()

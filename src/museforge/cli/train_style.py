@@ -249,8 +249,8 @@ def _train_adain(args: argparse.Namespace) -> int:
     init = None if args.from_scratch or not shipped.is_file() else shipped
     started = read_metadata(init) if init is not None else {}
     if init is not None:  # fine-tune the shipped decoder, as its own last phase did
-        config = DecoderConfig.from_json(started.get("config", {}))  # its student is fine-tuned too
-        preset = replace(preset, channels=config.channels, student=config.student, **adain_train.FINE_TUNE)
+        config = DecoderConfig.from_json(started.get("config", {}))  # its shape, its student fine-tuned too
+        preset = replace(preset.like(config), **adain_train.FINE_TUNE)
     opts = _options(preset, args)
     out = Path(args.out or "style-adain")
     if out.exists() and not args.overwrite and (out.is_file() or any(out.iterdir())):

@@ -88,6 +88,9 @@ class DecoderConfig:
     encodes the photo in the VGG-16's place, distilled from its ``relu4_1``
     (:func:`museforge.style.adain_train.distill_loss`): a seventh of the multiply-adds. Style images are
     still encoded by the VGG-16. ``()``: the VGG-16 encodes the photo too."""
+    student_styles: bool = False
+    """Style images are encoded by the student too (trained so on paintings and photos), so no
+    call runs the VGG-16; the decoder learnt to paint from the student's style statistics."""
 
     def __post_init__(self) -> None:
         if len(self.channels) != 4 or min(self.channels) < 1:
@@ -100,6 +103,8 @@ class DecoderConfig:
             len(self.student) != 4 or self.student[3] != (512,) or min(map(min, self.student)) < 1
         ):
             raise MuseforgeError(f"bad AdaIN decoder config {self}: student is four blocks, the last (512,)")
+        if self.student_styles and not self.student:
+            raise MuseforgeError(f"bad AdaIN decoder config {self}: student_styles needs a student")
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "channels": list(self.channels), "student": [list(b) for b in self.student]}
@@ -245,7 +250,8 @@ class AdaIN:
 
     def style_stats(self, style: Tensor, area: int = STYLE_AREA) -> tuple[Tensor, Tensor]:
         """(mean, std) of a style image's relu4_1 features, its border cropped (frames are not the
-        style), encoded at about ``area`` pixels (256x256)."""
+        style), encoded at about ``area`` pixels (256x256) by the VGG-16, or by the student when the
+        decoder was trained so (``student_styles``)."""
         from museforge.style.gatys import crop_border
 
         style = crop_border(style, 0.04)
@@ -254,7 +260,7 @@ class AdaIN:
         if s < 1:
             size = (max(16, round(h * s)), max(16, round(w * s)))
             style = F.interpolate(style, size=size, mode="bilinear", antialias=True, align_corners=False)
-        return mean_std(self.encode(style))
+        return mean_std(self.encode(style, student=self.decoder.config.student_styles))
 
     def stylize(
         self,

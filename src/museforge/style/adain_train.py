@@ -12,11 +12,12 @@ with the built-in styles' statistics (:func:`museforge.style.adain.save_model`).
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,11 @@ class AdainOptions:
     """Weight of the distillation loss (the student's ``relu4_1`` against the VGG-16's, MSE)."""
     distill_only: bool = False
     """Train the student alone, by the distillation loss; the decoder's weights stay as they start."""
+    student_styles: bool = DecoderConfig.student_styles
+    """The student encodes the style images too (distilled on them beside the photos): the decoder
+    learns from its style statistics, and painting runs no VGG-16."""
+    device: str = "cpu"
+    """Where to train: ``cpu`` or ``cuda`` (bfloat16 autocast on either where it is fast)."""
 
     def check(self) -> None:
         """One-line errors for any option out of its range (NaN included)."""
@@ -97,6 +103,10 @@ class AdainOptions:
             raise MuseforgeError(f"--threads {self.threads}: use 1 to 256")
         if self.distill_only and not self.student:
             raise MuseforgeError("--distill-only trains a student: give --student")
+        if self.device not in ("cpu", "cuda"):
+            raise MuseforgeError(f"--device {self.device}: use cpu or cuda")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise MuseforgeError("--device cuda: this machine's torch sees no CUDA GPU")
         for name in ("style_weight", "recon_weight", "grid_weight", "distill_weight"):
             value = getattr(self, name)
             if not 0 <= value <= 1e6:
@@ -112,7 +122,14 @@ class AdainOptions:
 
     def decoder(self) -> DecoderConfig:
         """The decoder these options train."""
-        return DecoderConfig(self.channels, self.upsample, self.skip, self.encode_scale, self.student)
+        return DecoderConfig(
+            self.channels, self.upsample, self.skip, self.encode_scale, self.student, self.student_styles
+        )
+
+    def like(self, config: DecoderConfig) -> AdainOptions:
+        """These options training a decoder of ``config``'s shape (a fine-tune keeps its model's)."""
+        shape = {k: v for k, v in asdict(config).items() if k in {f.name for f in fields(self)}}
+        return replace(self, **{**shape, "channels": config.channels, "student": config.student})
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), **self.decoder().to_json()}
@@ -135,13 +152,17 @@ def style_loss(fo: dict[str, Tensor], fs: dict[str, Tensor]) -> Tensor:
 
 
 def distill_loss(
-    net: VGGFeatures, decoder: Decoder, content: Tensor, bf16: bool
+    net: VGGFeatures, decoder: Decoder, content: Tensor, bf16: bool, style: Tensor | None = None
 ) -> tuple[Tensor, dict[str, float]]:
     """(MSE of the decoder's student's ``relu4_1`` against the VGG-16's, its parts): the loss of
-    ``--distill-only``; ``distill`` is the error relative to the VGG-16 features' mean square."""
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    ``--distill-only``, on the content crops and ``style`` crops (given when the student encodes
+    styles too); ``distill`` is the error relative to the VGG-16 features' mean square."""
+    if style is not None:
+        content = torch.cat([content, style])
+    dev = content.device.type
+    with torch.no_grad(), torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
         target = net(content, [LAYER])[LAYER].float()
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
         got = decoder.encode(content).float()
     loss = F.mse_loss(got, target)
     return loss, {"distill": float(loss.detach() / target.square().mean().clamp_min(1e-8))}
@@ -159,25 +180,31 @@ def adain_loss(
 
     The decoder is given the features of the crop encoded at its ``encode_scale`` (and the crop
     itself when it has a skip); the content target is the full-size crop's features with the
-    style's statistics, so the output is judged at full size."""
+    style's statistics, so the output is judged at full size. With ``student_styles`` the decoder
+    is given the statistics of the student's encoding of the style (distilled on it too), while
+    the target keeps the VGG-16's."""
     if opts.distill_only:
-        return distill_loss(net, decoder, content, bf16)
+        return distill_loss(net, decoder, content, bf16, style if decoder.config.student_styles else None)
     layers = (*STYLE_LOSS_LAYERS,)
-    scale = decoder.config.encode_scale
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    scale, dev = decoder.config.encode_scale, content.device.type
+    with torch.no_grad(), torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
         fc = net(content, [LAYER])[LAYER].float()
         fs = {k: v.float() for k, v in net(style, layers).items()}
         fin = fc if scale == 1 else net(shrink(content, scale), [LAYER])[LAYER].float()
     distill = fc.new_zeros(())
+    stats = given = mean_std(fs[LAYER])
     if decoder.student is not None:  # the student's features go to the decoder, kept near the VGG's
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
             student = decoder.encode(shrink(content, scale)).float()
         distill, fin = F.mse_loss(student, fin), student
-    stats = mean_std(fs[LAYER])
+        if decoder.config.student_styles:
+            with torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
+                fss = decoder.encode(style).float()
+            distill, given = (distill + F.mse_loss(fss, fs[LAYER])) / 2, mean_std(fss)
     t = adain(fc, *stats)
     photo = content if decoder.config.skip else None
-    out = decoder(adain(fin, *stats) if fin is not fc else t, photo)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    out = decoder(adain(fin, *given) if fin is not fc else t, photo)
+    with torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
         fo = net(out, layers)
     lc = F.mse_loss(fo[LAYER].float(), t)
     ls = style_loss(fo, fs)
@@ -218,14 +245,16 @@ class AdainFamily(Family):
     def fingerprint(self) -> dict[str, Any]:
         return {
             "family": self.name,
-            "options": {k: v for k, v in self.opts.to_json().items() if k not in ("threads", "max_minutes")},
+            "options": {
+                k: v for k, v in self.opts.to_json().items() if k not in ("threads", "max_minutes", "device")
+            },
             "data": self.meta.get("data_manifest_sha256"),
             "init": self.meta.get("previous_phase"),
         }
 
     def batch(self, generator: torch.Generator, size: int) -> tuple[Tensor, Tensor]:
         self.content.gen = self.styles.gen = generator
-        return self.content.batch(size), self.styles.batch(size)
+        return self.content.batch(size).to(self.opts.device), self.styles.batch(size).to(self.opts.device)
 
     def loss(self, model: torch.nn.Module, batch: tuple[Tensor, Tensor]) -> Tensor:
         loss, self.last = adain_loss(self.net, model, *batch, self.opts, self.bf16)
@@ -254,15 +283,22 @@ class AdainFamily(Family):
             "train_minutes": round((time.perf_counter() - self.started) / 60, 1),
             "held_out_loss": round(metrics["loss"], 4),
         }
-        save_model(path, model, self.builtin, meta)  # type: ignore[arg-type]
+        builtin = builtin_stats(self.net, model) if model.config.student_styles else self.builtin  # type: ignore[union-attr]
+        save_model(path, model, builtin, meta)  # type: ignore[arg-type]
 
 
-def builtin_stats(net: VGGFeatures) -> dict[str, tuple[Tensor, Tensor]]:
-    """``relu4_1`` (mean, std) of the built-in style images, stored in every decoder file."""
+def builtin_stats(net: VGGFeatures, decoder: Decoder | None = None) -> dict[str, tuple[Tensor, Tensor]]:
+    """``relu4_1`` (mean, std) of the built-in style images, stored in every decoder file: by the
+    VGG-16, or by ``decoder``'s student when it encodes styles."""
     from museforge.style.transfer import BUILTIN_STYLES
 
-    model = AdaIN(net, Decoder(DecoderConfig((1, 1, 1, 1), skip=False, encode_scale=1.0)), fast=False)
-    return {k: model.style_stats(sio.to_tensor(sio.open_rgb(v))) for k, v in BUILTIN_STYLES.items()}
+    decoder = copy.deepcopy(decoder) if decoder else Decoder(DecoderConfig((1, 1, 1, 1), skip=False))
+    model = AdaIN(net, decoder, fast=False)  # frozen: a copy, so a model in training stays as it is
+    device = next(net.parameters()).device
+    return {
+        k: tuple(t.cpu() for t in model.style_stats(sio.to_tensor(sio.open_rgb(v)).to(device)))  # type: ignore[misc]
+        for k, v in BUILTIN_STYLES.items()
+    }
 
 
 def start_from(decoder: Decoder, previous: Decoder) -> list[str]:
@@ -345,7 +381,7 @@ def train(
     if not content or not styles:
         raise MuseforgeError("no content or no style images to train on")
     torch.set_num_threads(opts.threads)
-    bf16 = cpu_bf16_ok()
+    bf16 = opts.device == "cuda" or cpu_bf16_ok()
     with torch.random.fork_rng():
         torch.manual_seed(opts.seed)
         decoder = Decoder(opts.decoder())
@@ -356,9 +392,12 @@ def train(
         decoder.requires_grad_(False)
         decoder.student.requires_grad_(True)  # type: ignore[union-attr]
     held = list((held_out_content or content).values())
+    builtin = builtin_stats(net) if builtin is None else builtin  # by the VGG-16, on the CPU
+    net = net.to(opts.device)
+    decoder = decoder.to(opts.device)
     held_out = (
-        fixed_crops(held, opts.size, 10_000 + opts.seed),
-        fixed_crops(list(styles.values()), opts.size, 20_000 + opts.seed),
+        fixed_crops(held, opts.size, 10_000 + opts.seed).to(opts.device),
+        fixed_crops(list(styles.values()), opts.size, 20_000 + opts.seed).to(opts.device),
     )
     meta = {
         **meta,
@@ -367,6 +406,7 @@ def train(
         "layer": LAYER,
         "threads": opts.threads,
         "bf16": bf16,
+        "device": torch.cuda.get_device_name() if opts.device == "cuda" else "cpu",
     }
     family = AdainFamily(
         decoder,
@@ -375,7 +415,7 @@ def train(
         Augment(list(styles.values()), opts.size, opts.style_jitter, torch.Generator()),
         opts,
         held_out,
-        builtin_stats(net) if builtin is None else builtin,
+        builtin,
         meta,
         recipe,
         log,
@@ -389,11 +429,12 @@ def train(
             family,
             cfg,
             work,
-            accelerator=make_accelerator("cpu"),
+            accelerator=make_accelerator(opts.device),
             progress=lambda step, total, _loss: progress(f"training ({total} steps)", step / total),
         )
         if work.resolve() != out.resolve():
             shutil.copyfile(work / MODEL, out / MODEL)
+    net.to("cpu")  # the caller's network, back where it was
     report = {
         **meta,
         "options": opts.to_json(),
@@ -418,7 +459,8 @@ def model_card(doc: dict[str, Any], data_notes: str, hardware: str, compare: str
     blocks = format_blocks(o.get("student") or ())
     student = (
         f"\n- The photo is encoded by a thin VGG (blocks {blocks}) distilled from the VGG-16's `relu4_1`"
-        f" (distillation loss weight {o['distill_weight']:g}); style images by the VGG-16."
+        f" (distillation loss weight {o['distill_weight']:g}); style images by "
+        + ("the same thin VGG, so painting runs no VGG-16." if o.get("student_styles") else "the VGG-16.")
         if blocks
         else ""
     )
