@@ -147,6 +147,15 @@ def test_a_student_encodes_the_photo_and_the_vgg_the_style(tiny_model):
     assert adain.DecoderConfig.from_json(decoder.config.to_json()) == decoder.config
     older = {k: v for k, v in decoder.config.to_json().items() if k != "student_styles"}
     assert adain.DecoderConfig.from_json(older).student_styles is False  # files from before the option
+    if styled:  # painting needs no VGG-16: none is loaded
+        alone = adain.load_adain(None, path, fast=False)
+        content = torch.rand(1, 3, 40, 48, generator=gen(8))
+        assert alone.encoder is None and torch.equal(
+            alone.stylize(content, [alone.style_stats(framed)], [1.0]),
+            model.stylize(content, [model.style_stats(framed)], [1.0]),
+        )
+        with pytest.raises(MuseforgeError, match="without the VGG-16"):
+            alone.encode(photo)
     with pytest.raises(MuseforgeError, match="the last"):
         adain.DecoderConfig(student=((4,), (8,), (8,), (256,)))
     with pytest.raises(MuseforgeError, match="student_styles needs a student"):

