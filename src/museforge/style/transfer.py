@@ -177,8 +177,8 @@ def adain(
     path = shipped_path()
     model = load_adain(None, path)  # the VGG-16 only for a decoder that needs it
     warnings.warn(
-        "the shipped AdaIN decoder is a preview: the figure in the style's colours, detail smeared, a "
-        "faint 8-pixel grid; "
+        "the shipped AdaIN decoder is a preview: smooth pictures in the style's colours, small subjects "
+        "lost under busy paintings; "
         "use --method gatys for quality, or 'museforge train style' for a fast style of this painting",
         stacklevel=2,
     )
