@@ -224,7 +224,10 @@ def test_train_style_adain_refusals_are_one_line(tmp_path, tiny_data):
         (["--method", "adain", "--compare", style], "not a museforge AdaIN model"),
         ([style, "--compare", style], "not a fast style"),
         ([style, "--from-scratch"], "--from-scratch is for --method adain"),
+        ([style, "--device", "cuda"], "--device is for --method adain"),
     ]
+    if not torch.cuda.is_available():
+        cases.append((["--method", "adain", "--device", "cuda"], "sees no CUDA GPU"))
     for argv, message in cases:
         with pytest.raises(MuseforgeError, match=message) as err:
             train_cli([*argv, "--out", str(tmp_path / "o")])

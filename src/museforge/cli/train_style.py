@@ -28,6 +28,8 @@ def cmd_train_style(args: argparse.Namespace) -> int:
         raise MuseforgeError("--styles is for --method adain; a fast style learns the one STYLE_IMAGE")
     if args.from_scratch:
         raise MuseforgeError("--from-scratch is for --method adain; a fast style always starts anew")
+    if args.device != "cpu":
+        raise MuseforgeError("--device is for --method adain; a fast style trains on the CPU")
     return _train_fast(args)
 
 
@@ -251,7 +253,7 @@ def _train_adain(args: argparse.Namespace) -> int:
     if init is not None:  # fine-tune the shipped decoder, as its own last phase did
         config = DecoderConfig.from_json(started.get("config", {}))  # its shape, its student fine-tuned too
         preset = replace(preset.like(config), **adain_train.FINE_TUNE)
-    opts = _options(preset, args)
+    opts = _options(replace(preset, device=args.device), args)
     out = Path(args.out or "style-adain")
     if out.exists() and not args.overwrite and (out.is_file() or any(out.iterdir())):
         raise MuseforgeError(f"{out} exists; pass --overwrite or another --out")
@@ -284,6 +286,7 @@ def _train_adain(args: argparse.Namespace) -> int:
         else (
             f"museforge train style --method adain --quality {args.quality} --steps {opts.steps} "
             f"--size {opts.size} --style-weight {opts.style_weight:g} --seed {opts.seed}"
+            + (f" --device {opts.device}" if opts.device != "cpu" else "")
         )
     )
     meta = {
@@ -298,6 +301,10 @@ def _train_adain(args: argparse.Namespace) -> int:
                   f"({row['minutes']:.1f} min)", file=sys.stderr, flush=True)  # fmt: skip
 
     hardware = f"{os.cpu_count()}-core {platform.machine()} CPU, {opts.threads} thread(s)"
+    if opts.device == "cuda":
+        import torch
+
+        hardware = f"{torch.cuda.get_device_name()} with a {hardware}"
     state_dir = out.parent / f".{out.name}.training"
     bundled_note = "the bundled photos" if args.data is None else f"the data set `{args.data}`"
     style_note = (
@@ -460,6 +467,12 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
         "--overwrite",
         action="store_true",
         help="replace DIR if it holds files (the earlier one stays until the new one is complete)",
+    )
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="with --method adain: where to train (cuda: an NVIDIA GPU; default cpu)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_train_style)
