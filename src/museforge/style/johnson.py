@@ -238,6 +238,17 @@ class TransformNet(nn.Module):
         return torch.sigmoid(y)[..., :h, :w]
 
 
+def _power(image: Tensor, stride: int) -> Tensor:
+    """The power spectrum (channels summed, mean removed) of ``image`` cropped to a multiple of
+    ``stride``."""
+    x = image.detach().float().reshape(-1, *image.shape[-2:])
+    h, w = (x.shape[-2] // stride) * stride, (x.shape[-1] // stride) * stride
+    if h == 0 or w == 0:
+        raise MuseforgeError(f"image {tuple(image.shape[-2:])} is smaller than the stride {stride}")
+    x = x[..., :h, :w]
+    return torch.fft.fft2(x - x.mean((-2, -1), keepdim=True)).abs().square().sum(0)
+
+
 def stride_artefact(image: Tensor, stride: int = 8) -> float:
     """How strongly an image shows a grid at a network's stride: the mean power of its spectrum at
     the multiples of 1/``stride`` cycles per pixel in both axes (zero frequency excepted), over the
@@ -249,12 +260,8 @@ def stride_artefact(image: Tensor, stride: int = 8) -> float:
     >>> stride_artefact(grid.expand(3, 64, 64)) > 1000
     True
     """
-    x = image.detach().float().reshape(-1, *image.shape[-2:])
-    h, w = (x.shape[-2] // stride) * stride, (x.shape[-1] // stride) * stride
-    if h == 0 or w == 0:
-        raise MuseforgeError(f"image {tuple(image.shape[-2:])} is smaller than the stride {stride}")
-    x = x[..., :h, :w]
-    power = torch.fft.fft2(x - x.mean((-2, -1), keepdim=True)).abs().square().sum(0)
+    power = _power(image, stride)
+    h, w = power.shape
     peaks = power[:: h // stride, :: w // stride].flatten()[1:]  # (k/stride, l/stride), DC dropped
     return float(peaks.mean() / power.median().clamp_min(1e-20))
 
@@ -272,12 +279,8 @@ def grid_peak(image: Tensor, stride: int = 8, radius: int = 2) -> float:
     >>> grid_peak((grid + 0.05 * noise).clamp(0, 1)) > 100, 0.3 < grid_peak(noise) < 3
     (True, True)
     """
-    x = image.detach().float().reshape(-1, *image.shape[-2:])
-    h, w = (x.shape[-2] // stride) * stride, (x.shape[-1] // stride) * stride
-    if h == 0 or w == 0:
-        raise MuseforgeError(f"image {tuple(image.shape[-2:])} is smaller than the stride {stride}")
-    x = x[..., :h, :w]
-    power = torch.fft.fft2(x - x.mean((-2, -1), keepdim=True)).abs().square().sum(0)
+    power = _power(image, stride)
+    h, w = power.shape
     offsets = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1) if dy or dx]
     around = torch.stack([torch.roll(power, (dy, dx), (0, 1)) for dy, dx in offsets]).median(0).values
     ratio = (power / around.clamp_min(1e-20))[:: h // stride, :: w // stride].flatten()[1:]
