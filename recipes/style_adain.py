@@ -58,6 +58,14 @@ def parse_blocks(text: str) -> tuple[tuple[int, ...], ...]:
         raise argparse.ArgumentTypeError(f"{text!r}: blocks of comma-separated widths joined by /") from None
 
 
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``128,64,32,16`` -> (128, 64, 32, 16)."""
+    try:
+        return tuple(int(w) for w in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: comma-separated widths") from None
+
+
 def _previous(path: Path | None) -> str | None:
     """The recipe line of the model a second phase started from."""
     if path is None:
@@ -101,7 +109,7 @@ def main() -> None:
     )
     p.add_argument(
         "--channels",
-        type=lambda t: tuple(int(c) for c in t.split(",")),
+        type=parse_widths,
         default=d.channels,
         help="decoder widths: after the 1x1 entry and after each upsampling",
     )

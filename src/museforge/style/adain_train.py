@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,7 @@ class AdainOptions:
 
     def like(self, config: DecoderConfig) -> AdainOptions:
         """These options training a decoder of ``config``'s shape (a fine-tune keeps its model's)."""
-        shape = {k: v for k, v in asdict(config).items() if k in {f.name for f in fields(self)}}
-        return replace(self, **{**shape, "channels": config.channels, "student": config.student})
+        return replace(self, **{f.name: getattr(config, f.name) for f in fields(config)})
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), **self.decoder().to_json()}
@@ -287,17 +287,25 @@ class AdainFamily(Family):
         save_model(path, model, builtin, meta)  # type: ignore[arg-type]
 
 
+@cache
+def _builtin_images() -> dict[str, Tensor]:
+    """The built-in style images as tensors, read once (each save of a student-styles decoder
+    encodes them again)."""
+    from museforge.style.transfer import BUILTIN_STYLES
+
+    return {k: sio.to_tensor(sio.open_rgb(v)) for k, v in BUILTIN_STYLES.items()}
+
+
 def builtin_stats(net: VGGFeatures, decoder: Decoder | None = None) -> dict[str, tuple[Tensor, Tensor]]:
     """``relu4_1`` (mean, std) of the built-in style images, stored in every decoder file: by the
     VGG-16, or by ``decoder``'s student when it encodes styles."""
-    from museforge.style.transfer import BUILTIN_STYLES
-
-    decoder = copy.deepcopy(decoder) if decoder else Decoder(DecoderConfig((1, 1, 1, 1), skip=False))
-    model = AdaIN(net, decoder, fast=False)  # frozen: a copy, so a model in training stays as it is
+    # AdaIN freezes its decoder: a copy, so a model in training stays as it is
+    own = copy.deepcopy(decoder) if decoder is not None else Decoder(DecoderConfig((1, 1, 1, 1), skip=False))
+    model = AdaIN(net, own, fast=False)
     device = next(net.parameters()).device
     return {
-        k: tuple(t.cpu() for t in model.style_stats(sio.to_tensor(sio.open_rgb(v)).to(device)))  # type: ignore[misc]
-        for k, v in BUILTIN_STYLES.items()
+        k: tuple(t.cpu() for t in model.style_stats(x.to(device)))  # type: ignore[misc]
+        for k, x in _builtin_images().items()
     }
 
 
@@ -392,7 +400,8 @@ def train(
         decoder.requires_grad_(False)
         decoder.student.requires_grad_(True)  # type: ignore[union-attr]
     held = list((held_out_content or content).values())
-    builtin = builtin_stats(net) if builtin is None else builtin  # by the VGG-16, on the CPU
+    if builtin is None:  # by the VGG-16, on the CPU; a student-styles decoder's come at each save
+        builtin = {} if opts.student_styles else builtin_stats(net)
     net = net.to(opts.device)
     decoder = decoder.to(opts.device)
     held_out = (
