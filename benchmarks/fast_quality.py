@@ -57,9 +57,12 @@ ADAIN_STYLES = ("starry-night", "scream")
 
 
 def style_image(name: str, models: Path) -> Image.Image:
-    """The image a shipped fast style was trained on (its style.png, or the bundled painting)."""
+    """The image a shipped fast style was trained on (its style.png), a bundled painting, or an
+    image file (``--adain-styles``)."""
     saved = models / f"{johnson.PREFIX}{name}" / "style.png"
-    return sio.open_rgb(saved if saved.is_file() else BUILTIN_STYLES[name])
+    if saved.is_file() or name in BUILTIN_STYLES:
+        return sio.open_rgb(saved if saved.is_file() else BUILTIN_STYLES[name])
+    return sio.open_rgb(Path(name), "style image")
 
 
 class Measure:
@@ -120,7 +123,18 @@ def main() -> None:
     p.add_argument("--models", type=Path, default=ROOT / "models", help="folder of style-fast-NAME/ folders")
     p.add_argument("--styles", nargs="*", help="fast styles to measure (default: all shipped)")
     p.add_argument("--no-adain", action="store_true", help="skip the AdaIN rows")
-    p.add_argument("--adain-model", type=Path, help="an AdaIN decoder file (default: the shipped one)")
+    p.add_argument(
+        "--adain-model",
+        type=Path,
+        nargs="+",
+        help="AdaIN decoder files, each measured in its own rows (default: the shipped one)",
+    )
+    p.add_argument(
+        "--adain-styles",
+        nargs="+",
+        default=list(ADAIN_STYLES),
+        help="paintings for the AdaIN rows: bundled names or image files (default: %(default)s)",
+    )
     p.add_argument("--photos", type=int, default=0, help="use only the first N photos (a quick look)")
     p.add_argument(
         "--style-side",
@@ -159,15 +173,15 @@ def main() -> None:
             if (q / johnson.FILE).is_file()
         )
     )
-    jobs: list[tuple[str, str]] = [("fast", n) for n in names]
-    adain = None if a.no_adain else load_adain(net, a.adain_model)
-    jobs += [] if adain is None else [("adain", n) for n in ADAIN_STYLES]
+    jobs: list[tuple[str, str, Path | None]] = [("fast", n, None) for n in names]
+    decoders = {} if a.no_adain else {d: load_adain(net, d) for d in a.adain_model or [None]}
+    jobs += [("adain", n, d) for d in decoders for n in a.adain_styles]
     tensors = {k: sio.to_tensor(v) for k, v in photos.items()}
     photo_level = {k: johnson.stride_artefact(x) for k, x in tensors.items()}
     photo_peak = {k: johnson.grid_peak(x) for k, x in tensors.items()}
     first = next(iter(photos.values()))
     results = []
-    for method, name in jobs:
+    for method, name, decoder in jobs:
         s_img = style_image(name, a.models)
         grams = style_grams(net, sio.to_tensor(sio.fit(s_img, a.size)), STYLE_LAYERS, False)
         if method == "fast":
@@ -177,7 +191,7 @@ def main() -> None:
                 return sio.to_image(johnson.stylize_fast(sio.to_tensor(sio.fit(img, a.size)), [m], [1.0]))
         else:
 
-            def ours(img: Image.Image, s=s_img) -> Image.Image:
+            def ours(img: Image.Image, s=s_img, adain=decoders[decoder]) -> Image.Image:
                 x = sio.to_tensor(sio.fit(img, a.size))
                 stats = adain.style_stats(sio.to_tensor(s), a.style_side**2)
                 return sio.to_image(adain.stylize(x, [stats], [1.0]))
@@ -196,6 +210,7 @@ def main() -> None:
         row = {
             "method": method,
             "style": name,
+            **({"decoder": str(decoder)} if decoder is not None else {}),
             "ours": {**summarise(rows_ours), "seconds": t_ours},
             "peer": {**summarise(rows_peer), "seconds": t_peer},
             "artefact_below_peer": wins,
@@ -234,6 +249,7 @@ def table(summary: dict) -> str:
     for r in summary["results"]:
         o, q = r["ours"], r["peer"]
         label = "museforge --fast" if r["method"] == "fast" else "museforge adain"
+        label += f" ({Path(r['decoder']).parent.name})" if "decoder" in r else ""
         met = (
             o["content_median"] <= q["content_median"]
             and o["style_median"] <= q["style_median"]

@@ -256,6 +256,8 @@ def test_train_style_adain_writes_a_decoder_its_card_and_a_comparison(tmp_path, 
     for key in ("new", "previous"):
         assert set(compare[key]) == {"content", "style", "stride_artefact_median", "photos"}
         assert compare[key]["photos"] == 2
+    first = min(p.name for p in styles.iterdir())  # judged on the user's own painting
+    assert compare["data"].endswith(first) and "Starry Night" not in compare["data"]
     card = (out / "README.md").read_text()
     assert "## Against the previous model" in card and "stride_artefact_median" in card
 

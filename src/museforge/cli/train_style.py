@@ -252,7 +252,7 @@ def _train_adain(args: argparse.Namespace) -> int:
     started = read_metadata(init) if init is not None else {}
     if init is not None:  # fine-tune the shipped decoder, as its own last phase did
         config = DecoderConfig.from_json(started.get("config", {}))  # its shape, its student fine-tuned too
-        preset = replace(preset.like(config), **adain_train.FINE_TUNE)
+        preset = adain_train.fine_tune_options(args.quality, config)
     opts = _options(replace(preset, device=args.device), args)
     out = Path(args.out or "style-adain")
     if out.exists() and not args.overwrite and (out.is_file() or any(out.iterdir())):
@@ -327,16 +327,18 @@ def _train_adain(args: argparse.Namespace) -> int:
             from museforge.train.compare import write_page
 
             new = load_adain(vgg, tmp / "model.safetensors", fast=False)
-            style = sio.open_rgb(BUILTIN_STYLES["starry-night"])
+            # judged on the user's own first painting; on Starry Night when trained on the bundled ones
+            what, style = (
+                next(iter(styles.items())) if args.styles is not None
+                else ("Starry Night", sio.open_rgb(BUILTIN_STYLES["starry-night"]))
+            )  # fmt: skip
             x = sio.to_tensor(style)
 
             def painter(model: Any) -> Any:
                 stats = model.style_stats(x)
                 return lambda c: model.stylize(c, [stats], [1.0])
 
-            doc["compare"] = _compare(
-                out, args.compare, painter(new), painter(previous), style, "Starry Night"
-            )
+            doc["compare"] = _compare(out, args.compare, painter(new), painter(previous), style, what)
             write_page(tmp, doc["compare"], {out.name: [(e["step"], e["loss"]) for e in summary.evals]})
             table = f"On {doc['compare']['data']} (`compare.html`):\n\n{compare_table(doc['compare'])}"
         (tmp / "training.json").write_text(json.dumps(doc, indent=1) + "\n")
@@ -356,6 +358,7 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
     """Add ``style`` to the subcommands of ``museforge train``."""
     from dataclasses import asdict
 
+    from museforge.style.adain_train import FINE_TUNE_QUALITY as ADAIN_TUNE
     from museforge.style.adain_train import QUALITY as ADAIN_QUALITY
     from museforge.style.adain_train import AdainOptions
     from museforge.style.johnson_train import MAX_STEPS, MAX_THREADS, TrainOptions
@@ -432,15 +435,16 @@ def add_train_style_parser(train_sub: argparse._SubParsersAction) -> argparse.Ar
         help="preview: about 10 minutes on one thread ({preview[steps]} steps of {preview[size]} px crops); "
         "standard: the shipped styles' recipe, about 20 minutes ({standard[steps]} steps); high: a longer "
         "run for a finer result ({high[steps]} steps of {high[size]} px crops); with --method adain "
-        "{a[preview][steps]}, {a[standard][steps]} and {a[high][steps]} steps (default preview)".format(
-            **presets, a=adain
+        "{tune} (a preview of about 10 minutes), {a[standard][steps]} and {a[high][steps]} steps, "
+        "{a[preview][steps]} for a preview --from-scratch (default preview)".format(
+            **presets, a=adain, tune=ADAIN_TUNE["preview"]["steps"]
         ),
     )
     p.add_argument(
         "--steps",
         type=int,
         help=f"optimizer steps, 1 to {MAX_STEPS:,} (default: the --quality preset's, "
-        f"{presets['preview']['steps']} for preview, {AdainOptions().steps} with --method adain)",
+        f"{presets['preview']['steps']} for preview, {ADAIN_TUNE['preview']['steps']} with --method adain)",
     )
     p.add_argument(
         "--size", type=int, help=f"training crop size in pixels (default: the preset's, {d.size} for preview)"
