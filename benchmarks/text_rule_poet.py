@@ -416,13 +416,10 @@ PAGE_HEAD = """# The default poet's verse, before and after
 
 Twenty seeds of one prompt, `秋夜思乡` (an autumn night, thinking of home), in the default form (qijue,
 七言绝句), the mood read from the prompt ({mood}). For each seed, *before* is the rule poet of the
-`--before` revision, by default the last
-commit (version 5: lines and drafts also ranked by their line fit, the mean PPMI of their
-characters with those of the lines before; a prompt naming the night keeps dusk out) and *after*
-version 6 (the line fit is the cosine of the characters' vectors, the PPMI's 32 leading singular
-vectors; a line's tail that fits the lines before poorly costs, so 内家香 or 锦鸳鸯 seldom close a
-line of home; at least half the lines name the poem's place, the prompt's or else the mood's: a
-forest, a river, a village). Beside each
+`--before` revision, by default the last commit (version 6: a line's head is ranked by its fit
+with the lines before, the cosine of the characters' vectors; a tail that fits them poorly costs;
+at least half the lines name the poem's place) and *after* version 7 (the first line, which has no
+lines before, is fitted to the prompt's, the season's and the mood's characters). Beside each
 poem: the faults `museforge poem --check` names under modern readings and under the Pingshui book,
 and the share of its line pairs naming a common motif or theme and its line fit (held-out Tang
 poems: {target:.3f}). Made by `python benchmarks/text_rule_poet.py --seeds {seeds} --before {rev} --page

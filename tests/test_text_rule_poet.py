@@ -369,6 +369,26 @@ def test_line_fit_vectors_and_their_effect_on_the_choice():
     assert chosen[verse_zh.LINE_FIT] > chosen[0.0]
 
 
+def test_first_line_fits_the_prompt():
+    """A first line has no lines before it: its fit is taken against the prompt's, the season's and
+    the mood's characters, so over the same seeds the chosen first lines stand closer to them than
+    with that context empty."""
+    from museforge.text import verse_zh
+    from museforge.text.line_fit import load_line_fit
+
+    fit, emotion = load_line_fit(), emotion_from_label("nostalgic")
+    scene = verse_zh.Scene(frozenset(), "autumn", True, "nostalgic", chars=frozenset("秋夜思乡"))
+    assert verse_zh.opening(scene) == "乡夜思秋"
+    mean_fit = {}
+    for name, opening in (("off", lambda scene: ""), ("on", verse_zh.opening)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(verse_zh, "opening", opening)
+            poems = [generate_poem("秋夜思乡", "zh", emotion, "qijue", make_generator(s)) for s in range(8)]
+        firsts = [lines[0] for _, lines, _, _ in poems]
+        mean_fit[name] = float(np.mean([fit.score(ln, ["秋夜思乡"]) for ln in firsts]))
+    assert mean_fit["on"] > mean_fit["off"]
+
+
 def test_ages_and_spans_count_as_years():
     assert all(NUMYEAR.search(t) for t in ("三十年前", "七岁", "半年", "十岁时"))
     assert not any(NUMYEAR.search(t) for t in ("千里", "万重山", "明年", "岁暮"))

@@ -103,7 +103,7 @@ def format_poem(title: str | None, lines: list[str], lang: str) -> str:
 class RulePoet(Engine):
     name = "rule-poet"
     modality = "text"
-    version = "6"
+    version = "7"
     description = (
         "rule-based poet: composes regulated Chinese verse (jueju, lüshi) from a phrase bank of "
         "Tang verse, and English quatrains, sonnets or haiku from template lines, every rule kept "

@@ -33,9 +33,10 @@ Among several candidate lines the learned model (``critic``) keeps the one with 
 less a cohesion bonus (``cohesion``: the scene's labels the line names, and those it shares with
 the lines before; half a point more when a unit carries the mood) and less its line fit
 (``line_fit``: how close its head's characters stand to those of the lines before, by how Tang
-poets put characters in one poem; the tail is left out of the bonus, which drew the same few
-tails, 为菊花, into many poems of one prompt, but a tail that fits less than ``TAIL_FLOOR`` costs,
-so 内家香 or 待檀郎 seldom close a line of home). At least half the lines name the poem's place
+poets put characters in one poem; the first line's, to the prompt's, the season's and the mood's
+characters, ``opening``; the tail is left out of the bonus, which drew the same few tails, 为菊花,
+into many poems of one prompt, but a tail that fits less than ``TAIL_FLOOR`` costs, so 内家香 or
+待檀郎 seldom close a line of home). At least half the lines name the poem's place
 (``Scene.place``: the prompt's, else the mood's; a forest, a river, a village; not the sky): when
 the slots left are needed for it, only candidates naming it are kept, searched for wider if none
 does. Among several poems (for eight lines, more while none keeps to the scene and reads back the
@@ -434,6 +435,7 @@ def write(
     search = LineSearch(load_bank(), scene, guard)
     fit = load_line_fit()
     place = scene.place - GENERIC  # what half the lines name
+    first = opening(scene)
     drafts = []
     for k in range(POEMS[count] + MORE_DRAFTS[count] if critic is not None else 1):
         if k >= POEMS[count] and any(not d[0] for d in drafts):
@@ -457,11 +459,11 @@ def write(
             cands = search.candidates(*slot, years=years and roles[i] == "past")
             if place and 2 * (naming(lines, place) + count - i) <= count:
                 cands = _naming(place, cands, partial(search.candidates, *slot, want=4 * LINE_CANDIDATES))
-            fits = fit.against(lines)
+            fits = fit.against(lines or [first])
             bonus = [
                 LINE_BONUS * (cohesion(c, scene, seen) + MOOD_POINT * search.in_mood[c])
                 + LINE_FIT * fits(c[:-3])
-                - (TAIL_MISFIT * max(0.0, TAIL_FLOOR - fits(c[-3:])) if lines else 0.0)
+                - TAIL_MISFIT * max(0.0, TAIL_FLOOR - fits(c[-3:]))
                 for c in cands
             ]
             best = pick([-b for b in bonus])
@@ -503,6 +505,16 @@ def write(
         )
     best = min(range(len(drafts)), key=lambda k: (drafts[k][0], drafts[k][1], k))
     return drafts[best][2], drafts[best][3]
+
+
+def opening(scene: Scene) -> str:
+    """What the first line's fit is taken against, having no lines before it: the scene's own
+    characters (the prompt's, the season's name, the mood's).
+
+    >>> opening(Scene(frozenset(), "autumn", True, "nostalgic", chars=frozenset("夜秋")))
+    '夜秋'
+    """
+    return "".join(sorted(scene.chars))
 
 
 def _naming(place: frozenset[str], cands: list[str], more: Callable[[], list[str]]) -> list[str]:
