@@ -246,13 +246,14 @@ def _train_adain(args: argparse.Namespace) -> int:
             "--method adain learns any style: drop STYLE_IMAGE and give paintings with --styles "
             "(default: the bundled ones)"
         )
-    preset = replace(adain_train.AdainOptions(), **adain_train.QUALITY[args.quality])
     shipped = shipped_path()
     init = None if args.from_scratch or not shipped.is_file() else shipped
     started = read_metadata(init) if init is not None else {}
     if init is not None:  # fine-tune the shipped decoder, as its own last phase did
         config = DecoderConfig.from_json(started.get("config", {}))  # its shape, its student fine-tuned too
         preset = adain_train.fine_tune_options(args.quality, config)
+    else:
+        preset = replace(adain_train.AdainOptions(), **adain_train.QUALITY[args.quality])
     opts = _options(replace(preset, device=args.device), args)
     out = Path(args.out or "style-adain")
     if out.exists() and not args.overwrite and (out.is_file() or any(out.iterdir())):

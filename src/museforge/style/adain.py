@@ -86,8 +86,8 @@ class DecoderConfig:
     student: tuple[tuple[int, ...], ...] = ()
     """Block widths of a thin VGG (:func:`museforge.style.features.VGGFeatures`, Caffe input) that
     encodes the photo in the VGG-16's place, distilled from its ``relu4_1``
-    (:func:`museforge.style.adain_train.distill_loss`): a seventh of the multiply-adds. Style images are
-    still encoded by the VGG-16. ``()``: the VGG-16 encodes the photo too."""
+    (:func:`museforge.style.adain_train.distill_loss`): a seventh of the multiply-adds. Style images
+    are encoded by the VGG-16 unless ``student_styles``. ``()``: the VGG-16 encodes the photo too."""
     student_styles: bool = False
     """Style images are encoded by the student too (trained so on paintings and photos), so no
     call runs the VGG-16; the decoder learnt to paint from the student's style statistics."""
@@ -241,7 +241,7 @@ class AdaIN:
 
     def encode(self, x: Tensor, student: bool = False) -> Tensor:
         """relu4_1 features of RGB in [0, 1], in float32; by the decoder's student when it has one
-        and ``student`` (photos; style images always take the VGG-16)."""
+        and ``student`` (photos, and style images when the decoder has ``student_styles``)."""
         net = self._student if student and self._student is not None else self.encoder
         if net is None:
             raise MuseforgeError("this AdaIN model was loaded without the VGG-16 that its decoder needs")
