@@ -32,7 +32,9 @@ outside a git checkout only today's) are measured side by side:
   2+3, 2+2+3 or 4+3 cut, ``verse_bank.kind_of``) occurs at least ``verse_zh.GRAMMAR_MIN`` times
   in the corpus' lines (``Bank.grammar``); years: share of poems with a count of years
   (三十年前, ``verse_bank.NUMYEAR``), and with two or more; dynasty: share of poems naming a
-  dynasty's house, envoy or court (``verse_bank.DYNASTY``: 隋家, 汉使);
+  dynasty's house, envoy or court (``verse_bank.DYNASTY``: 隋家, 汉使); stray: share of lines
+  naming a label (motif or theme) foreign to the poem's scene, neither its own nor a related one
+  (``Scene.allowed``: 天子 or 王母 in a poem of home);
 * ms/poem on this machine.
 
 A last row measures the acceptance case: ``秋夜思乡`` for N seeds in the default form.
@@ -62,7 +64,7 @@ from museforge.text.critic import default_critic
 from museforge.text.forms import FORMS, check_poem, han_chars
 from museforge.text.line_fit import load_line_fit
 from museforge.text.poet import TAGS
-from museforge.text.poet_zh import make_plan
+from museforge.text.poet_zh import make_plan, scene_of
 from museforge.text.rule_poet import format_poem, generate_poem
 from museforge.text.verse_bank import DYNASTY, NUMYEAR, is_name, kind_of, labels_of, load_bank
 from museforge.text.verse_zh import GENERIC, GRAMMAR_MIN, naming
@@ -281,7 +283,7 @@ def measure(
     titles: list[str] = []
     by_prompt: list[list[str]] = []
     valid = {"modern": 0, "pingshui": 0}
-    loss = mood_ok = placed = 0.0
+    loss = mood_ok = placed = stray = 0.0
     elapsed = 0.0
     for i, prompt in enumerate(prompts):
         texts = []
@@ -297,6 +299,7 @@ def measure(
             loss += fluency(title, lines, form)
             mood_ok += detect_emotion(format_poem(None, lines, lang), lang).label == mood
             placed += names_place(prompt, emotion, seed, lines) if lang == "zh" else 0
+            stray += stray_lines(prompt, emotion, seed, lines) if lang == "zh" else 0
             poems.append(lines)
             titles.append(title)
             texts.append(format_poem(None, lines, lang))
@@ -339,6 +342,7 @@ def measure(
         if lang == "zh"
         else None,
         "dynasty": sum(any(DYNASTY.search(ln) for ln in p) for p in poems) / n if lang == "zh" else None,
+        "stray": stray / len(all_lines) if lang == "zh" else None,
         "distinct_titles": len(set(titles)),
         "ms_per_poem": round(1000 * elapsed / n, 1),
     }
@@ -349,6 +353,13 @@ def names_place(prompt: str, emotion: object, seed: int, lines: list[str]) -> bo
     mood's; ``poet_zh.make_plan`` with the poem's seed, as the poet makes it)."""
     place = frozenset(make_plan(prompt, emotion, numpy_rng(make_generator(seed))).motifs) - GENERIC
     return not place or 2 * naming(lines, place) >= len(lines)
+
+
+def stray_lines(prompt: str, emotion: object, seed: int, lines: list[str]) -> int:
+    """How many of a poem's lines name a label foreign to its scene (``Scene.allowed``, from the
+    plan the poet makes with the poem's seed)."""
+    scene = scene_of(make_plan(prompt, emotion, numpy_rng(make_generator(seed))), prompt)
+    return sum(bool(labels_of(han_chars(ln)) - scene.allowed) for ln in lines)
 
 
 def shared_pairs(lines: list[str]) -> float:
@@ -416,10 +427,12 @@ PAGE_HEAD = """# The default poet's verse, before and after
 
 Twenty seeds of one prompt, `秋夜思乡` (an autumn night, thinking of home), in the default form (qijue,
 七言绝句), the mood read from the prompt ({mood}). For each seed, *before* is the rule poet of the
-`--before` revision, by default the last commit (version 6: a line's head is ranked by its fit
-with the lines before, the cosine of the characters' vectors; a tail that fits them poorly costs;
-at least half the lines name the poem's place) and *after* version 7 (the first line, which has no
-lines before, is fitted to the prompt's, the season's and the mood's characters). Beside each
+`--before` revision, by default the last commit (version 7: each line fitted to the lines before
+it, the first to the prompt's, the season's and the mood's characters; at least half the lines
+name the poem's place) and *after* version 8 (a line is ranked by how much more fluent the model
+finds it after the lines before than standing alone, which keeps generic lines back; court words
+such as 天子 or 豪家 and the immortals' 蓬莱 or 王母 name themes of their own, foreign to a poem of
+home). Beside each
 poem: the faults `museforge poem --check` names under modern readings and under the Pingshui book,
 and the share of its line pairs naming a common motif or theme and its line fit (held-out Tang
 poems: {target:.3f}). Made by `python benchmarks/text_rule_poet.py --seeds {seeds} --before {rev} --page
@@ -476,8 +489,8 @@ def table(rows: list[dict]) -> str:
         "| form | poet | poems | valid (modern) | valid (Pingshui) | distinct lines | distinct endings "
         "| top ending (poems) | self-BLEU | loss/char | target loss | mood read back | label pairs "
         "| shuffle gap | line fit | target fit | place | names | grammar | years (>=1 / >=2) | dynasty "
-        "| titles | ms/poem |",
-        "|" + "---|" * 23,
+        "| stray | titles | ms/poem |",
+        "|" + "---|" * 24,
     ]
     for r in rows:
         ps = "" if r["valid_pingshui"] is None else f"{r['valid_pingshui']:.0%}"
@@ -489,12 +502,13 @@ def table(rows: list[dict]) -> str:
         gram = f"{r['grammar']:.0%}" if zh else ""
         years = f"{r['years']:.0%} / {r['years2']:.0%}" if zh else ""
         dyn = f"{r['dynasty']:.0%}" if zh else ""
+        stray = f"{r['stray']:.1%}" if r.get("stray") is not None else ""
         out.append(
             f"| {r['form']} | {r['poet']} | {r['poems']} | {r['valid_modern']:.0%} | {ps} "
             f"| {r['distinct_lines']:.0%} | {r['distinct_endings']} | {r['top_ending']} "
             f"({r['top_ending_text']}) | {r['self_bleu']:.3f} | {r['loss']:.2f} | {r['target_loss']:.2f} "
             f"| {r['mood_read_back']:.0%} | {sp} | {gap} | {fit or ' | '} | {place} | {r['names']:.0%} "
-            f"| {gram} | {years} | {dyn} "
+            f"| {gram} | {years} | {dyn} | {stray} "
             f"| {r['distinct_titles']} "
             f"| {r['ms_per_poem']} |"
         )

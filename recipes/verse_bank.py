@@ -43,7 +43,7 @@ from museforge.text.forms import han_chars, verse_tones
 from museforge.text.poet_zh import phrase
 from museforge.text.verse_bank import is_name, kind_of, labels_of, proper_of
 
-RECIPE = "recipes/verse_bank.py@3"
+RECIPE = "recipes/verse_bank.py@4"
 SPECIFIC = 0.5  # a unit with over this share of its occurrences in one poem is dropped
 PLACE = 0.1  # a head's slot holds at least this share of its occurrences
 KINDS = {"head2": ((5, 0, 2), (7, 0, 2), (7, 2, 4)), "head4": ((7, 0, 4),), "tail3": ((5, 2, 5), (7, 4, 7))}

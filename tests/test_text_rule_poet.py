@@ -421,3 +421,43 @@ def test_half_the_lines_name_the_place():
         place = frozenset(info["place"])
         assert place and not place & GENERIC, info
         assert 2 * sum(bool(labels_of(ln) & place) for ln in lines) >= len(lines), (place, lines)
+
+
+def test_court_and_immortal_words_name_their_own_themes():
+    """天子, 豪家 or 王母 hold no court or immortal character, yet name those themes; their own
+    characters name nothing else (豪家 is no home), so a poem of home draws them rarely and a line
+    holding one loses cohesion. Eight poems of 秋夜思乡 hold none."""
+    assert labels_of("况是豪家") == {"court"} and labels_of("天子") == {"court"}
+    assert labels_of("王母无端") == {"immortal"} and labels_of("仙源") == {"immortal"}
+    assert {"home", "court"} <= labels_of("故园天子") and "home" in labels_of("故园")
+    home = Scene(frozenset({"village", "night"}), "autumn", True, "nostalgic", themes=frozenset({"home"}))
+    assert cohesion("况是豪家夜未央", home, set()) < cohesion("况是故园夜未央", home, set())
+    emotion = emotion_from_label("nostalgic")
+    for seed in range(8):
+        _, lines, _, _ = generate_poem("秋夜思乡", "zh", emotion, "qijue", make_generator(seed))
+        assert not any(labels_of(ln) & {"court", "immortal"} for ln in lines), lines
+
+
+def test_generic_lines_are_kept_back():
+    """A line is ranked by its loss after the lines before less a share of its loss standing alone:
+    over the same seeds, the chosen lines (after the first) are less fluent alone, that is less
+    generic, than when the loss alone is left out."""
+    from museforge.text import verse_zh
+    from museforge.text.poet import TAGS
+
+    critic, emotion = default_critic(), emotion_from_label("nostalgic")
+    if critic is None:
+        pytest.skip("the built-in poet's model is not installed")
+    assert verse_zh.ANTI_LM > 0
+    alone = {}
+    for name, share in (("off", 0.0), ("on", verse_zh.ANTI_LM)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(verse_zh, "ANTI_LM", share)
+            poems = [generate_poem("秋夜思乡", "zh", emotion, "qijue", make_generator(s)) for s in range(6)]
+        losses = [
+            loss
+            for title, lines, _, _ in poems
+            for loss in critic.losses(f"{TAGS['qijue']}《{title}》\n", [ln + "，\n" for ln in lines[1:]])
+        ]
+        alone[name] = float(np.mean(losses))
+    assert alone["on"] > alone["off"], alone

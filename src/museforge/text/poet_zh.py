@@ -76,6 +76,7 @@ THEME_TITLES = {
     "age": "叹老 自遣 书怀 遣怀 述怀",
     "hermit": "隐居 渔樵 访隐 归隐 幽居",
     "travel": "旅思 羁旅 客中 行役 旅怀",
+    "immortal": "游仙 访仙 仙境 求仙 仙游",
 }
 """Title tails of each theme."""
 _SEASON_HEADS = {True: "夜 晚 夕 暮", False: "日 晓 朝 晴"}

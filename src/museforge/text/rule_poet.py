@@ -1,23 +1,25 @@
 """The rule-based poet, the default text engine: verse correct by construction.
 
-Chinese regulated verse is assembled from a phrase bank grown from the Tang corpus
-(``verse_bank``, ``verse_zh``) so that line count, length, rhyme and the tone pattern hold under
-modern readings and under the Pingshui book alike; English quatrains, sonnets and haiku come from
-template lines (``poet_en``). Several candidates are written and the built-in language model,
-when installed, keeps the most fluent (``critic``). Every result is still checked with
-``forms.check_poem`` and any fault reported. Version 6: the line fit is the cosine of the
-characters' vectors (the PPMI's leading singular vectors), a line's tail that fits the lines
-before poorly costs (内家香 in a poem of home), and at least half the lines name the prompt's own
-place. Version 5: each candidate line and each draft is
-also ranked by its fit with the lines before it (``line_fit``: characters Tang poets put in one
-poem); a prompt naming the night keeps dusk (夕阳, 日暮) out; ages and spans
-(七岁, 半年) join the counts of years. Version 4: lines that parse (kinds sequences the
-corpus holds, heads in their corpus slots), a phrase bank without units tied to one poem or
-without a content word, counts of years only once in a past-present poem, dynasties rarely, more
-drafts while none reads back the mood, more haiku feelings. Version 3: one scene per poem
-(motifs, season, time and theme; a cohesion bonus beside the critic's loss), no names of persons
-or offices, titles fitting the scene, English endings from rhyme sets grouped by sound
-(version 2: the phrase bank and the critic; version 1: hand-written word banks only).
+Chinese regulated verse is assembled from a phrase bank grown from the Tang corpus (``verse_bank``,
+``verse_zh``) so that line count, length, rhyme and the tone pattern hold under modern readings and
+under the Pingshui book alike; English quatrains, sonnets and haiku come from template lines
+(``poet_en``). Several candidates are written and the built-in language model, when installed, keeps
+the most fluent (``critic``). Every result is still checked with ``forms.check_poem`` and any fault
+reported. Version 8: a candidate line is ranked by its loss less 0.6 of its loss standing alone
+(generic lines, fluent anywhere, are kept back); court words (天子, 昭阳, 豪家) and the immortals' (蓬莱,
+王母) name themes of their own, drawn rarely in a poem of home. Version 7: the first line is fitted to
+the prompt's characters. Version 6: the line fit is the cosine of the characters' vectors (the
+PPMI's leading singular vectors), a line's tail that fits the lines before poorly costs (内家香 in a
+poem of home), and at least half the lines name the prompt's own place. Version 5: each candidate
+line and each draft is also ranked by its fit with the lines before it (``line_fit``: characters
+Tang poets put in one poem); a prompt naming the night keeps dusk (夕阳, 日暮) out; ages and spans (七岁,
+半年) join the counts of years. Version 4: lines that parse (kinds sequences the corpus holds, heads
+in their corpus slots), a phrase bank without units tied to one poem or without a content word,
+counts of years only once in a past-present poem, dynasties rarely, more drafts while none reads
+back the mood, more haiku feelings. Version 3: one scene per poem (motifs, season, time and theme; a
+cohesion bonus beside the critic's loss), no names of persons or offices, titles fitting the scene,
+English endings from rhyme sets grouped by sound (version 2: the phrase bank and the critic; version
+1: hand-written word banks only).
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def format_poem(title: str | None, lines: list[str], lang: str) -> str:
 class RulePoet(Engine):
     name = "rule-poet"
     modality = "text"
-    version = "7"
+    version = "8"
     description = (
         "rule-based poet: composes regulated Chinese verse (jueju, lüshi) from a phrase bank of "
         "Tang verse, and English quatrains, sonnets or haiku from template lines, every rule kept "

@@ -52,15 +52,32 @@ THEMES = {
     "home": "乡归故家园旧梓",
     "parting": "别送离辞远客",
     "frontier": "塞戍征兵胡烽关戈甲边",
-    "court": "宫殿阙朝御臣帝",
+    "court": "宫殿阙御臣帝",
     "temple": "僧寺禅佛钟磬经",
     "wine": "酒杯醉樽觞",
     "music": "琴笛箫歌管弦瑟",
     "age": "老鬓衰翁岁",
     "hermit": "隐樵渔钓蓑",
     "travel": "路途驿舟帆行马征",
+    "immortal": "仙",
 }
-"""Themes a poem keeps to, by the characters that name them (a unit may carry several)."""
+"""Themes a poem keeps to, by the characters that name them (a unit may carry several; 朝 is left
+to ``THEME_WORDS``: 今朝 and 明朝 are days, 朝天 and 朝衣 the court)."""
+
+THEME_WORDS = {
+    "court": (
+        "天子 君王 圣主 明主 至尊 天颜 龙颜 圣朝 圣代 圣恩 皇恩 承恩 恩波 昭阳 建章 未央宫 长乐 "
+        "朝天 朝廷 朝衣 朝回 朝元 朝野 朝士 朝簪 朝谒 朝客 朝服 朝端 朝班 登朝 入朝 下朝 早朝 退朝 "
+        "满朝 中朝 先朝 前朝 市朝 阁老 "
+        "长门 椒房 上林 紫禁 紫宸 紫阁 丹墀 丹禁 玉阶 龙楼 凤城 凤池 金门 玉堂 金銮 銮舆 九重 禁中 "
+        "银台 兰台 粉署 青琐 黄阁 台阁 台郎 郎官 诸郎 檀郎 内家 簪缨 冠冕 朱门 侯门 豪家 五侯 诸侯 "
+        "公侯 相府 金吾 羽林 天仗 仙仗 五陵 恩门 中使"
+    ),
+    "immortal": "蓬莱 瀛洲 蓬瀛 三岛 王母 瑶池 瑶台 玉京 紫府 洞天 丹砂 金丹 长生 羽客 九天 天台 刘阮",
+}
+"""Words that name a theme with none of its characters (天子, 昭阳, 豪家: the court and its houses;
+蓬莱, 王母: the immortals); their characters name nothing else (豪家 is no home)."""
+_THEME_WORD = {name: re.compile("|".join(words.split())) for name, words in THEME_WORDS.items()}
 
 _SURNAMES = (
     "陆潘谢陶阮嵇萧卫贾庾鲍孟韩杜刘张王李陈赵周郑孙冯褚蒋沈韦杨朱秦许吕曹崔卢裴苏范彭郭梁宋袁徐邓薛羊颜荀石白"
@@ -70,9 +87,9 @@ _NAME_RULES = (
     "潘岳|潘安|谢安|谢朓|陶潜|渊明|阮籍|嵇康|相如|文君|宋玉|屈原|屈平|贾谊|班超|李广|苏武|张翰|王粲"
     "|庾信|萧史|弄玉|西施|昭君|明妃|项羽|范蠡|孔子|仲尼|伯夷|叔齐|汉武|秦皇|汉皇|明皇|武帝|文帝"
     "|子房|韩信|张良|孟尝|信陵|荆轲|廉颇|马援|卫青|子猷|王乔|安期|羲之|右军|子胥|夫差|勾践|太白"
-    "|少陵|嫖姚|卫霍|李白|杜甫|王维|梁王|汉家|侯家|金马|玉辇|帝乡|颜回|金谷|谢客|星郎|仙郎",
+    "|少陵|嫖姚|卫霍|李白|杜甫|王维|梁王|汉家|侯家|金马|玉辇|帝乡|颜回|金谷|谢客|星郎|仙郎|玄晖|摩诘|子美|逸少",
     "文吏|丞相|太守|刺史|御史|尚书|侍郎|县令|使君|都护|校尉|中丞|学士|拾遗|员外|参军|主簿|明府"
-    "|廷尉|侍中|仆射|长史|别驾|少府|公卿|卿相|将相",
+    "|廷尉|侍中|仆射|长史|别驾|少府|公卿|卿相|将相|司马",
 )
 NAME_PATTERN = re.compile("|".join(_NAME_RULES))
 """Persons (a surname with 家, 郎, 公...; names of history), and offices: never in a poem."""
@@ -150,12 +167,17 @@ def label_chars() -> dict[str, str]:
 
 
 def labels_of(text: str) -> frozenset[str]:
-    """The motifs and themes whose characters ``text`` holds.
+    """The motifs and themes whose characters or words (``THEME_WORDS``) ``text`` holds.
 
-    >>> sorted(labels_of("故园秋月"))
-    ['home', 'moon', 'village']
+    >>> sorted(labels_of("故园秋月")), sorted(labels_of("况是豪家"))
+    (['home', 'moon', 'village'], ['court'])
     """
-    return frozenset(name for name, cs in label_chars().items() if any(c in text for c in cs))
+    named = set()
+    for name, pattern in _THEME_WORD.items():
+        text, found = pattern.subn("", text)  # 豪家 names the court, not a home
+        if found:
+            named.add(name)
+    return frozenset(named | {name for name, cs in label_chars().items() if any(c in text for c in cs)})
 
 
 @dataclass(frozen=True)

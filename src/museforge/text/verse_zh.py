@@ -18,9 +18,11 @@ widens to the whole bank; a broken line is never written.
 
 A poem keeps to one scene: its motifs (place and sky), season, time of day and one or two themes
 (home, parting, frontier...; ``verse_bank.THEMES``). Units naming those labels are favoured, units
-naming only labels foreign to the scene (neither its own nor a related one, ``RELATED``) are
-drawn rarely, and lines naming a person or an office (``verse_bank.is_name``) are never written.
-Units holding the prompt's own characters weigh more (``PROMPT_HIT``).
+naming only labels foreign to the scene (neither its own nor a related one, ``RELATED``) are drawn
+rarely, as are units naming the court or the immortals (``APART``) where the scene does not allow
+them, whatever else they name (宫树 in a poem of home), and lines naming a person or an office
+(``verse_bank.is_name``) are never written. Units holding the prompt's own characters weigh more
+(``PROMPT_HIT``).
 
 A line parses as a clause: it holds a noun or a verb, the sequence of its units' kinds (noun,
 verb, adjective, adverb...; ``verse_bank.kind_of``) occurs at least ``GRAMMAR_MIN`` times in the
@@ -30,8 +32,11 @@ gives it. Units the corpus holds in one poem only are drawn less, units naming a
 line of the past, once, in a past-present poem.
 
 Among several candidate lines the learned model (``critic``) keeps the one with the best loss
-less a cohesion bonus (``cohesion``: the scene's labels the line names, and those it shares with
-the lines before; half a point more when a unit carries the mood) and less its line fit
+less ``ANTI_LM`` times its loss standing alone, after the header only (the model finds a generic
+line such as one closing 为菊花 or 归何处 fluent anywhere; what counts is how much more fluent it is
+here, after these lines: maximum mutual information rather than likelihood), less a cohesion
+bonus (``cohesion``: the scene's labels the line names, and those it shares with the lines
+before; half a point more when a unit carries the mood) and less its line fit
 (``line_fit``: how close its head's characters stand to those of the lines before, by how Tang
 poets put characters in one poem; the first line's, to the prompt's, the season's and the mood's
 characters, ``opening``; the tail is left out of the bonus, which drew the same few tails, 为菊花,
@@ -98,7 +103,7 @@ MORE_DRAFTS = {4: 0, 8: 4}  # drafts written beyond POEMS while none keeps the s
 LABELS = (*MOTIFS, *THEMES)
 RELATED = {
     "forest": "mountain flower village wind cloud",
-    "mountain": "forest cloud river hermit temple",
+    "mountain": "forest cloud river hermit temple immortal",
     "river": "sea rain travel parting hermit",
     "sea": "river cloud travel",
     "village": "home forest flower hermit",
@@ -118,7 +123,8 @@ RELATED = {
     "wine": "music parting flower",
     "music": "wine night",
     "age": "home parting",
-    "hermit": "mountain river temple forest village",
+    "hermit": "mountain river temple forest village immortal",
+    "immortal": "mountain hermit temple cloud",
     "travel": "parting home river",
 }
 """Labels that may share a poem with a scene's own (wind and cloud go anywhere)."""
@@ -127,6 +133,7 @@ FOREIGN = 0.15  # weight of a unit naming only labels foreign to the scene
 SINGLE = 0.3  # weight of a unit the corpus holds in one poem only
 PROPER = 0.05  # weight of a unit naming a dynasty (隋家, 汉使) outside a frontier or court poem
 HISTORY = frozenset({"frontier", "court"})
+APART = ("court", "immortal")  # a unit naming one outside a scene allowing it is foreign, whatever else
 GRAMMAR_MIN = 10  # a line's kinds sequence occurs at least this often in the corpus' lines
 LINE_BONUS = 0.16  # loss per character a line's cohesion point is worth
 MOOD_POINT = 0.5  # cohesion points a line is worth when one of its units carries the mood
@@ -135,6 +142,7 @@ LINE_FIT = 2.0  # loss per character a point of a line head's fit with the lines
 PROMPT_HIT = 2.0  # weight added per character of the prompt a unit holds (two at most)
 TAIL_FLOOR = 0.85  # a line tail's fit with the lines before below this costs...
 TAIL_MISFIT = 8.0  # ...this loss per character per point short (内家香, 待檀郎 in a poem of home)
+ANTI_LM = 0.6  # a line's loss standing alone (after the header only) is taken off at this share
 POEM_FIT = 2.0  # loss per character a point of the poem's mean line fit is worth, among drafts
 
 
@@ -232,7 +240,9 @@ def _weights(s: _Slots, scene: Scene, role: str, slot: str = "F", years: bool = 
     in_mood = s.mood == _MOOD_INDEX.get(scene.mood, -2)
     w *= 1 + 3 * on_motif + 2 * on_theme + 3 * in_mood
     w *= np.where((s.mood >= 0) & ~in_mood, 0.3, 1.0)  # another mood's words: rarely
-    w *= np.where((s.motif != 0) & ((s.motif & allowed) == 0), FOREIGN, 1.0)  # another scene's
+    apart = sum(_MOTIF_BIT[t] for t in APART if t not in scene.allowed)
+    foreign = ((s.motif != 0) & ((s.motif & allowed) == 0)) | ((s.motif & apart) != 0)
+    w *= np.where(foreign, FOREIGN, 1.0)  # another scene's
     w *= 1 + PROMPT_HIT * np.minimum(_hits(s, scene.chars), 2)
     if role == "scene":
         w *= 1 + 3 * on_motif  # scene lines: the place and the sky; the others: the theme
@@ -452,6 +462,7 @@ def write(
         rhymed: set[str] = set()
         years = structure == "past-present"  # one count of years, in a line of the past
         draft = critic.start(header) if critic is not None else None
+        alone = critic.start(header) if critic is not None and ANTI_LM else None  # no lines before
         for i, kind in enumerate(seq):
             template = TEMPLATES[length][kind]
             rhymes = template[-1] == "P"
@@ -469,7 +480,10 @@ def write(
             best = pick([-b for b in bonus])
             if draft is not None:
                 scores = draft.losses([_punctuated(c, i) for c in cands])
-                best = pick([round(x - b, 4) for x, b in zip(scores, bonus, strict=True)])
+                generic = alone.losses([_punctuated(c, 0) for c in cands]) if alone and i else scores
+                best = pick(
+                    [round(x - ANTI_LM * g - b, 4) for x, g, b in zip(scores, generic, bonus, strict=True)]
+                )
                 losses.append(scores[best])
                 draft.append(_punctuated(cands[best], i))
             line = cands[best]
