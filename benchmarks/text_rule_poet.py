@@ -34,7 +34,8 @@ outside a git checkout only today's) are measured side by side:
   (三十年前, ``verse_bank.NUMYEAR``), and with two or more; dynasty: share of poems naming a
   dynasty's house, envoy or court (``verse_bank.DYNASTY``: 隋家, 汉使); stray: share of lines
   naming a label (motif or theme) foreign to the poem's scene, neither its own nor a related one
-  (``Scene.allowed``: 天子 or 王母 in a poem of home);
+  (``Scene.allowed``: 天子 or 王母 in a poem of home); top head: the head (a line less its
+  three-character ending) in most poems;
 * ms/poem on this machine.
 
 A last row measures the acceptance case: ``秋夜思乡`` for N seeds in the default form.
@@ -307,6 +308,7 @@ def measure(
     n = len(poems)
     all_lines = [ln for p in poems for ln in p]
     ends = Counter(e for p in poems for e in set(endings(p, lang)))
+    heads = Counter(h for p in poems for h in {han_chars(ln)[:-3] for ln in p})
     bleu = [b for texts in by_prompt if (b := self_bleu(texts, lang)) is not None]
     pairs = gap = fit = None
     if lang == "zh":
@@ -328,6 +330,7 @@ def measure(
         "distinct_endings": len(ends),
         "top_ending": ends.most_common(1)[0][1] if ends else 0,
         "top_ending_text": ends.most_common(1)[0][0],
+        "top_head": heads.most_common(1)[0] if lang == "zh" else None,
         "self_bleu": sum(bleu) / len(bleu),
         "loss": loss / n,
         "mood_read_back": mood_ok / n,
@@ -489,8 +492,8 @@ def table(rows: list[dict]) -> str:
         "| form | poet | poems | valid (modern) | valid (Pingshui) | distinct lines | distinct endings "
         "| top ending (poems) | self-BLEU | loss/char | target loss | mood read back | label pairs "
         "| shuffle gap | line fit | target fit | place | names | grammar | years (>=1 / >=2) | dynasty "
-        "| stray | titles | ms/poem |",
-        "|" + "---|" * 24,
+        "| stray | top head (poems) | titles | ms/poem |",
+        "|" + "---|" * 25,
     ]
     for r in rows:
         ps = "" if r["valid_pingshui"] is None else f"{r['valid_pingshui']:.0%}"
@@ -503,12 +506,13 @@ def table(rows: list[dict]) -> str:
         years = f"{r['years']:.0%} / {r['years2']:.0%}" if zh else ""
         dyn = f"{r['dynasty']:.0%}" if zh else ""
         stray = f"{r['stray']:.1%}" if r.get("stray") is not None else ""
+        head = f"{r['top_head'][1]} ({r['top_head'][0]})" if r.get("top_head") else ""
         out.append(
             f"| {r['form']} | {r['poet']} | {r['poems']} | {r['valid_modern']:.0%} | {ps} "
             f"| {r['distinct_lines']:.0%} | {r['distinct_endings']} | {r['top_ending']} "
             f"({r['top_ending_text']}) | {r['self_bleu']:.3f} | {r['loss']:.2f} | {r['target_loss']:.2f} "
             f"| {r['mood_read_back']:.0%} | {sp} | {gap} | {fit or ' | '} | {place} | {r['names']:.0%} "
-            f"| {gram} | {years} | {dyn} | {stray} "
+            f"| {gram} | {years} | {dyn} | {stray} | {head} "
             f"| {r['distinct_titles']} "
             f"| {r['ms_per_poem']} |"
         )

@@ -5,7 +5,7 @@ Chinese regulated verse is assembled from a phrase bank grown from the Tang corp
 under the Pingshui book alike; English quatrains, sonnets and haiku come from template lines
 (``poet_en``). Several candidates are written and the built-in language model, when installed, keeps
 the most fluent (``critic``). Every result is still checked with ``forms.check_poem`` and any fault
-reported. Version 8: a candidate line is ranked by its loss less 0.6 of its loss standing alone
+reported. Version 8: a candidate line is ranked by its loss less 0.4 of its loss standing alone
 (generic lines, fluent anywhere, are kept back); court words (天子, 昭阳, 豪家) and the immortals' (蓬莱,
 王母) name themes of their own, drawn rarely in a poem of home. Version 7: the first line is fitted to
 the prompt's characters. Version 6: the line fit is the cosine of the characters' vectors (the

@@ -142,7 +142,7 @@ LINE_FIT = 2.0  # loss per character a point of a line head's fit with the lines
 PROMPT_HIT = 2.0  # weight added per character of the prompt a unit holds (two at most)
 TAIL_FLOOR = 0.85  # a line tail's fit with the lines before below this costs...
 TAIL_MISFIT = 8.0  # ...this loss per character per point short (内家香, 待檀郎 in a poem of home)
-ANTI_LM = 0.6  # a line's loss standing alone (after the header only) is taken off at this share
+ANTI_LM = 0.4  # a line's loss standing alone (after the header only) is taken off at this share
 POEM_FIT = 2.0  # loss per character a point of the poem's mean line fit is worth, among drafts
 
 
@@ -220,9 +220,7 @@ def _weights(s: _Slots, scene: Scene, role: str, slot: str = "F", years: bool = 
     allowed = sum(_MOTIF_BIT.get(m, 0) for m in scene.allowed)
     sbit = 1 << SEASONS.index(scene.season) if scene.season in SEASONS else 0
     ok = (s.season == 0) | ((s.season & sbit) > 0) if sbit else np.ones(len(s.units), bool)
-    ok &= s.time != (1 if scene.evening else 3)
-    if scene.night:
-        ok &= s.time != 2
+    ok &= _keeps_hour(s, scene)
     own = MOODS_TABLE[scene.mood].valence if scene.mood in MOODS_TABLE else 0.0
     valence = np.array([spec.valence for spec in MOODS_TABLE.values()] + [own])
     ok &= np.abs(valence[s.mood] - own) <= 1.0
@@ -251,6 +249,12 @@ def _weights(s: _Slots, scene: Scene, role: str, slot: str = "F", years: bool = 
     elif role in s.roles:
         w *= (1 + 8 * s.roles[role]) * (1 + 2 * on_motif)  # the turn's words, in the scene
     return w
+
+
+def _keeps_hour(s: _Slots, scene: Scene) -> np.ndarray:
+    """Which of ``s``'s units keep the scene's time of day: no day in an evening, no dusk at night."""
+    ok = s.time != (1 if scene.evening else 3)
+    return ok & (s.time != 2) if scene.night else ok
 
 
 def _hits(s: _Slots, chars: frozenset[str]) -> np.ndarray:
@@ -355,8 +359,9 @@ class LineSearch:
         years: bool = False,
     ) -> list[str]:
         """Up to ``want`` distinct lines; the search widens (any unit and any kinds sequence, then
-        repeated characters) until at least one is found. ``years``: a count of years may stand."""
-        for stage in range(3):
+        repeated characters, last any time of day) until at least one is found. ``years``: a count
+        of years may stand."""
+        for stage in range(4):
             found = self._search(
                 length,
                 template,
@@ -368,6 +373,7 @@ class LineSearch:
                 want,
                 wide=stage > 0,
                 years=years,
+                hour=stage < 3,
             )
             if found:
                 return found
@@ -385,12 +391,15 @@ class LineSearch:
         want: int,
         wide: bool,
         years: bool = False,
+        hour: bool = True,
     ) -> list[str]:
         parts = _parts(length, template, rng)
         pools = []
         for k, (kind, pattern, slot) in enumerate(parts):
             s = _slots(kind, pattern)
             w = s.base * ~s.numyear if wide else _weights(s, self.scene, role, slot, years)
+            if wide and hour:
+                w = w * _keeps_hour(s, self.scene)  # 夕阳 stays out of a night poem
             if k == len(parts) - 1 and rhyme is not None:
                 w = w * np.array([rhyme in _tail_keys(u.text) and u.text[-1] not in rhymed for u in s.units])
             if w.sum() <= 0:
