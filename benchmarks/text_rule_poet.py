@@ -68,7 +68,7 @@ from museforge.text.poet import TAGS
 from museforge.text.poet_zh import make_plan, scene_of
 from museforge.text.rule_poet import format_poem, generate_poem
 from museforge.text.verse_bank import DYNASTY, NUMYEAR, is_name, kind_of, labels_of, load_bank
-from museforge.text.verse_zh import GENERIC, GRAMMAR_MIN, naming
+from museforge.text.verse_zh import GENERIC, GRAMMAR_MIN, Scene, naming
 
 PROMPTS = {
     "zh": [
@@ -299,8 +299,10 @@ def measure(
                 valid[book] += not check_poem(text, form, book) if lang == "zh" or book == "modern" else 0
             loss += fluency(title, lines, form)
             mood_ok += detect_emotion(format_poem(None, lines, lang), lang).label == mood
-            placed += names_place(prompt, emotion, seed, lines) if lang == "zh" else 0
-            stray += stray_lines(prompt, emotion, seed, lines) if lang == "zh" else 0
+            if lang == "zh":
+                scene = scene_of(make_plan(prompt, emotion, numpy_rng(make_generator(seed))), prompt)
+                placed += names_place(scene, lines)
+                stray += stray_lines(scene, lines)
             poems.append(lines)
             titles.append(title)
             texts.append(format_poem(None, lines, lang))
@@ -351,17 +353,15 @@ def measure(
     }
 
 
-def names_place(prompt: str, emotion: object, seed: int, lines: list[str]) -> bool:
-    """Whether at least half of a poem's lines name its plan's place (the prompt's, else the
-    mood's; ``poet_zh.make_plan`` with the poem's seed, as the poet makes it)."""
-    place = frozenset(make_plan(prompt, emotion, numpy_rng(make_generator(seed))).motifs) - GENERIC
+def names_place(scene: Scene, lines: list[str]) -> bool:
+    """Whether at least half of a poem's lines name its scene's place (the prompt's, else the
+    mood's; the scene of the plan ``poet_zh.make_plan`` makes with the poem's seed)."""
+    place = scene.place - GENERIC
     return not place or 2 * naming(lines, place) >= len(lines)
 
 
-def stray_lines(prompt: str, emotion: object, seed: int, lines: list[str]) -> int:
-    """How many of a poem's lines name a label foreign to its scene (``Scene.allowed``, from the
-    plan the poet makes with the poem's seed)."""
-    scene = scene_of(make_plan(prompt, emotion, numpy_rng(make_generator(seed))), prompt)
+def stray_lines(scene: Scene, lines: list[str]) -> int:
+    """How many of a poem's lines name a label foreign to its scene (``Scene.allowed``)."""
     return sum(bool(labels_of(han_chars(ln)) - scene.allowed) for ln in lines)
 
 

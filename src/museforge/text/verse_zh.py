@@ -455,6 +455,7 @@ def write(
     fit = load_line_fit()
     place = scene.place - GENERIC  # what half the lines name
     first = opening(scene)
+    alone = critic.start(header) if critic is not None and ANTI_LM else None  # lines with none before
     drafts = []
     for k in range(POEMS[count] + MORE_DRAFTS[count] if critic is not None else 1):
         if k >= POEMS[count] and any(not d[0] for d in drafts):
@@ -471,7 +472,6 @@ def write(
         rhymed: set[str] = set()
         years = structure == "past-present"  # one count of years, in a line of the past
         draft = critic.start(header) if critic is not None else None
-        alone = critic.start(header) if critic is not None and ANTI_LM else None  # no lines before
         for i, kind in enumerate(seq):
             template = TEMPLATES[length][kind]
             rhymes = template[-1] == "P"
@@ -489,7 +489,8 @@ def write(
             best = pick([-b for b in bonus])
             if draft is not None:
                 scores = draft.losses([_punctuated(c, i) for c in cands])
-                generic = alone.losses([_punctuated(c, 0) for c in cands]) if alone and i else scores
+                first_line = alone is None or i == 0  # standing alone is where it stands
+                generic = scores if first_line else alone.losses([_punctuated(c, 0) for c in cands])
                 best = pick(
                     [round(x - ANTI_LM * g - b, 4) for x, g, b in zip(scores, generic, bonus, strict=True)]
                 )
