@@ -10,7 +10,9 @@ left), fitted to 512 px:
 - content loss (relu2_2, relu4_2) and Gram style loss (relu1_1..relu5_1) against the whole style
   image at 512 px, float32, as ``recipes/style_sheet.py`` measures them (relative errors);
 - the stride artefact (:func:`museforge.style.johnson.stride_artefact`, stride 8): mean spectral
-  power at the multiples of 1/8 in both axes over the median power, and the photo's own level;
+  power at the multiples of 1/8 in both axes over the median power, read on the image's periodic
+  part (Moisan's decomposition, so the jump between opposite borders is not counted as a grid),
+  and the photo's own level;
 - the grid peak (:func:`museforge.style.johnson.grid_peak`, stride 8): the power at those
   frequencies over the median power of the bins around them, which tells a grid locked to the
   pixels (far above 1) from smooth bands and edges that only have power near them (about 1);

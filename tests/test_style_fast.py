@@ -79,6 +79,21 @@ def test_stride_artefact_sees_a_grid_and_not_smooth_noise():
         johnson.stride_artefact(torch.rand(3, 4, 4))
 
 
+def test_stride_artefact_does_not_count_the_jump_between_borders():
+    """A picture dark at the top and bright at the bottom jumps where the Fourier transform tiles
+    it; read on its periodic part, it scores as its texture does, and a grid on it still shows."""
+    noise = pink_noise()
+    sky_to_ground = (0.4 * noise + 0.6 * torch.linspace(0, 1, 128)[:, None]).clamp(0, 1)
+    x = sky_to_ground - sky_to_ground.mean((-2, -1), keepdim=True)
+    tiled = torch.fft.fft2(x).abs().square().sum(0)  # the spectrum without the periodic part
+    assert float(tiled[::16, ::16].flatten()[1:].mean() / tiled.median()) > 30
+    assert johnson.stride_artefact(sky_to_ground) == pytest.approx(johnson.stride_artefact(noise), rel=0.2)
+    i = torch.arange(128.0)
+    wave = torch.cos(2 * torch.pi * i / 8)
+    gridded = (sky_to_ground + 0.05 * wave[:, None] * wave[None]).clamp(0, 1)
+    assert johnson.stride_artefact(gridded) > 10 * johnson.stride_artefact(sky_to_ground)
+
+
 def test_grid_loss_is_zero_without_a_stride_pattern_and_grows_with_one():
     x = pink_noise(64, seed=1)[None]
     assert float(johnson_train.grid_loss(x, x, 8)) == 0.0

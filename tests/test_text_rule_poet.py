@@ -407,6 +407,19 @@ def test_a_night_prompt_keeps_dusk_out():
         assert all(phrase(ln).time != "dusk" for ln in lines), lines
 
 
+def test_a_theme_without_a_place_takes_its_landscape():
+    """塞外 names the frontier and no place: the poem is set in the passes and mountains, not
+    the mood's forest; a place the prompt names still wins."""
+    from museforge.text.poet_zh import make_plan
+
+    emotion = emotion_from_label("melancholy")
+    for seed in range(4):
+        plan = make_plan("塞外秋风", emotion, np.random.default_rng(seed))
+        assert plan.motifs == ["mountain"] and plan.themes[0] == "frontier"
+        assert make_plan("塞外江边", emotion, np.random.default_rng(seed)).motifs == ["river"]
+    assert make_plan("深宫秋夜", emotion, np.random.default_rng(0)).motifs == ["city"]
+
+
 def test_half_the_lines_name_the_place():
     """A prompt's own place (a forest, a river) is named by at least half of every poem's lines, in
     each form: the last slots are searched until a line naming it is found."""

@@ -183,6 +183,17 @@ def _mentions(text: str, keys: str) -> bool:
     return any(k in text for k in keys.split())
 
 
+THEME_PLACE = {
+    "frontier": "mountain",
+    "temple": "mountain",
+    "hermit": "mountain",
+    "immortal": "mountain",
+    "court": "city",
+}
+"""The place of a prompt that names one of these themes and no place: 塞外秋风 is the frontier's
+passes (关山), not the mood's forest; a temple or a hermit is in the mountains, the court in the city."""
+
+
 def make_plan(prompt: str, emotion: Emotion, rng: np.random.Generator) -> Plan:
     """Choose motifs, season, time of day from the prompt, falling back on the mood."""
     text = _to_simplified(prompt).lower()
@@ -191,6 +202,9 @@ def make_plan(prompt: str, emotion: Emotion, rng: np.random.Generator) -> Plan:
     sky = [m for m in found if MOTIFS[m].universal]
     sky_named = bool(sky)
     spec = MOODS_TABLE[emotion.label]
+    named = [t for t in THEMES if t in labels_of(text)]
+    if not places:
+        places = [THEME_PLACE[t] for t in named if t in THEME_PLACE][:1]
     if not places:
         places = [spec.place or str(rng.choice(["forest", "mountain", "river"]))]
     seasons = [s for s, keys in _PROMPT_SEASON.items() if _mentions(text, keys)]
@@ -213,7 +227,6 @@ def make_plan(prompt: str, emotion: Emotion, rng: np.random.Generator) -> Plan:
     zh_words = art_direction(emotion).mood_words["zh"]
     mood_chars = frozenset(mood_bank(emotion.label).chars + "".join(zh_words))
     title_motif = found[0] if found else places[0]
-    named = [t for t in THEMES if t in labels_of(text)]
     own = mood_bank(emotion.label).themes.split() or ["home"]
     themes = named[:1] + [t for t in [str(rng.choice(own))] if t not in named[:1]]
     return Plan(

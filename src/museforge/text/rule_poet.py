@@ -5,9 +5,11 @@ Chinese regulated verse is assembled from a phrase bank grown from the Tang corp
 under the Pingshui book alike; English quatrains, sonnets and haiku come from template lines
 (``poet_en``). Several candidates are written and the built-in language model, when installed, keeps
 the most fluent (``critic``). Every result is still checked with ``forms.check_poem`` and any fault
-reported. Version 8: a candidate line is ranked by its loss less 0.4 of its loss standing alone
-(generic lines, fluent anywhere, are kept back); court words (天子, 昭阳, 豪家) and the immortals' (蓬莱,
-王母) name themes of their own, drawn rarely in a poem of home. Version 7: the first line is fitted to
+reported. Version 9: a prompt naming a theme and no place takes the theme's landscape (塞外: the
+mountains and passes, not the mood's forest). Version 8: a candidate line is ranked by its loss
+less 0.4 of its loss standing alone (generic lines, fluent anywhere, are kept back); court words
+(天子, 昭阳, 豪家) and the immortals' (蓬莱, 王母) name themes of their own, drawn rarely in a poem
+of home. Version 7: the first line is fitted to
 the prompt's characters. Version 6: the line fit is the cosine of the characters' vectors (the
 PPMI's leading singular vectors), a line's tail that fits the lines before poorly costs (内家香 in a
 poem of home), and at least half the lines name the prompt's own place. Version 5: each candidate
@@ -105,7 +107,7 @@ def format_poem(title: str | None, lines: list[str], lang: str) -> str:
 class RulePoet(Engine):
     name = "rule-poet"
     modality = "text"
-    version = "8"
+    version = "9"
     description = (
         "rule-based poet: composes regulated Chinese verse (jueju, lüshi) from a phrase bank of "
         "Tang verse, and English quatrains, sonnets or haiku from template lines, every rule kept "
