@@ -229,6 +229,7 @@ def main() -> None:
         "photo_artefact": {
             "median": statistics.median(levels), "min": min(levels), "max": max(levels)
         },
+        "photo_artefact_per_photo": photo_level,
         "photo_peak": {
             "median": statistics.median(photo_peak.values()), "max": max(photo_peak.values())
         },

@@ -252,11 +252,13 @@ def periodic_component(x: Tensor) -> Tensor:
     """
     h, w = x.shape[-2:]
     x64 = x.double()
+    across_rows = x64[..., -1, :] - x64[..., 0, :]  # bottom row less top row
+    across_cols = x64[..., :, -1] - x64[..., :, 0]
     jump = torch.zeros_like(x64)
-    jump[..., 0, :] += x64[..., -1, :] - x64[..., 0, :]
-    jump[..., -1, :] -= x64[..., -1, :] - x64[..., 0, :]
-    jump[..., :, 0] += x64[..., :, -1] - x64[..., :, 0]
-    jump[..., :, -1] -= x64[..., :, -1] - x64[..., :, 0]
+    jump[..., 0, :] += across_rows
+    jump[..., -1, :] -= across_rows
+    jump[..., :, 0] += across_cols
+    jump[..., :, -1] -= across_cols
     fy = torch.cos(2 * torch.pi * torch.arange(h, dtype=torch.float64) / h)[:, None]
     fx = torch.cos(2 * torch.pi * torch.arange(w, dtype=torch.float64) / w)[None]
     laplacian = 2 * fy + 2 * fx - 4
@@ -301,7 +303,8 @@ def grid_peak(image: Tensor, stride: int = 8, radius: int = 2) -> float:
     mean, over those points (zero frequency excepted), of the power there over the median power of
     the bins around it (within ``radius``). A grid locked to the pixels scores far above 1; smooth
     bands or edges that merely have power near those frequencies, about 1 (where
-    :func:`stride_artefact`, over the whole spectrum's median, can still be high).
+    :func:`stride_artefact`, over the whole spectrum's median, can still be high). Read on the
+    image's periodic part, as :func:`stride_artefact` is.
 
     >>> i = torch.arange(64.0)
     >>> grid = 0.5 + 0.2 * torch.cos(2 * torch.pi * i / 8)[:, None] * torch.cos(2 * torch.pi * i / 8)
